@@ -1,0 +1,213 @@
+"""The `radsearch` command: a thin adapter over the Python API.
+
+Each command calls the API and only turns domain errors into a one-line message and exit code 1.
+Heavy imports happen inside commands so `radsearch --help` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import RadsearchError
+
+log = logging.getLogger("radsearch")
+DEMO_STUDIES = 800  # enough patients that the tiny encoder learns the findings (docs/benchmarks.md)
+
+
+class _Group(click.Group):
+    """Prints RadsearchError (and bad paths) as `error: ...` without a traceback."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except (RadsearchError, FileNotFoundError, ValueError) as e:
+            log.debug("failed", exc_info=True)
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__)
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """radsearch: similar-case search over radiographs and their reports."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="radsearch: %(levelname)s %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # radsearch never downloads weights
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--studies", default=200, show_default=True, help="Number of studies to generate.")
+@click.option("--seed", default=0, show_default=True, help="Random seed: the same seed gives the same archive.")
+def synth(out: Path, studies: int, seed: int) -> None:
+    """Write a synthetic radiograph archive (DICOM + PNG) and its manifest.csv to OUT."""
+    from .datasets import generate_archive
+    manifest = generate_archive(out, studies=studies, seed=seed)
+    click.echo(f"wrote {manifest}")
+
+
+@main.command()
+@click.option("--manifest", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Manifest CSV of the training images and reports.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (Hugging Face layout).")
+@click.option("--preset", default="tiny", show_default=True, help="Architecture preset (see models/presets).")
+@click.option("--epochs", type=int, help="Passes over the training split (default: the preset's tuned value).")
+@click.option("--batch-size", type=int, help="Image-report pairs per step.")
+@click.option("--lr", type=float, help="Peak learning rate.")
+@click.option("--seed", default=0, show_default=True)
+def train(manifest: Path, out: Path, preset: str, epochs: int | None, batch_size: int | None, lr: float | None,
+          seed: int) -> None:
+    """Train image and text encoders on a manifest's train split; resumes if interrupted."""
+    from .training import TrainSettings
+    from .training import train as run_training
+    settings = TrainSettings(preset=preset, seed=seed)
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr)):
+        if value is not None:
+            setattr(settings, name, value)
+    click.echo(f"model written to {run_training(manifest, out, settings)}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Library directory (created if new).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory; required for a new library.")
+@click.option("--batch-size", default=32, show_default=True)
+def index(source: Path, library: Path, model_dir: Path | None, batch_size: int) -> None:
+    """Index SOURCE (archive folder, manifest CSV or image) into a library; re-runs add only new files."""
+    from .indexer import index as run_index
+    summary = run_index(source, library, model_dir, batch_size=batch_size)
+    click.echo(str(summary))
+
+
+def _parse_where(pairs: tuple[str, ...]) -> dict | None:
+    """KEY=VALUE, KEY=A,B (any of) or KEY=LOW..HIGH (range) into the filter dict of the API."""
+    where: dict = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--where")
+        key, value = pair.split("=", 1)
+        if ".." in value:
+            low, high = value.split("..", 1)
+            where[key] = {"min": _number(low), "max": _number(high)}
+        elif "," in value:
+            where[key] = [v for v in value.split(",") if v]
+        else:
+            where[key] = value
+    return where or None
+
+
+def _number(text: str) -> float | str | None:
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text  # dates compare as ISO strings
+
+
+@main.command()
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--image", type=click.Path(dir_okay=False, path_type=Path), help="Query image (DICOM/PNG/JPEG).")
+@click.option("--text", help="Query text, e.g. 'left pleural effusion'.")
+@click.option("-k", default=10, show_default=True, help="Number of results.")
+@click.option("--reports", is_flag=True, help="Return reports instead of images.")
+@click.option("--where", multiple=True, help="Filter: body_part=CHEST, view=PA,LAT, age=40..70 (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+def search(library: Path, image: Path | None, text: str | None, k: int, reports: bool, where: tuple[str, ...],
+           as_json: bool) -> None:
+    """Search a library with an image or a text."""
+    if (image is None) == (text is None):
+        raise click.UsageError("give exactly one of --image or --text")
+    from .search import open_library
+    lib = open_library(library)
+    query = str(image) if image is not None else text
+    if reports:
+        if where:
+            raise click.UsageError("--where filters image results; drop it with --reports")
+        hits = lib.search_reports(Path(query) if image is not None else query, k)
+    elif image is not None:
+        hits = lib.search_image(image, k, where=_parse_where(where))
+    else:
+        hits = lib.search_text(text, k, where=_parse_where(where))
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], indent=2, default=str))
+        return
+    for rank, hit in enumerate(hits, start=1):
+        if reports:
+            click.echo(f"{rank:>3}  {hit.score:.3f}  {hit.study_key}  {hit.text}")
+        else:
+            meta = hit.metadata
+            click.echo(f"{rank:>3}  {hit.score:.3f}  {meta.get('body_part') or '?'}/{meta.get('view') or '?'}  "
+                       f"[{', '.join(hit.labels) or 'no findings'}]  {hit.path}")
+
+
+@main.command(name="eval")
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--queries", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Manifest whose rows are the queries.")
+@click.option("-k", default=10, show_default=True)
+@click.option("--split", default="test", show_default=True, help="Use only rows of this split ('' for all).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate(library: Path, queries: Path, k: int, split: str, as_json: bool) -> None:
+    """Retrieval quality: image->image precision/mAP@K, text->image and image->report recall@K."""
+    from .evaluation.retrieval import evaluate as run_eval
+    from .search import open_library
+    report = run_eval(open_library(library), queries, k=k, split=split or None, progress=not as_json)
+    click.echo(json.dumps(report.to_dict()) if as_json else report.table())
+
+
+@main.command()
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep 127.0.0.1 unless you "
+              "put the UI behind authentication.")
+@click.option("--port", default=8501, show_default=True)
+def ui(library: Path, host: str, port: int) -> None:
+    """Start the Streamlit UI on a library and print its URL."""
+    from .config import read_config
+    read_config(library)  # fail here, clearly, rather than inside the browser
+    _run_ui(library, host, port)
+
+
+def _run_ui(library: Path, host: str, port: int) -> None:
+    app = Path(__file__).parent / "ui" / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host,
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--", "--library", str(Path(library).resolve())]
+    click.echo(f"radsearch UI on http://{host}:{port}  (Ctrl-C to stop)")
+    try:
+        subprocess.run(command, check=False)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--dir", "workdir", default="radsearch-demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Where the archive, model and library go.")
+@click.option("--studies", default=DEMO_STUDIES, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--no-ui", is_flag=True, help="Print example searches instead of starting the UI.")
+@click.option("--port", default=8501, show_default=True)
+def demo(workdir: Path, studies: int, seed: int, no_ui: bool, port: int) -> None:
+    """Synthesise an archive, train encoders, index it and open the UI (each step resumes if re-run)."""
+    from .demo import prepare_demo, print_examples
+    library = prepare_demo(workdir, studies=studies, seed=seed, echo=click.echo)
+    if no_ui:
+        print_examples(library, workdir / "archive" / "manifest.csv", echo=click.echo)
+    else:
+        _run_ui(library, "127.0.0.1", port)
+
+
+if __name__ == "__main__":
+    main()

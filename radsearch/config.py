@@ -1,0 +1,73 @@
+"""Typed library settings and the library's layout on disk (radsearch.toml and its folders)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from .errors import LibraryNotFound
+
+CONFIG_FILE = "radsearch.toml"
+CATALOG_FILE = "catalog.sqlite"
+VECTORS_DIR = "vectors"
+MODEL_DIR = "model"
+THUMBS_DIR = "thumbs"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class LibraryConfig:
+    """What a library needs to open itself; written to radsearch.toml."""
+
+    model_dir: str = MODEL_DIR  # relative to the library, or absolute
+    model_id: str = ""  # weights hash of the model the vectors were made with
+    embed_dim: int = 0
+    profile: dict = field(default_factory=dict)  # preprocessing profile (see imaging.PreprocessProfile)
+    profile_hash: str = ""
+    database_url: str = ""  # empty = catalog.sqlite inside the library; or any SQLAlchemy URL
+    index_spec: str = "Flat"  # FAISS factory string for the vector part (wrapped in IDMap2)
+    thumbnail_size: int = 192  # longest side of the stored previews, in pixels
+    format_version: int = FORMAT_VERSION
+
+
+def library_paths(root: str | Path) -> dict[str, Path]:
+    root = Path(root)
+    return {"root": root, "config": root / CONFIG_FILE, "catalog": root / CATALOG_FILE,
+            "vectors": root / VECTORS_DIR, "model": root / MODEL_DIR, "thumbs": root / THUMBS_DIR}
+
+
+def read_config(root: str | Path) -> LibraryConfig:
+    path = Path(root) / CONFIG_FILE
+    if not path.is_file():
+        raise LibraryNotFound(
+            f"{root} is not a radsearch library (no {CONFIG_FILE}); create one with "
+            "`radsearch index ARCHIVE --library DIR --model MODEL_DIR`"
+        )
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    known = LibraryConfig.__dataclass_fields__
+    return LibraryConfig(**{k: v for k, v in data.items() if k in known})
+
+
+def write_config(root: str | Path, config: LibraryConfig) -> None:
+    atomic_write_bytes(Path(root) / CONFIG_FILE, tomli_w.dumps(asdict(config)).encode())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary sibling, fsync, rename: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,82 @@
+"""The manifest contract: one CSV row per image, the same for every source (synthetic, import, user)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from ..errors import ManifestError
+
+REQUIRED_COLUMNS = ("path", "patient_id", "study_id", "view", "body_part", "labels", "report", "split")
+OPTIONAL_COLUMNS = ("sex", "age", "study_date", "laterality", "regions")
+
+
+@dataclass
+class ManifestRecord:
+    """One image; `path` is absolute once read (relative to the manifest in the file)."""
+
+    path: str
+    patient_id: str = ""
+    study_id: str = ""
+    view: str = ""
+    body_part: str = ""
+    labels: list[str] = field(default_factory=list)
+    report: str = ""
+    split: str = ""
+    sex: str = ""
+    age: str = ""
+    study_date: str = ""
+    laterality: str = ""
+    regions: str = ""  # JSON {finding: [y0, x0, y1, x1]} in image fractions; synthetic data only
+
+    def to_row(self, root: Path) -> dict[str, str]:
+        row = asdict(self)
+        row["labels"] = "|".join(self.labels)
+        path = Path(self.path)
+        row["path"] = path.relative_to(root).as_posix() if path.is_absolute() else path.as_posix()
+        return row
+
+
+def parse_labels(text: str) -> list[str]:
+    return sorted({part.strip() for part in (text or "").split("|") if part.strip()})
+
+
+def read_manifest(path: str | Path) -> list[ManifestRecord]:
+    """Read a manifest CSV; paths become absolute, relative to the manifest's folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"manifest {path} does not exist")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        columns = reader.fieldnames or []
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise ManifestError(
+                f"manifest {path} lacks column(s) {', '.join(missing)}; "
+                f"a manifest needs {', '.join(REQUIRED_COLUMNS)}"
+            )
+        known = {f.name for f in fields(ManifestRecord)}
+        records = []
+        for line, row in enumerate(reader, start=2):
+            if not (row.get("path") or "").strip():
+                raise ManifestError(f"manifest {path}, line {line}: empty path")
+            values = {k: (v or "").strip() for k, v in row.items() if k in known}
+            values["labels"] = parse_labels(values.get("labels", ""))
+            values["path"] = str((path.parent / values["path"]).resolve())
+            records.append(ManifestRecord(**values))
+    return records
+
+
+def write_manifest(records: list[ManifestRecord], path: str | Path) -> Path:
+    """Write records as CSV with paths relative to the manifest's folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = path.parent.resolve()
+    columns = list(REQUIRED_COLUMNS) + list(OPTIONAL_COLUMNS)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for record in records:
+            writer.writerow(record.to_row(root))
+    return path

@@ -1,0 +1,38 @@
+"""The small family of errors a user can cause; each message names the culprit and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RadsearchError(Exception):
+    """Base class: the CLI prints these as one line, without a traceback."""
+
+
+class UnreadableImage(RadsearchError):
+    """An image file (or upload) could not be decoded."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot read image {self.path}: {reason}")
+
+
+class ManifestError(RadsearchError):
+    """A manifest CSV is missing, malformed or points at files that do not exist."""
+
+
+class ModelDirError(RadsearchError):
+    """A model directory is missing or not in the radsearch / Hugging Face layout."""
+
+
+class LibraryNotFound(RadsearchError):
+    """A path given as a library holds no radsearch.toml."""
+
+
+class LibraryMismatch(RadsearchError):
+    """A model or preprocessing profile does not match the one a library was indexed with."""
+
+
+class InvalidFilter(RadsearchError):
+    """A search filter names an unknown column or has a value of the wrong shape."""

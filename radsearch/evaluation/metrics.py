@@ -1,0 +1,37 @@
+"""Retrieval metrics on ranked lists; pure functions so baselines and models are scored alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+NORMAL = "normal"  # the label of an image with no findings, so normals can match normals
+
+
+def label_set(labels: Sequence[str]) -> frozenset[str]:
+    return frozenset(labels) if labels else frozenset({NORMAL})
+
+
+def relevant(query_labels: Sequence[str], hit_labels: Sequence[str]) -> bool:
+    """A hit is relevant when it shares at least one label with the query (normal counts as a label)."""
+    return bool(label_set(query_labels) & label_set(hit_labels))
+
+
+def precision_at_k(relevance: Sequence[bool], k: int) -> float:
+    return sum(relevance[:k]) / k if k else 0.0
+
+
+def average_precision_at_k(relevance: Sequence[bool], k: int, n_relevant: int) -> float:
+    """AP@k normalised by min(k, number of relevant items in the gallery)."""
+    denominator = min(k, n_relevant)
+    if denominator == 0:
+        return 0.0
+    hits, total = 0, 0.0
+    for rank, is_relevant in enumerate(relevance[:k], start=1):
+        if is_relevant:
+            hits += 1
+            total += hits / rank
+    return total / denominator
+
+
+def recall_at_k(ranked_ids: Sequence[int], target: int, k: int) -> float:
+    return 1.0 if target in list(ranked_ids)[:k] else 0.0

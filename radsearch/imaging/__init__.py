@@ -1,0 +1,7 @@
+"""Pixels in: DICOM, PNG, JPEG, TIFF to display-correct float pixels, and encoder preprocessing."""
+
+from .preprocess import PreprocessProfile, pad_to_square, preprocess
+from .radiograph import Radiograph
+from .reader import IMAGE_SUFFIXES, read, sniff
+
+__all__ = ["IMAGE_SUFFIXES", "PreprocessProfile", "Radiograph", "pad_to_square", "preprocess", "read", "sniff"]

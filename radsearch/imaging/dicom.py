@@ -1,0 +1,102 @@
+"""DICOM decoding as a viewer does it: modality LUT, VOI LUT or first window, MONOCHROME1 inverted."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+from ..errors import UnreadableImage
+from .radiograph import Radiograph
+
+log = logging.getLogger(__name__)
+
+
+def read_dicom(source: str | Path | bytes, name: str) -> Radiograph:
+    """Decode one DICOM file (path or bytes) into display pixels in [0, 1] and metadata."""
+    fp = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        ds = pydicom.dcmread(fp)
+    except (InvalidDicomError, OSError, ValueError, EOFError) as e:
+        raise UnreadableImage(name, f"not a readable DICOM file ({e})") from e
+    if "PixelData" not in ds:
+        raise UnreadableImage(name, "DICOM file has no pixel data (is it a report or a DICOMDIR?)")
+    try:
+        raw = ds.pixel_array
+    except Exception as e:  # pixel handlers raise many types; all mean "cannot decode"
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "unknown")
+        raise UnreadableImage(
+            name, f"cannot decode pixel data (transfer syntax {getattr(syntax, 'name', syntax)}): {e}"
+        ) from e
+    if int(getattr(ds, "NumberOfFrames", 1) or 1) > 1:
+        log.warning("%s: multi-frame DICOM, using the first frame", name)
+        raw = raw[0]
+    if raw.ndim == 3:  # RGB / YBR already converted to RGB by pydicom
+        raw = raw[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        pixels = _minmax(raw)
+    else:
+        pixels = _display_pixels(ds, raw)
+    return Radiograph(pixels=pixels, metadata=dicom_metadata(ds), source=name)
+
+
+def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray) -> np.ndarray:
+    """Apply modality LUT, then the first VOI preset, scale to [0, 1] and undo MONOCHROME1."""
+    values = apply_modality_lut(raw, ds).astype(np.float64)
+    has_voi = "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds)
+    if has_voi:
+        shown = apply_voi_lut(values, ds, index=0)
+        # The VOI output range is fixed by the LUT/window, not by this image: probe its ends.
+        ends = apply_voi_lut(np.array([values.min() - 1e9, values.max() + 1e9]), ds, index=0)
+        low, high = float(np.min(ends)), float(np.max(ends))
+        pixels = (shown - low) / (high - low) if high > low else _minmax(shown)
+    else:
+        pixels = _minmax(values)
+    pixels = np.clip(pixels, 0.0, 1.0).astype(np.float32)
+    if str(ds.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1":
+        pixels = 1.0 - pixels  # MONOCHROME1 stores dense tissue as low values
+    return pixels
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.float32)
+    return ((values - low) / (high - low)).astype(np.float32)
+
+
+def dicom_metadata(ds: pydicom.Dataset) -> dict[str, Any]:
+    """The header fields radsearch stores and filters by, as plain Python values."""
+
+    def text(keyword: str) -> str | None:
+        value = ds.get(keyword)
+        if value is None or str(value).strip() == "":
+            return None
+        return str(value).strip()
+
+    return {
+        "patient_id": text("PatientID"),
+        "study_uid": text("StudyInstanceUID"),
+        "series_uid": text("SeriesInstanceUID"),
+        "sop_uid": text("SOPInstanceUID"),
+        "modality": text("Modality"),
+        "body_part": (text("BodyPartExamined") or "").upper() or None,
+        "view": (text("ViewPosition") or "").upper() or None,
+        "laterality": text("ImageLaterality") or text("Laterality"),
+        "sex": text("PatientSex"),
+        "age": _age_years(text("PatientAge")),
+        "study_date": text("StudyDate"),
+    }
+
+
+def _age_years(age: str | None) -> float | None:
+    """DICOM AS strings ('045Y', '006M', '010W', '003D') as years."""
+    if not age or len(age) < 2 or not age[:-1].isdigit():
+        return None
+    per_year = {"Y": 1.0, "M": 12.0, "W": 52.1775, "D": 365.25}.get(age[-1].upper())
+    return round(int(age[:-1]) / per_year, 2) if per_year else None

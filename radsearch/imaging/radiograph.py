@@ -1,0 +1,34 @@
+"""The decoded image every reader returns: display-ready pixels plus header metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Metadata keys every reader fills (None where the source does not say).
+METADATA_KEYS = (
+    "patient_id", "study_uid", "series_uid", "sop_uid", "modality", "body_part",
+    "view", "laterality", "sex", "age", "study_date",
+)
+
+
+@dataclass
+class Radiograph:
+    """Grayscale pixels as float32 in [0, 1], shown as a viewer would (bright = dense)."""
+
+    pixels: np.ndarray  # (H, W) float32 in [0, 1]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: str = "<memory>"
+
+    def __post_init__(self) -> None:
+        self.pixels = np.asarray(self.pixels, dtype=np.float32)
+        if self.pixels.ndim != 2:
+            raise ValueError(f"Radiograph pixels must be 2-D, got shape {self.pixels.shape}")
+        for key in METADATA_KEYS:
+            self.metadata.setdefault(key, None)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.pixels.shape  # type: ignore[return-value]

@@ -1,0 +1,45 @@
+"""`read`: one entry point for every image format, chosen by the file's magic bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UnreadableImage
+from .dicom import read_dicom
+from .radiograph import Radiograph
+from .raster import read_raster
+
+_RASTER_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+IMAGE_SUFFIXES = (".dcm", ".dicom", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+def sniff(head: bytes) -> str | None:
+    """'dicom', 'raster' or None, from the first 132 bytes of a file."""
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "dicom"
+    if any(head.startswith(magic) for magic in _RASTER_MAGIC):
+        return "raster"
+    return None
+
+
+def read(source: str | Path | bytes, name: str | None = None) -> Radiograph:
+    """Decode a DICOM, PNG, JPEG or TIFF file (a path or its bytes) into a Radiograph."""
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+        label = name or "<upload>"
+        head = data[:132]
+    else:
+        path = Path(source)
+        label = name or str(path)
+        if not path.is_file():
+            raise UnreadableImage(label, "no such file")
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+        data = None
+    kind = sniff(head)
+    if kind is None and label.lower().endswith((".dcm", ".dicom")):
+        kind = "dicom"  # DICOM without the 128-byte preamble: let pydicom try
+    if kind is None:
+        raise UnreadableImage(label, "not a DICOM, PNG, JPEG or TIFF file (unrecognised header)")
+    reader = read_dicom if kind == "dicom" else read_raster
+    return reader(data if data is not None else Path(source), label)

@@ -1,0 +1,82 @@
+"""Scan: turn an archive folder, a manifest or a single file into the list of images to index."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..datasets import ManifestRecord, read_manifest
+from ..errors import ManifestError
+from ..imaging import IMAGE_SUFFIXES, sniff
+
+log = logging.getLogger(__name__)
+MANIFEST_NAME = "manifest.csv"
+
+
+@dataclass
+class ScanItem:
+    path: Path
+    record: ManifestRecord | None = None  # manifest facts (report, labels, split) when there is one
+    content_hash: str = ""
+
+
+@dataclass
+class ScanResult:
+    items: list[ScanItem] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # reason -> count
+
+
+def scan(source: str | Path) -> ScanResult:
+    """Images under `source`: a manifest CSV, a folder (its manifest.csv if present) or one file."""
+    source = Path(source)
+    if not source.exists():
+        raise ManifestError(f"{source} does not exist; give an archive folder, a manifest CSV or an image file")
+    if source.is_file() and source.suffix.lower() == ".csv":
+        return _from_manifest(source)
+    if source.is_dir() and (source / MANIFEST_NAME).is_file():
+        log.info("using %s for reports, labels and splits", source / MANIFEST_NAME)
+        return _from_manifest(source / MANIFEST_NAME)
+    result = ScanResult()
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    for path in files:
+        if path.name.upper() == "DICOMDIR":
+            result.skipped["DICOMDIR index file"] += 1
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            result.items.append(ScanItem(path))
+        elif _is_dicom(path):  # DICOM files often have no extension
+            result.items.append(ScanItem(path))
+        else:
+            result.skipped["not an image file"] += 1
+    return result
+
+
+def _from_manifest(manifest: Path) -> ScanResult:
+    result = ScanResult()
+    for record in read_manifest(manifest):
+        path = Path(record.path)
+        if path.is_file():
+            result.items.append(ScanItem(path, record))
+        else:
+            log.warning("manifest %s lists %s, which does not exist", manifest, path)
+            result.skipped["listed in the manifest but missing"] += 1
+    return result
+
+
+def _is_dicom(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return sniff(fh.read(132)) == "dicom"
+    except OSError:
+        return False
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of the file's bytes: unchanged files and exact duplicates are skipped by it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,36 @@
+"""Architecture presets, stored as JSON beside this file and loaded into a typed dataclass."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from ..errors import RadsearchError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+@dataclass(frozen=True)
+class EncoderPreset:
+    name: str
+    image_tower: str  # "convnext" (learns fastest from scratch on CPU) or "vit" (patch tokens)
+    image_size: int  # square input side; also the preprocessing profile's size
+    image_config: dict  # keyword arguments of the transformers ConvNextConfig / ViTConfig
+    text_config: dict  # keyword arguments of the transformers BertConfig
+    vocab_size: int  # WordPiece vocabulary trained on the corpus' reports
+    max_text_length: int  # tokens kept from a report (findings + impression fit in 96 for the demo)
+    embed_dim: int  # the shared image-text space
+    channels: int  # 1 = grayscale input; 3 only to reuse RGB-pretrained towers
+
+
+def available_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+
+
+def load_preset(name: str) -> EncoderPreset:
+    path = PRESET_DIR / f"{name}.json"
+    if not path.is_file():
+        raise RadsearchError(f"unknown preset {name!r}; choose one of {', '.join(available_presets())}")
+    data = json.loads(path.read_text())
+    return EncoderPreset(**{f.name: data[f.name] for f in fields(EncoderPreset)})

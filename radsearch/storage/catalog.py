@@ -1,0 +1,208 @@
+"""The catalog: SQLAlchemy models for studies, images, reports and labels, and the queries on them.
+
+SQL is the source of truth: each image and report row keeps its embedding, so the FAISS
+indexes can always be rebuilt from here. SQLite by default (WAL), any SQLAlchemy URL otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    Float, ForeignKey, Index, Integer, LargeBinary, String, Text, create_engine, event, func, select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Study(Base):
+    __tablename__ = "studies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_key: Mapped[str] = mapped_column(String(128), unique=True)  # manifest study_id or StudyInstanceUID
+    patient_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    study_uid: Mapped[str | None] = mapped_column(String(128))
+    study_date: Mapped[str | None] = mapped_column(String(10))
+    images: Mapped[list["Image"]] = relationship(back_populates="study")
+    report: Mapped["Report | None"] = relationship(back_populates="study", uselist=False)
+
+
+class Image(Base):
+    __tablename__ = "images"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # = FAISS id in images.faiss
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    sop_uid: Mapped[str | None] = mapped_column(String(128))
+    modality: Mapped[str | None] = mapped_column(String(16))
+    body_part: Mapped[str | None] = mapped_column(String(64), index=True)
+    view: Mapped[str | None] = mapped_column(String(16), index=True)
+    laterality: Mapped[str | None] = mapped_column(String(8))
+    sex: Mapped[str | None] = mapped_column(String(8), index=True)
+    age: Mapped[float | None] = mapped_column(Float, index=True)
+    study_date: Mapped[str | None] = mapped_column(String(10), index=True)
+    split: Mapped[str | None] = mapped_column(String(16), index=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    profile_hash: Mapped[str] = mapped_column(String(32))
+    extra: Mapped[str | None] = mapped_column(Text)  # JSON: regions and other source-specific facts
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 unit vector
+    study: Mapped[Study] = relationship(back_populates="images")
+    labels: Mapped[list["Label"]] = relationship(back_populates="image", cascade="all, delete-orphan")
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # = FAISS id in reports.faiss
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    study: Mapped[Study] = relationship(back_populates="report")
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    image: Mapped[Image] = relationship(back_populates="labels")
+    __table_args__ = (Index("ix_labels_name_image", "name", "image_id"),)
+
+
+class Failure(Base):
+    """A file an indexing run could not read, kept so the user can see and fix it."""
+
+    __tablename__ = "failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(String(32))
+
+
+KINDS = {"images": Image, "reports": Report}
+
+
+def connect(url: str) -> Engine:
+    """An engine with SQLite set up for concurrent readers (WAL) and real foreign keys."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim).copy()
+
+
+class Catalog:
+    """Sessions and the handful of queries the indexer and the search engine need."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = connect(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterable[Session]:
+        """One transaction: committed on success, rolled back on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
+        hashes = list(hashes)
+        found: set[str] = set()
+        with self._sessions() as s:
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i:i + 500]
+                found.update(s.scalars(select(Image.content_hash).where(Image.content_hash.in_(chunk))))
+        return found
+
+    def count(self, kind: str = "images") -> int:
+        with self._sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(KINDS[kind])) or 0)
+
+    def ids(self, kind: str = "images") -> np.ndarray:
+        with self._sessions() as s:
+            return np.fromiter(s.scalars(select(KINDS[kind].id)), dtype=np.int64)
+
+    def embeddings(self, kind: str, ids: Sequence[int] | None, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of stored embeddings, all of them when ids is None."""
+        table = KINDS[kind]
+        query = select(table.id, table.embedding).order_by(table.id)
+        rows: list = []
+        with self._sessions() as s:
+            if ids is None:
+                rows = list(s.execute(query))
+            else:
+                ids = [int(i) for i in ids]
+                for i in range(0, len(ids), 500):
+                    rows.extend(s.execute(query.where(table.id.in_(ids[i:i + 500]))))
+        return np.array([r[0] for r in rows], dtype=np.int64), from_blobs([r[1] for r in rows], dim)
+
+    def image_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Image id -> metadata, labels, study and report text, for building search hits."""
+        ids = [int(i) for i in ids]
+        out: dict[int, dict[str, Any]] = {}
+        with self._sessions() as s:
+            rows = s.execute(select(Image, Study, Report).join(Study, Image.study_id == Study.id)
+                             .outerjoin(Report, Report.study_id == Study.id).where(Image.id.in_(ids)))
+            labels: dict[int, list[str]] = {}
+            for image_id, name in s.execute(select(Label.image_id, Label.name).where(Label.image_id.in_(ids))):
+                labels.setdefault(image_id, []).append(name)
+            for image, study, report in rows:
+                out[image.id] = {
+                    "id": image.id, "path": image.path, "study_key": study.study_key,
+                    "report": report.text if report else None, "report_id": report.id if report else None,
+                    "labels": sorted(labels.get(image.id, [])),
+                    "metadata": {c: getattr(image, c) for c in METADATA_COLUMNS} | {
+                        "study_key": study.study_key, "width": image.width, "height": image.height,
+                        "extra": json.loads(image.extra) if image.extra else {}},
+                }
+        return out
+
+    def report_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Report id -> text, study and the ids of the study's images."""
+        ids = [int(i) for i in ids]
+        out: dict[int, dict[str, Any]] = {}
+        with self._sessions() as s:
+            for report, study in s.execute(select(Report, Study).join(Study).where(Report.id.in_(ids))):
+                out[report.id] = {"id": report.id, "text": report.text, "study_key": study.study_key,
+                                  "patient_id": study.patient_id, "study_date": study.study_date,
+                                  "image_ids": sorted(i.id for i in study.images)}
+        return out
+
+    def record_failure(self, path: str, reason: str) -> None:
+        with self.session() as s:
+            s.add(Failure(path=path, reason=reason, at=datetime.now(timezone.utc).isoformat(timespec="seconds")))
+
+    def distinct(self, column: str) -> list[str]:
+        """Distinct non-empty values of an image column (for UI filter choices)."""
+        with self._sessions() as s:
+            values = s.scalars(select(getattr(Image, column)).distinct())
+            return sorted(v for v in values if v not in (None, ""))
+
+
+METADATA_COLUMNS = ("patient_id", "sop_uid", "modality", "body_part", "view", "laterality", "sex", "age",
+                    "study_date", "split")

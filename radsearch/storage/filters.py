@@ -1,0 +1,63 @@
+"""Metadata filters: a small dict grammar turned into SQLAlchemy expressions (never string SQL).
+
+    {"body_part": "CHEST"}                      equality
+    {"view": ["PA", "LAT"]}                     any of
+    {"age": {"min": 40, "max": 70}}             inclusive range (numbers or ISO dates)
+    {"patient_id": {"not": "P1"}}               exclusion (value or list)
+    {"labels": "nodule"} / {"labels": [...]}    image carries any of these labels
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, not_, or_, select
+
+from ..errors import InvalidFilter
+from .catalog import Image, Label
+
+FILTER_COLUMNS = ("patient_id", "modality", "body_part", "view", "laterality", "sex", "age", "study_date",
+                  "split", "labels")
+_RANGE_KEYS = {"min", "max"}
+
+
+def _values(column: str, value: Any) -> list:
+    values = list(value) if isinstance(value, (list, tuple, set)) else [value]
+    if not values:
+        raise InvalidFilter(f"filter {column!r} has an empty list of values")
+    return values
+
+
+def _condition(column: str, spec: Any):
+    if column not in FILTER_COLUMNS:
+        raise InvalidFilter(f"cannot filter by {column!r}; filterable columns are {', '.join(FILTER_COLUMNS)}")
+    if column == "labels":
+        if isinstance(spec, dict) and set(spec) == {"not"}:
+            return not_(_has_label(_values(column, spec["not"])))
+        return _has_label(_values(column, spec))
+    field = getattr(Image, column)
+    if isinstance(spec, dict):
+        if set(spec) == {"not"}:
+            return or_(field.is_(None), field.not_in(_values(column, spec["not"])))
+        if not spec or not set(spec) <= _RANGE_KEYS:
+            raise InvalidFilter(f"filter {column!r}: a dict takes 'min'/'max' or 'not', got {sorted(spec)}")
+        parts = []
+        if spec.get("min") is not None:
+            parts.append(field >= spec["min"])
+        if spec.get("max") is not None:
+            parts.append(field <= spec["max"])
+        return and_(*parts)
+    values = _values(column, spec)
+    return field.in_(values) if len(values) > 1 else field == values[0]
+
+
+def _has_label(names: list) -> Any:
+    return exists().where(Label.image_id == Image.id, Label.name.in_([str(n) for n in names]))
+
+
+def image_filter(where: dict[str, Any] | None) -> Select:
+    """SELECT images.id for the rows matching every condition in `where`."""
+    query = select(Image.id)
+    for column, spec in (where or {}).items():
+        query = query.where(_condition(column, spec))
+    return query

@@ -1,0 +1,99 @@
+"""A library on disk: config, catalog and vector indexes together, kept consistent.
+
+The catalog is committed first; FAISS files may lag behind after a crash. `sync` brings each
+index back in line with the catalog from the stored embeddings, so nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..config import LibraryConfig, library_paths, read_config, write_config
+from ..errors import LibraryMismatch
+from .catalog import KINDS, Catalog
+from .vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+class LibraryStore:
+    """Config + catalog + one VectorIndex per kind (images, reports)."""
+
+    def __init__(self, root: str | Path, config: LibraryConfig) -> None:
+        self.root = Path(root).resolve()
+        self.paths = library_paths(self.root)
+        self.config = config
+        self.catalog = Catalog(self.database_url)
+        self._vectors: dict[str, VectorIndex] = {}
+
+    @classmethod
+    def open(cls, root: str | Path) -> "LibraryStore":
+        return cls(root, read_config(root))
+
+    @classmethod
+    def create(cls, root: str | Path, config: LibraryConfig) -> "LibraryStore":
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        write_config(root, config)
+        return cls(root, config)
+
+    @property
+    def database_url(self) -> str:
+        return self.config.database_url or f"sqlite:///{self.paths['catalog']}"
+
+    @property
+    def model_path(self) -> Path:
+        path = Path(self.config.model_dir)
+        return path if path.is_absolute() else self.root / path
+
+    def check_model(self, model_id: str, profile_hash: str) -> None:
+        """Refuse to mix vectors from different weights or preprocessing in one library."""
+        if self.config.model_id and model_id != self.config.model_id:
+            raise LibraryMismatch(
+                f"library {self.root} was indexed with model {self.config.model_id}, not {model_id}; "
+                "index into a new library or re-index this one with its own model"
+            )
+        if self.config.profile_hash and profile_hash != self.config.profile_hash:
+            raise LibraryMismatch(
+                f"library {self.root} uses preprocessing profile {self.config.profile_hash}, "
+                f"the model uses {profile_hash}; re-index with a matching model"
+            )
+
+    def vector_path(self, kind: str) -> Path:
+        return self.paths["vectors"] / f"{kind}.faiss"
+
+    def vectors(self, kind: str) -> VectorIndex:
+        """The in-memory index of a kind, loaded and reconciled with the catalog on first use."""
+        if kind not in self._vectors:
+            index = VectorIndex.load(self.vector_path(kind), self.config.embed_dim, self.config.index_spec)
+            self._vectors[kind] = index
+            self.sync(kind)
+        return self._vectors[kind]
+
+    def sync(self, kind: str) -> int:
+        """Add vectors the catalog has and FAISS lacks, drop ones it no longer has; returns changes."""
+        index = self._vectors[kind]
+        in_sql = self.catalog.ids(kind)
+        if index.ntotal == len(in_sql) and np.array_equal(np.sort(index.ids()), np.sort(in_sql)):
+            return 0
+        in_faiss = index.ids()
+        extra = np.setdiff1d(in_faiss, in_sql)
+        missing = np.setdiff1d(in_sql, in_faiss)
+        if len(extra):
+            index.remove(extra)
+        if len(missing):
+            ids, vectors = self.catalog.embeddings(kind, missing.tolist(), self.config.embed_dim)
+            index.add(ids, vectors)
+        log.info("%s index re-synced with the catalog: +%d -%d", kind, len(missing), len(extra))
+        self.save_vectors(kind)
+        return len(missing) + len(extra)
+
+    def save_vectors(self, kind: str | None = None) -> None:
+        for name in [kind] if kind else list(self._vectors):
+            self._vectors[name].save(self.vector_path(name))
+
+    def counts(self) -> dict[str, int]:
+        return {kind: self.catalog.count(kind) for kind in KINDS}

@@ -1,0 +1,89 @@
+"""The FAISS wrapper: inner-product search over unit vectors whose ids are catalog primary keys."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from ..errors import RadsearchError
+
+log = logging.getLogger(__name__)
+
+
+class VectorIndex:
+    """An id-mapped FAISS index; derived data, rebuildable from the catalog's stored embeddings."""
+
+    def __init__(self, dim: int, spec: str = "Flat", index: faiss.Index | None = None) -> None:
+        self.dim = dim
+        self.spec = spec
+        self.index = index or faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT)
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def ids(self) -> np.ndarray:
+        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape[1] != self.dim:
+            raise RadsearchError(f"vector width {vectors.shape[1]} does not match index width {self.dim}")
+        self.index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids: np.ndarray) -> int:
+        return int(self.index.remove_ids(faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))))
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each (n, k); ids are -1 where fewer than k vectors are eligible.
+
+        `allowed` restricts the search to those ids inside FAISS, so a filter never shortens
+        the result list below k while k matches exist.
+        """
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        k = max(1, min(k, self.ntotal)) if self.ntotal else 1
+        if self.ntotal == 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+        scores, ids = self.index.search(queries, k, params=params)
+        return scores, ids
+
+    def save(self, path: str | Path) -> None:
+        """Atomic write: temporary file, fsync, rename."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        os.close(fd)
+        try:
+            faiss.write_index(self.index, tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path, dim: int, spec: str = "Flat") -> "VectorIndex":
+        """Read an index file; a missing file gives an empty index (it is rebuilt from the catalog)."""
+        path = Path(path)
+        if not path.is_file():
+            return cls(dim, spec)
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as e:
+            log.warning("vector index %s is unreadable (%s); it will be rebuilt from the catalog", path, e)
+            return cls(dim, spec)
+        if index.d != dim:
+            log.warning("vector index %s has width %d, expected %d; rebuilding", path, index.d, dim)
+            return cls(dim, spec)
+        return cls(dim, spec, index)

@@ -1,0 +1,6 @@
+"""Training: contrastive image-report learning that produces a model directory."""
+
+from .loop import TrainSettings, train
+from .loss import contrastive_loss
+
+__all__ = ["TrainSettings", "contrastive_loss", "train"]
