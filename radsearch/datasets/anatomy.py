@@ -42,7 +42,8 @@ def chest_pa(yy, xx, rng: np.random.Generator, findings: dict[str, dict]) -> tup
         for k in range(8):
             density += 0.07 * arc(yy, xx, 0.22 + 0.065 * k, cx - sign * 0.06, 1.6, 0.17, 0.008)
         density += 0.12 * capsule(yy, xx, 0.15, 0.5 + sign * 0.05, 0.12, 0.5 + sign * 0.3, 0.014)
-    heart_rx = findings.get("cardiomegaly", {}).get("width", 0.0) or rng.uniform(0.115, 0.135)
+    normal_rx = rng.uniform(0.115, 0.135)  # drawn always, so a finding never shifts the random stream
+    heart_rx = findings.get("cardiomegaly", {}).get("width", 0.0) or normal_rx
     heart = ellipse(yy, xx, 0.63, 0.54, 0.13, heart_rx, angle_deg=-12)
     density += 0.30 * heart
     if "cardiomegaly" in findings:
@@ -93,7 +94,8 @@ def _draw_lung_findings(yy, xx, rng, findings, density, lungs, centres, regions,
         cy, cx = centres[f["side"]]
         zy = cy + f["dy"] * ry * 0.5
         zone = ellipse(yy, xx, zy, cx, ry * 0.38, rx * 0.8, edge=0.05) * lungs[f["side"]]
-        patches = np.clip(0.6 + 0.5 * smooth_noise(rng, yy.shape, 3.0), 0, 1)
+        texture = np.random.default_rng(int(f.get("seed", 0)))  # own stream: the rest of the image is unchanged
+        patches = np.clip(0.6 + 0.5 * smooth_noise(texture, yy.shape, 3.0), 0, 1)
         density += 0.28 * zone * patches
         regions["consolidation"] = _box(zy, cx, ry * 0.4, rx * 0.85)
 
@@ -114,7 +116,8 @@ def chest_lateral(yy, xx, rng: np.random.Generator, findings: dict[str, dict]) -
     for k in range(7):  # vertebral bodies, posterior
         density += 0.22 * ellipse(yy, xx, 0.2 + 0.1 * k, 0.8, 0.035, 0.05)
     width = findings.get("cardiomegaly", {}).get("width", 0.0)
-    heart_r = 0.15 + (width - 0.12) * 0.8 if width else rng.uniform(0.13, 0.15)
+    normal_r = rng.uniform(0.13, 0.15)
+    heart_r = 0.15 + (width - 0.12) * 0.8 if width else normal_r
     density += 0.28 * ellipse(yy, xx, 0.62, 0.38, heart_r, heart_r * 0.95)
     if "cardiomegaly" in findings:
         regions["cardiomegaly"] = _box(0.62, 0.38, heart_r, heart_r)

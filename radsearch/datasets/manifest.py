@@ -32,7 +32,7 @@ class ManifestRecord:
 
     def to_row(self, root: Path) -> dict[str, str]:
         row = asdict(self)
-        row["labels"] = "|".join(self.labels)
+        row["labels"] = "|".join(sorted(self.labels))
         path = Path(self.path)
         row["path"] = path.relative_to(root).as_posix() if path.is_absolute() else path.as_posix()
         return row

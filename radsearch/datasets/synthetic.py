@@ -68,7 +68,7 @@ def sample_findings(rng: np.random.Generator) -> dict[str, dict]:
             params.update(radius=float(rng.uniform(0.022, 0.035)), dy=float(rng.uniform(-0.8, 0.6)),
                           dx=float(rng.uniform(-0.6, 0.6)))
         elif name == "consolidation":
-            params["dy"] = float(rng.choice([-1.0, 0.0, 1.0]))
+            params.update(dy=float(rng.choice([-1.0, 0.0, 1.0])), seed=int(rng.integers(0, 2**31)))
         findings[name] = params
     return findings
 
@@ -123,7 +123,8 @@ def write_dicom(pixels: np.ndarray, path: Path, tags: dict, monochrome1: bool = 
     ds.SOPClassUID = CR_IMAGE_STORAGE
     for keyword, value in tags.items():
         setattr(ds, keyword, value)
-    ds.set_pixel_data(stored, "MONOCHROME1" if monochrome1 else "MONOCHROME2", bits_stored)
+    ds.set_pixel_data(stored, "MONOCHROME1" if monochrome1 else "MONOCHROME2", bits_stored,
+                      generate_instance_uid="SOPInstanceUID" not in tags)
     if rescale:
         ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "US"
     if bits_stored <= 12:

@@ -26,6 +26,7 @@ class RetrievalReport:
     queries: int
     image_precision_at_k: float  # image->image, by label overlap, query's own patient excluded
     image_map_at_k: float
+    text_precision_at_k: float | None  # own report -> images, by label overlap with the query
     text_recall_at_k: float | None  # own report -> own image among the top k (queries in the library)
     report_recall_at_k: float | None  # own image -> own study's report among the top k
     paired_queries: int  # queries found in the library, used by the two recall figures
@@ -39,6 +40,7 @@ class RetrievalReport:
         k = self.k
         rows = [(f"image->image precision@{k}", fmt(self.image_precision_at_k)),
                 (f"image->image mAP@{k}", fmt(self.image_map_at_k)),
+                (f"text->image precision@{k}", fmt(self.text_precision_at_k)),
                 (f"text->image recall@{k}", fmt(self.text_recall_at_k)),
                 (f"image->report recall@{k}", fmt(self.report_recall_at_k)),
                 ("queries", str(self.queries)), ("queries found in library", str(self.paired_queries))]
@@ -57,7 +59,7 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
     if not records:
         raise ValueError(f"no queries in {queries}" + (f" with split {split!r}" if split else ""))
     gallery = _gallery(library)
-    precisions, aps, text_recalls, report_recalls = [], [], [], []
+    precisions, aps, text_precisions, text_recalls, report_recalls = [], [], [], [], []
     for record in tqdm(records, desc="eval", unit="query", disable=not progress):
         try:
             vector = library.embed_images([record.path])[0]
@@ -71,14 +73,17 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
                          if label_set(record.labels) & labels) - _own_patient_relevant(library, record)
         precisions.append(precision_at_k(relevance, k))
         aps.append(average_precision_at_k(relevance, k, n_relevant))
+        if record.report:
+            text_hits = library.search_text(record.report, k)
+            text_precisions.append(precision_at_k([relevant(record.labels, h.labels) for h in text_hits], k))
         own_id = library.find_by_hash(content_hash(Path(record.path)))
         if own_id is not None and record.report:
-            text_hits = library.search_text(record.report, k)
             text_recalls.append(recall_at_k([h.id for h in text_hits], own_id, k))
             report_hits = library.search_reports_vector(vector, k)
             report_recalls.append(1.0 if any(h.study_key == record.study_id for h in report_hits) else 0.0)
     return RetrievalReport(
         k=k, queries=len(precisions), image_precision_at_k=_mean(precisions), image_map_at_k=_mean(aps),
+        text_precision_at_k=_mean(text_precisions) if text_precisions else None,
         text_recall_at_k=_mean(text_recalls) if text_recalls else None,
         report_recall_at_k=_mean(report_recalls) if report_recalls else None, paired_queries=len(text_recalls))
 

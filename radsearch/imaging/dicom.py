@@ -41,11 +41,11 @@ def read_dicom(source: str | Path | bytes, name: str) -> Radiograph:
         raw = raw[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         pixels = _minmax(raw)
     else:
-        pixels = _display_pixels(ds, raw)
+        pixels = _display_pixels(ds, raw, name)
     return Radiograph(pixels=pixels, metadata=dicom_metadata(ds), source=name)
 
 
-def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray) -> np.ndarray:
+def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str = "<dicom>") -> np.ndarray:
     """Apply modality LUT, then the first VOI preset, scale to [0, 1] and undo MONOCHROME1."""
     values = apply_modality_lut(raw, ds).astype(np.float64)
     has_voi = "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds)
@@ -55,6 +55,10 @@ def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray) -> np.ndarray:
         ends = apply_voi_lut(np.array([values.min() - 1e9, values.max() + 1e9]), ds, index=0)
         low, high = float(np.min(ends)), float(np.max(ends))
         pixels = (shown - low) / (high - low) if high > low else _minmax(shown)
+        if np.ptp(np.clip(pixels, 0, 1)) == 0 and np.ptp(values) > 0:
+            # every pixel saturates: the stored window misses this image's values entirely
+            log.warning("%s: window/VOI LUT lies outside the pixel range; showing the full range", name)
+            pixels = _minmax(values)
     else:
         pixels = _minmax(values)
     pixels = np.clip(pixels, 0.0, 1.0).astype(np.float32)

@@ -1,0 +1,106 @@
+"""imaging.read: pixels as a viewer shows them, metadata from the header, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from radsearch.datasets.synthetic import render, write_dicom, write_png
+from radsearch.errors import UnreadableImage
+from radsearch.imaging import read
+
+TAGS = {"PatientID": "P1", "PatientSex": "F", "PatientAge": "045Y", "StudyInstanceUID": "1.2.3.4",
+        "SeriesInstanceUID": "1.2.3.4.5", "SOPInstanceUID": "1.2.3.4.5.6", "StudyDate": "20200131",
+        "Modality": "CR", "BodyPartExamined": "CHEST", "ViewPosition": "PA", "ImageLaterality": "L"}
+
+
+@pytest.fixture(scope="module")
+def chest() -> np.ndarray:
+    return render(np.random.default_rng(0), "CHEST", "PA", size=(96, 80)).pixels
+
+
+def test_monochrome1_reads_the_same_as_its_monochrome2_twin(chest, tmp_path):
+    mono2 = read(write_dicom(chest, tmp_path / "m2.dcm", TAGS, monochrome1=False)).pixels
+    mono1 = read(write_dicom(chest, tmp_path / "m1.dcm", TAGS, monochrome1=True)).pixels
+    np.testing.assert_allclose(mono1, mono2, atol=1e-3)
+    # and both show the anatomy the right way round: dense heart/spine brighter than lung
+    assert mono1[60, 40] > mono1[40, 20]
+
+
+def test_rescale_intercept_and_window_give_the_same_picture(chest, tmp_path):
+    plain = read(write_dicom(chest, tmp_path / "plain.dcm", TAGS)).pixels
+    rescaled = read(write_dicom(chest, tmp_path / "rescaled.dcm", TAGS, rescale=True)).pixels
+    np.testing.assert_allclose(rescaled, plain, atol=1e-3)
+    np.testing.assert_allclose(plain, chest, atol=1e-3)
+
+
+def test_16_bit_dicom_without_window_uses_its_full_range(chest, tmp_path):
+    pixels = read(write_dicom(chest, tmp_path / "16.dcm", TAGS, bits_stored=16)).pixels
+    assert pixels.min() == 0.0 and pixels.max() == 1.0
+    assert np.corrcoef(pixels.ravel(), chest.ravel())[0, 1] > 0.999
+
+
+def test_window_outside_the_pixel_range_falls_back_to_full_range(chest, tmp_path):
+    path = write_dicom(chest, tmp_path / "badwindow.dcm", TAGS)
+    import pydicom
+    ds = pydicom.dcmread(path)
+    ds.WindowCenter, ds.WindowWidth = 60000, 100  # far above any stored value
+    ds.save_as(path)
+    pixels = read(path).pixels
+    assert np.ptp(pixels) > 0.9  # not a blank white frame
+
+
+def test_dicom_metadata_is_extracted(chest, tmp_path):
+    meta = read(write_dicom(chest, tmp_path / "m.dcm", TAGS)).metadata
+    assert meta["patient_id"] == "P1" and meta["sex"] == "F" and meta["age"] == 45.0
+    assert meta["study_uid"] == "1.2.3.4" and meta["series_uid"] == "1.2.3.4.5" and meta["sop_uid"] == "1.2.3.4.5.6"
+    assert (meta["modality"], meta["body_part"], meta["view"], meta["laterality"]) == ("CR", "CHEST", "PA", "L")
+    assert meta["study_date"] == "20200131"
+
+
+def test_16_bit_png_keeps_its_depth(chest, tmp_path):
+    pixels = read(write_png(chest, tmp_path / "16.png", bits=16)).pixels
+    assert len(np.unique(pixels)) > 256  # an 8-bit path would quantise to at most 256 levels
+    np.testing.assert_allclose(pixels, chest, atol=1e-4)
+
+
+def test_8_bit_png_and_jpeg_read_as_unit_floats(chest, tmp_path):
+    png = read(write_png(chest, tmp_path / "8.png", bits=8)).pixels
+    Image.fromarray((chest * 255).astype(np.uint8)).save(tmp_path / "x.jpg", quality=95)
+    jpeg = read(tmp_path / "x.jpg").pixels
+    assert png.dtype == np.float32 and 0 <= png.min() and png.max() <= 1
+    np.testing.assert_allclose(png, chest, atol=1 / 255 + 1e-6)
+    assert np.abs(jpeg - chest).mean() < 0.02
+
+
+def test_bytes_read_like_the_file(chest, tmp_path):
+    path = write_dicom(chest, tmp_path / "b.dcm", TAGS)
+    np.testing.assert_array_equal(read(path.read_bytes(), name="upload.dcm").pixels, read(path).pixels)
+
+
+def test_truncated_dicom_raises_unreadable_image_naming_the_file(chest, tmp_path):
+    path = write_dicom(chest, tmp_path / "broken.dcm", TAGS)
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(UnreadableImage) as info:
+        read(path)
+    assert "broken.dcm" in str(info.value)
+
+
+def test_text_file_is_not_an_image(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not pixels")
+    with pytest.raises(UnreadableImage, match="notes.txt"):
+        read(path)
+
+
+def test_missing_file_is_reported_as_such(tmp_path):
+    with pytest.raises(UnreadableImage, match="no such file"):
+        read(tmp_path / "nope.dcm")
+
+
+def test_real_compressed_xray_dicoms_decode(shared_dicoms):
+    for path in sorted(shared_dicoms.glob("*.dcm")):
+        pixels = read(path).pixels
+        assert pixels.ndim == 2 and min(pixels.shape) > 1000, path.name
+        assert 0.0 <= pixels.min() and pixels.max() <= 1.0 and np.ptp(pixels) > 0.5, path.name

@@ -1,0 +1,63 @@
+"""Model directories: Hugging Face layout in, unit vectors out, clear errors for wrong folders."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from radsearch.errors import ModelDirError
+from radsearch.models import RadsearchModel, available_presets, build_dual_encoder, load_preset, train_wordpiece
+from radsearch.models.presets import PRESET_DIR
+
+
+def test_model_directory_is_in_hugging_face_layout(tiny_model):
+    names = {p.name for p in tiny_model.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "radsearch.json"} <= names
+    config = json.loads((tiny_model / "config.json").read_text())
+    assert config["model_type"] == "vision-text-dual-encoder"
+
+
+def test_reloaded_model_embeds_identically(tiny_model, tmp_path):
+    model = RadsearchModel.from_pretrained(tiny_model)
+    batch = np.random.default_rng(0).standard_normal((3, 1, 128, 128)).astype(np.float32)
+    before_img, before_txt = model.encode_image(batch), model.encode_text(["left pleural effusion", "normal"])
+    model.save_pretrained(tmp_path / "copy")
+    again = RadsearchModel.from_pretrained(tmp_path / "copy")
+    np.testing.assert_allclose(again.encode_image(batch), before_img, atol=1e-5)
+    np.testing.assert_allclose(again.encode_text(["left pleural effusion", "normal"]), before_txt, atol=1e-5)
+    assert again.model_id == model.model_id
+
+
+def test_embeddings_are_unit_vectors_in_one_space(tiny_model):
+    model = RadsearchModel.from_pretrained(tiny_model)
+    images = model.encode_image(np.zeros((2, 1, 128, 128), np.float32))
+    texts = model.encode_text(["cardiomegaly"])
+    assert images.shape[1] == texts.shape[1] == model.embed_dim
+    np.testing.assert_allclose(np.linalg.norm(images, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
+
+
+def test_folder_that_is_not_a_model_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(ModelDirError, match="radsearch train"):
+        RadsearchModel.from_pretrained(tmp_path)
+
+
+def test_every_preset_builds_without_downloading():
+    tokenizer = train_wordpiece(["no pleural effusion", "left pneumothorax"], 60)
+    for name in available_presets():
+        preset = load_preset(name)
+        model = build_dual_encoder(preset, len(tokenizer))
+        assert model.config.projection_dim == preset.embed_dim, name
+    assert len(list(PRESET_DIR.glob("*.json"))) == len(available_presets())
+
+
+def test_unknown_preset_lists_the_valid_ones():
+    with pytest.raises(Exception, match="tiny"):
+        load_preset("huge")
+
+
+def test_tokenizer_keeps_radiology_words_whole():
+    tokenizer = train_wordpiece(["Small left pleural effusion.", "No pneumothorax."] * 20, 120)
+    assert "effusion" in tokenizer.tokenize("pleural effusion")

@@ -1,0 +1,59 @@
+"""The search API on a tiny library: shapes, filters, report search, its own image first."""
+
+from __future__ import annotations
+
+import pytest
+
+from radsearch import open_library
+from radsearch.datasets import read_manifest
+from radsearch.errors import LibraryNotFound
+
+
+@pytest.fixture(scope="module")
+def lib(tiny_library):
+    return open_library(tiny_library)
+
+
+def test_an_indexed_image_finds_itself_first(lib, tiny_archive):
+    record = read_manifest(tiny_archive / "manifest.csv")[0]
+    hits = lib.search_image(record.path, k=5)
+    assert hits[0].path == record.path and hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_hits_carry_metadata_report_labels_and_thumbnail(lib, tiny_archive):
+    record = next(r for r in read_manifest(tiny_archive / "manifest.csv") if r.labels)
+    hit = lib.search_image(record.path, k=1)[0]
+    assert hit.labels == record.labels and hit.report == record.report
+    assert hit.metadata["body_part"] == record.body_part and hit.metadata["split"] == record.split
+    assert hit.thumbnail and hit.thumbnail.endswith(f"{hit.id}.png")
+
+
+def test_filters_restrict_results_and_still_fill_k(lib, tiny_archive):
+    records = read_manifest(tiny_archive / "manifest.csv")
+    n_chest = sum(r.body_part == "CHEST" for r in records)
+    hand = next(r for r in records if r.body_part != "CHEST")
+    hits = lib.search_image(hand.path, k=n_chest, where={"body_part": "CHEST"})
+    assert len(hits) == n_chest and all(h.metadata["body_part"] == "CHEST" for h in hits)
+
+
+def test_filter_with_no_match_returns_nothing(lib):
+    assert lib.search_text("nodule", k=5, where={"body_part": "SKULL"}) == []
+
+
+def test_report_search_by_text_and_by_image(lib, tiny_archive):
+    record = read_manifest(tiny_archive / "manifest.csv")[0]
+    by_image = lib.search_reports(record.path, k=3)
+    by_text = lib.search_reports("pleural effusion", k=3)
+    assert len(by_image) == 3 and len(by_text) == 3
+    assert all(h.text and h.study_key and h.image_ids for h in by_image + by_text)
+
+
+def test_empty_text_query_is_refused(lib):
+    with pytest.raises(ValueError):
+        lib.search_text("   ")
+
+
+def test_opening_a_folder_that_is_not_a_library_says_how_to_make_one(tmp_path):
+    with pytest.raises(LibraryNotFound, match="radsearch index"):
+        open_library(tmp_path)
