@@ -37,7 +37,7 @@ def chest_pa(yy, xx, rng: np.random.Generator, findings: dict[str, dict]) -> tup
             regions["pneumothorax"] = box
         density = density - lung * (0.24 - local)
     density += 0.14 * np.clip(np.abs(xx - 0.5) < 0.045, 0, 1) * (yy > 0.12)  # spine / mediastinum
-    for side, (cy, cx) in _LUNG_PA.items():  # posterior ribs and clavicles
+    for side, (_, cx) in _LUNG_PA.items():  # posterior ribs and clavicles
         sign = -1 if side == "right" else 1
         for k in range(8):
             density += 0.07 * arc(yy, xx, 0.22 + 0.065 * k, cx - sign * 0.06, 1.6, 0.17, 0.008)
@@ -60,10 +60,10 @@ def _pneumothorax_pa(yy, xx, side, params, markings):
     collapse = params["size"]  # fraction of the lung radius that is collapsed
     inner = ellipse(yy, xx, cy + collapse * ry * 0.5, cx + (-1 if side == "left" else 1) * collapse * rx * 0.3,
                     ry * (1 - collapse), rx * (1 - collapse))
-    local = markings * inner - 0.07 * (1 - inner)  # no markings outside the collapsed lung
+    local = markings * inner - 0.13 * (1 - inner)  # hyperlucent, no markings outside the collapsed lung
     line = np.clip(ellipse(yy, xx, cy + collapse * ry * 0.5, cx + (-1 if side == "left" else 1) * collapse * rx * 0.3,
-                           ry * (1 - collapse) + 0.006, rx * (1 - collapse) + 0.006) - inner, 0, 1)
-    local = local + 0.10 * line
+                           ry * (1 - collapse) + 0.009, rx * (1 - collapse) + 0.009) - inner, 0, 1)
+    local = local + 0.16 * line  # the visceral pleural line
     return local, _box(cy - ry * collapse * 0.3, cx, ry * 0.8, rx)
 
 
@@ -110,7 +110,7 @@ def chest_lateral(yy, xx, rng: np.random.Generator, findings: dict[str, dict]) -
     local = markings
     if "pneumothorax" in findings:
         inner = ellipse(yy, xx, 0.5, 0.52, 0.3 * (1 - findings["pneumothorax"]["size"]), 0.22)
-        local = markings * inner - 0.07 * (1 - inner)
+        local = markings * inner - 0.13 * (1 - inner)
         regions["pneumothorax"] = (0.16, 0.3, 0.35, 0.74)
     density -= lung * (0.24 - local)
     for k in range(7):  # vertebral bodies, posterior

@@ -25,7 +25,7 @@ class PreprocessProfile:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PreprocessProfile":
+    def from_dict(cls, data: dict) -> PreprocessProfile:
         return cls(**{k: data[k] for k in ("size", "channels", "mean", "std") if k in data})
 
     @property

@@ -183,7 +183,8 @@ def _write_batch(store: LibraryStore, model: RadsearchModel, ok: list[tuple[Scan
                 s.add(study)
                 studies[f["study_key"]] = study
         s.flush()
-        with_report = set(s.scalars(select(Report.study_id).where(Report.study_id.in_([st.id for st in studies.values()]))))
+        study_ids = [st.id for st in studies.values()]
+        with_report = set(s.scalars(select(Report.study_id).where(Report.study_id.in_(study_ids))))
         new_reports: dict[str, str] = {}
         rows = []
         for (item, rg), f, vector in zip(ok, facts, vectors):

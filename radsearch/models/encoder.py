@@ -24,9 +24,9 @@ from transformers import (
     BertConfig,
     ConvNextConfig,
     PreTrainedTokenizerBase,
-    ViTConfig,
     VisionTextDualEncoderConfig,
     VisionTextDualEncoderModel,
+    ViTConfig,
 )
 from transformers.utils import logging as hf_logging
 
@@ -71,7 +71,7 @@ class RadsearchModel:
     def embed_dim(self) -> int:
         return int(self.dual.config.projection_dim)
 
-    def to(self, device: str | torch.device) -> "RadsearchModel":
+    def to(self, device: str | torch.device) -> RadsearchModel:
         self.device = torch.device(device)
         self.dual.to(self.device)
         return self
@@ -130,7 +130,7 @@ class RadsearchModel:
         return directory
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> "RadsearchModel":
+    def from_pretrained(cls, directory: str | Path) -> RadsearchModel:
         """Load a model directory written by `save_pretrained`; never touches the network."""
         directory = Path(directory)
         meta_path = directory / META_FILE

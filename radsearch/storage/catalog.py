@@ -9,12 +9,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import (
-    Float, ForeignKey, Index, Integer, LargeBinary, String, Text, create_engine, event, func, select,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
@@ -31,8 +41,8 @@ class Study(Base):
     patient_id: Mapped[str | None] = mapped_column(String(128), index=True)
     study_uid: Mapped[str | None] = mapped_column(String(128))
     study_date: Mapped[str | None] = mapped_column(String(10))
-    images: Mapped[list["Image"]] = relationship(back_populates="study")
-    report: Mapped["Report | None"] = relationship(back_populates="study", uselist=False)
+    images: Mapped[list[Image]] = relationship(back_populates="study")
+    report: Mapped[Report | None] = relationship(back_populates="study", uselist=False)
 
 
 class Image(Base):
@@ -57,7 +67,7 @@ class Image(Base):
     extra: Mapped[str | None] = mapped_column(Text)  # JSON: regions and other source-specific facts
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 unit vector
     study: Mapped[Study] = relationship(back_populates="images")
-    labels: Mapped[list["Label"]] = relationship(back_populates="image", cascade="all, delete-orphan")
+    labels: Mapped[list[Label]] = relationship(back_populates="image", cascade="all, delete-orphan")
 
 
 class Report(Base):
@@ -195,7 +205,7 @@ class Catalog:
 
     def record_failure(self, path: str, reason: str) -> None:
         with self.session() as s:
-            s.add(Failure(path=path, reason=reason, at=datetime.now(timezone.utc).isoformat(timespec="seconds")))
+            s.add(Failure(path=path, reason=reason, at=datetime.now(UTC).isoformat(timespec="seconds")))
 
     def distinct(self, column: str) -> list[str]:
         """Distinct non-empty values of an image column (for UI filter choices)."""

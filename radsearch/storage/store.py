@@ -30,11 +30,11 @@ class LibraryStore:
         self._vectors: dict[str, VectorIndex] = {}
 
     @classmethod
-    def open(cls, root: str | Path) -> "LibraryStore":
+    def open(cls, root: str | Path) -> LibraryStore:
         return cls(root, read_config(root))
 
     @classmethod
-    def create(cls, root: str | Path, config: LibraryConfig) -> "LibraryStore":
+    def create(cls, root: str | Path, config: LibraryConfig) -> LibraryStore:
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
         write_config(root, config)

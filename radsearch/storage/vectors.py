@@ -73,7 +73,7 @@ class VectorIndex:
             raise
 
     @classmethod
-    def load(cls, path: str | Path, dim: int, spec: str = "Flat") -> "VectorIndex":
+    def load(cls, path: str | Path, dim: int, spec: str = "Flat") -> VectorIndex:
         """Read an index file; a missing file gives an empty index (it is rebuilt from the catalog)."""
         path = Path(path)
         if not path.is_file():

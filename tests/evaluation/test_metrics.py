@@ -1,0 +1,27 @@
+"""Retrieval metrics, checked on hand-made rankings."""
+
+from __future__ import annotations
+
+import pytest
+
+from radsearch.evaluation import average_precision_at_k, precision_at_k, recall_at_k, relevant
+
+
+def test_relevance_is_label_overlap_and_normal_matches_normal():
+    assert relevant(["nodule"], ["nodule", "cardiomegaly"])
+    assert not relevant(["nodule"], ["pneumothorax"])
+    assert relevant([], [])
+    assert not relevant([], ["nodule"])
+
+
+def test_precision_and_average_precision():
+    ranking = [True, False, True, False]
+    assert precision_at_k(ranking, 4) == 0.5
+    assert average_precision_at_k(ranking, 4, n_relevant=2) == pytest.approx((1 / 1 + 2 / 3) / 2)
+    assert average_precision_at_k([True, True], 2, n_relevant=10) == 1.0  # capped at k
+    assert average_precision_at_k([False, False], 2, n_relevant=0) == 0.0
+
+
+def test_recall_at_k_finds_the_target_only_within_k():
+    assert recall_at_k([5, 7, 9], 9, 3) == 1.0
+    assert recall_at_k([5, 7, 9], 9, 2) == 0.0

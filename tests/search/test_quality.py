@@ -1,0 +1,45 @@
+"""Search quality with the demo's trained encoders, on test-split patients never seen in training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radsearch import open_library
+from radsearch.datasets import read_manifest
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir):
+    return open_library(demo_dir / "library"), read_manifest(demo_dir / "archive" / "manifest.csv")
+
+
+def test_effusion_images_find_mostly_effusion_neighbours(demo):
+    lib, records = demo
+    queries = [r for r in records if r.split == "test" and "pleural_effusion" in r.labels]
+    assert len(queries) >= 10
+    shares = []
+    for query in queries:
+        hits = lib.search_image(query.path, k=10, where={"patient_id": {"not": query.patient_id}})
+        shares.append(np.mean(["pleural_effusion" in h.labels for h in hits]))
+    assert np.mean(shares) > 0.6, f"only {np.mean(shares):.2f} of neighbours share the effusion label"
+
+
+def test_text_pleural_effusion_ranks_effusion_images_above_normal_ones(demo):
+    lib, records = demo
+    n_chest = sum(r.body_part == "CHEST" for r in records)
+    hits = lib.search_text("pleural effusion", k=n_chest, where={"body_part": "CHEST"})
+    effusion = [rank for rank, h in enumerate(hits) if "pleural_effusion" in h.labels]
+    normal = [rank for rank, h in enumerate(hits) if not h.labels]
+    assert effusion and normal
+    # probability that a random effusion image ranks above a random normal one
+    above = np.mean([[e < n for n in normal] for e in effusion])
+    assert above > 0.9, f"effusion above normal in only {above:.2f} of pairs"
+    assert sum("pleural_effusion" in h.labels for h in hits[:10]) >= 8
+
+
+def test_hand_query_returns_hands(demo):
+    lib, records = demo
+    hand = next(r for r in records if r.split == "test" and r.body_part == "HAND")
+    hits = lib.search_image(hand.path, k=5, where={"patient_id": {"not": hand.patient_id}})
+    assert all(h.metadata["body_part"] == "HAND" for h in hits)

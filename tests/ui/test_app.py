@@ -1,0 +1,53 @@
+"""The Streamlit app, driven headless with AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import radsearch.ui
+
+APP = str(Path(radsearch.ui.__file__).parent / "app.py")
+
+
+@pytest.fixture()
+def app(tiny_library, monkeypatch) -> AppTest:
+    monkeypatch.setenv("RADSEARCH_LIBRARY", str(tiny_library))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_text_search_shows_results_with_scores_findings_and_reports(app):
+    app.text_input[0].input("pleural effusion").run()
+    assert not app.exception
+    assert any("pleural effusion" in s.value for s in app.subheader)
+    cards = [m.value for m in app.markdown if "findings:" in m.value]
+    assert len(cards) == 12  # the default number of results
+    assert any("IMPRESSION" in m.value for m in app.markdown)  # report text in the expanders
+
+
+def test_similar_button_searches_by_that_result(app):
+    app.text_input[0].input("nodule").run()
+    app.button[0].click().run()
+    assert not app.exception
+    assert any("similar to library image" in s.value for s in app.subheader)
+
+
+def test_body_part_filter_limits_results(app):
+    options = app.sidebar.multiselect[0].options
+    part = next(o for o in options if o != "CHEST")
+    app.sidebar.multiselect[0].set_value([part]).run()
+    app.text_input[0].input("normal radiograph").run()
+    cards = [m.value for m in app.markdown if "findings:" in m.value]
+    assert cards and all(f"· {part} " in card for card in cards)
+
+
+def test_missing_library_shows_an_error_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("RADSEARCH_LIBRARY", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception and "not a radsearch library" in at.error[0].value
