@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..datasets import read_manifest
+from ..datasets import embedding_text, read_manifest
 from ..errors import UnreadableImage
 from ..indexer import content_hash
 from ..search import Library
@@ -26,7 +26,7 @@ class RetrievalReport:
     queries: int
     image_precision_at_k: float  # image->image, by label overlap, query's own patient excluded
     image_map_at_k: float
-    text_precision_at_k: float | None  # own report -> images, by label overlap with the query
+    text_precision_at_k: float | None  # own report's impression -> images, by label overlap with the query
     text_recall_at_k: float | None  # own report -> own image among the top k (queries in the library)
     report_recall_at_k: float | None  # own image -> own study's report among the top k
     paired_queries: int  # queries found in the library, used by the two recall figures
@@ -74,7 +74,8 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
         precisions.append(precision_at_k(relevance, k))
         aps.append(average_precision_at_k(relevance, k, n_relevant))
         if record.report:
-            text_hits = library.search_text(record.report, k)
+            # the report is queried as it is indexed: by its impression (datasets.embedding_text)
+            text_hits = library.search_text(embedding_text(record.report), k)
             text_precisions.append(precision_at_k([relevant(record.labels, h.labels) for h in text_hits], k))
         own_id = library.find_by_hash(content_hash(Path(record.path)))
         if own_id is not None and record.report:

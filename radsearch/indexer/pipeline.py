@@ -60,10 +60,9 @@ def open_or_create(library: str | Path, model_dir: str | Path | None) -> tuple[L
     library = Path(library)
     if (library / "radsearch.toml").is_file():
         store = LibraryStore.open(library)
-        if model_dir is not None:
-            candidate = RadsearchModel.from_pretrained(model_dir)
-            store.check_model(candidate.model_id, candidate.profile.hash)
-        return store, RadsearchModel.from_pretrained(store.model_path)
+        model = RadsearchModel.from_pretrained(model_dir if model_dir is not None else store.model_path)
+        store.check_model(model.model_id, model.profile.hash)  # same weights as the library's own copy
+        return store, model
     if model_dir is None:
         raise ModelDirError(f"{library} is a new library: give the model to index with (--model MODEL_DIR)")
     model = RadsearchModel.from_pretrained(model_dir)
@@ -216,7 +215,7 @@ def _write_batch(store: LibraryStore, model: RadsearchModel, ok: list[tuple[Scan
 
 
 def _write_thumbnails(store: LibraryStore, ok: list[tuple[ScanItem, Radiograph]], ids: list[int]) -> None:
-    """Small PNG previews for the UI; derived data, re-made if missing."""
+    """Small PNG previews for the UI; derived data (the UI decodes the original when one is missing)."""
     folder = store.paths["thumbs"]
     folder.mkdir(exist_ok=True)
     side = store.config.thumbnail_size

@@ -12,7 +12,8 @@ import sys
 
 import streamlit as st
 
-from radsearch.errors import RadsearchError
+from radsearch.errors import RadsearchError, UnreadableImage
+from radsearch.imaging import read
 from radsearch.search import Hit, Library, open_library
 
 MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops
@@ -48,6 +49,16 @@ def sidebar_filters(library: Library) -> tuple[dict, int]:
     return where, k
 
 
+def preview_of(hit: Hit):  # noqa: ANN201 - a path or a pixel array, whatever st.image takes
+    """The stored thumbnail, or the decoded original when the thumbnail is missing."""
+    if hit.thumbnail:
+        return hit.thumbnail
+    try:
+        return read(hit.path).pixels
+    except UnreadableImage:
+        return None
+
+
 def show_hits(hits: list[Hit], section: str) -> None:
     if not hits:
         st.info("No results match these filters.")
@@ -56,8 +67,9 @@ def show_hits(hits: list[Hit], section: str) -> None:
     for n, hit in enumerate(hits):
         meta = hit.metadata
         with columns[n % GRID_COLUMNS]:
-            if hit.thumbnail:
-                st.image(hit.thumbnail, width="stretch")
+            preview = preview_of(hit)
+            if preview is not None:
+                st.image(preview, width="stretch")
             age = f"{meta['age']:.0f}" if meta.get("age") is not None else "?"
             st.markdown(f"**{hit.score:.3f}** · {meta.get('body_part') or '?'} {meta.get('view') or ''}  \n"
                         f"{meta.get('sex') or '?'}/{age} · {meta.get('study_date') or 'no date'}  \n"
@@ -82,7 +94,11 @@ def main() -> None:
         st.error(str(e))
         return
     where, k = sidebar_filters(library)
-    image_tab, text_tab = st.tabs(["Search by image", "Search by text"])
+    tabs = ["Search by image", "Search by text"]
+    if st.query_params.get("q"):
+        tabs.reverse()  # a shared text search opens on its results
+    first, second = st.tabs(tabs)
+    image_tab, text_tab = (first, second) if tabs[0] == "Search by image" else (second, first)
     with image_tab:
         upload = st.file_uploader("Drop a DICOM, PNG or JPEG", type=["dcm", "dicom", "png", "jpg", "jpeg"])
         if upload is not None:
@@ -103,7 +119,9 @@ def main() -> None:
         else:
             st.caption("Upload an image, or use “Similar” on any result.")
     with text_tab:
-        text = st.text_input("Describe the finding", placeholder="e.g. left pleural effusion")
+        # ?q=... in the URL pre-fills the query, so a search can be bookmarked or shared
+        text = st.text_input("Describe the finding", value=st.query_params.get("q", ""),
+                             placeholder="e.g. left pleural effusion")
         if text.strip():
             st.subheader(f"Images matching “{text.strip()}”")
             show_hits(library.search_text(text, k, where=where), "text")

@@ -26,7 +26,7 @@ def test_text_search_shows_results_with_scores_findings_and_reports(app):
     assert not app.exception
     assert any("pleural effusion" in s.value for s in app.subheader)
     cards = [m.value for m in app.markdown if "findings:" in m.value]
-    assert len(cards) == 12  # the default number of results
+    assert len(cards) == 12 == len(app.get("image"))  # the default number of results, each with its picture
     assert any("IMPRESSION" in m.value for m in app.markdown)  # report text in the expanders
 
 
@@ -51,3 +51,16 @@ def test_missing_library_shows_an_error_not_a_traceback(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert not at.exception and "not a radsearch library" in at.error[0].value
+
+
+def test_result_without_a_thumbnail_still_shows_its_image(tiny_library, monkeypatch, tmp_path):
+    import shutil
+    library = tmp_path / "lib"
+    shutil.copytree(tiny_library, library)
+    shutil.rmtree(library / "thumbs")
+    monkeypatch.setenv("RADSEARCH_LIBRARY", str(library))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.text_input[0].input("nodule").run()
+    assert not at.exception
+    assert len(at.get("image")) == 12  # one image per result, decoded from the original files
