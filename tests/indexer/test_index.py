@@ -31,6 +31,7 @@ def test_reindexing_the_same_archive_adds_nothing(tiny_archive, tiny_library):
     assert LibraryStore.open(tiny_library).vectors("images").ntotal == summary.unchanged
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom warns while reading the broken file
 def test_unreadable_and_duplicate_files_are_counted_not_fatal(tiny_archive, tiny_model, tmp_path):
     folder = tmp_path / "mixed"
     shutil.copytree(tiny_archive / "images", folder)
