@@ -94,6 +94,15 @@ def main() -> None:
         st.error(str(e))
         return
     where, k = sidebar_filters(library)
+    if "query_image_id" in st.session_state:  # "Similar" on any result: shown first, whichever tab was open
+        image_id = st.session_state["query_image_id"]
+        header, close = st.columns([5, 1])
+        header.subheader(f"Images similar to library image {image_id}")
+        if close.button("Close", key="close-similar"):
+            del st.session_state["query_image_id"]
+            st.rerun()
+        show_hits(library.search_vector(library.image_vector(image_id), k, where=where), "similar")
+        st.divider()
     tabs = ["Search by image", "Search by text"]
     if st.query_params.get("q"):
         tabs.reverse()  # a shared text search opens on its results
@@ -101,23 +110,17 @@ def main() -> None:
     image_tab, text_tab = (first, second) if tabs[0] == "Search by image" else (second, first)
     with image_tab:
         upload = st.file_uploader("Drop a DICOM, PNG or JPEG", type=["dcm", "dicom", "png", "jpg", "jpeg"])
-        if upload is not None:
-            st.session_state.pop("query_image_id", None)
-            if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-                st.error(f"{upload.name} is larger than {MAX_UPLOAD_MB} MB.")
-            else:
-                try:  # the upload stays in memory; nothing is written to disk
-                    hits = library.search_image(upload.getvalue(), k, where=where)
-                    st.subheader(f"Images similar to {upload.name}")
-                    show_hits(hits, "upload")
-                except RadsearchError as e:
-                    st.error(str(e))
-        elif "query_image_id" in st.session_state:
-            image_id = st.session_state["query_image_id"]
-            st.subheader(f"Images similar to library image {image_id}")
-            show_hits(library.search_vector(library.image_vector(image_id), k, where=where), "similar")
-        else:
+        if upload is None:
             st.caption("Upload an image, or use “Similar” on any result.")
+        elif upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+            st.error(f"{upload.name} is larger than {MAX_UPLOAD_MB} MB.")
+        else:
+            try:  # the upload stays in memory; nothing is written to disk
+                hits = library.search_image(upload.getvalue(), k, where=where)
+                st.subheader(f"Images similar to {upload.name}")
+                show_hits(hits, "upload")
+            except RadsearchError as e:
+                st.error(str(e))
     with text_tab:
         # ?q=... in the URL pre-fills the query, so a search can be bookmarked or shared
         text = st.text_input("Describe the finding", value=st.query_params.get("q", ""),

@@ -30,11 +30,17 @@ def test_text_search_shows_results_with_scores_findings_and_reports(app):
     assert any("IMPRESSION" in m.value for m in app.markdown)  # report text in the expanders
 
 
-def test_similar_button_searches_by_that_result(app):
+def test_similar_button_searches_by_that_result_and_close_returns(app):
     app.text_input[0].input("nodule").run()
+    first_card = next(m.value for m in app.markdown if "findings:" in m.value)
     app.button[0].click().run()
     assert not app.exception
-    assert any("similar to library image" in s.value for s in app.subheader)
+    assert app.subheader[0].value.startswith("Images similar to library image")  # shown first, above the tabs
+    # the chosen result is its own nearest neighbour: the similar list starts with it, score 1.000
+    assert next(m.value for m in app.markdown if "findings:" in m.value).startswith("**1.000**")
+    assert first_card.split("·", 1)[1] == next(m.value for m in app.markdown if "findings:" in m.value).split("·", 1)[1]
+    app.button(key="close-similar").click().run()
+    assert not any("similar to library image" in s.value for s in app.subheader)
 
 
 def test_body_part_filter_limits_results(app):
