@@ -70,3 +70,16 @@ def test_result_without_a_thumbnail_still_shows_its_image(tiny_library, monkeypa
     at.text_input[0].input("nodule").run()
     assert not at.exception
     assert len(at.get("image")) == 12  # one image per result, decoded from the original files
+
+
+def test_start_page_shows_the_search_controls_and_nothing_stray(tiny_library, monkeypatch, tmp_path):
+    import shutil
+    library = tmp_path / "fresh"  # a path the resource cache has not seen: the first load must render cleanly
+    shutil.copytree(tiny_library, library)
+    monkeypatch.setenv("RADSEARCH_LIBRARY", str(library))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert at.title[0].value == "radsearch"
+    assert at.get("file_uploader") and at.text_input and [t.label for t in at.tabs] == ["Search by image",
+                                                                                         "Search by text"]
+    assert not at.get("help_info")  # no object dumped onto the page by Streamlit's "magic"
