@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
 
 from ..errors import UnreadableImage
 from .radiograph import Radiograph
@@ -18,8 +18,11 @@ from .radiograph import Radiograph
 log = logging.getLogger(__name__)
 
 
-def read_dicom(source: str | Path | bytes, name: str) -> Radiograph:
-    """Decode one DICOM file (path or bytes) into display pixels in [0, 1] and metadata."""
+def read_dicom(source: str | Path | bytes, name: str, voi_preset: int = 0) -> Radiograph:
+    """Decode one DICOM file (path or bytes) into display pixels in [0, 1] and metadata.
+
+    voi_preset: which window / VOI LUT to apply when the file stores several (0 = the first).
+    """
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         ds = pydicom.dcmread(fp)
@@ -37,22 +40,37 @@ def read_dicom(source: str | Path | bytes, name: str) -> Radiograph:
     if int(getattr(ds, "NumberOfFrames", 1) or 1) > 1:
         log.warning("%s: multi-frame DICOM, using the first frame", name)
         raw = raw[0]
-    if raw.ndim == 3:  # RGB / YBR already converted to RGB by pydicom
+    photometric = str(ds.get("PhotometricInterpretation", "")).strip()
+    if photometric == "PALETTE COLOR":
+        raw = apply_color_lut(raw, ds)
+    if raw.ndim == 3:  # RGB; YBR was already converted to RGB by pydicom
         raw = raw[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         pixels = _minmax(raw)
     else:
-        pixels = _display_pixels(ds, raw, name)
+        pixels = _display_pixels(ds, raw, name, voi_preset)
     return Radiograph(pixels=pixels, metadata=dicom_metadata(ds), source=name)
 
 
-def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str = "<dicom>") -> np.ndarray:
-    """Apply modality LUT, then the first VOI preset, scale to [0, 1] and undo MONOCHROME1."""
+def voi_preset_count(ds: pydicom.Dataset) -> int:
+    """How many VOI presets (LUTs or windows) a header offers."""
+    if "VOILUTSequence" in ds:
+        return len(ds.VOILUTSequence)
+    if "WindowCenter" in ds and "WindowWidth" in ds:
+        centre = ds.WindowCenter
+        return len(centre) if isinstance(centre, pydicom.multival.MultiValue) else 1
+    return 0
+
+
+def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str = "<dicom>", voi_preset: int = 0) -> np.ndarray:
+    """Modality LUT, then a VOI preset, scaled to [0, 1]; MONOCHROME1 / INVERSE shown dense-is-bright."""
     values = apply_modality_lut(raw, ds).astype(np.float64)
-    has_voi = "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds)
-    if has_voi:
-        shown = apply_voi_lut(values, ds, index=0)
+    presets = voi_preset_count(ds)
+    if presets and not 0 <= voi_preset < presets:
+        raise UnreadableImage(name, f"asked for VOI preset {voi_preset}, the file has {presets} (0..{presets - 1})")
+    if presets:
+        shown = apply_voi_lut(values, ds, index=voi_preset)
         # The VOI output range is fixed by the LUT/window, not by this image: probe its ends.
-        ends = apply_voi_lut(np.array([values.min() - 1e9, values.max() + 1e9]), ds, index=0)
+        ends = apply_voi_lut(np.array([values.min() - 1e9, values.max() + 1e9]), ds, index=voi_preset)
         low, high = float(np.min(ends)), float(np.max(ends))
         pixels = (shown - low) / (high - low) if high > low else _minmax(shown)
         if np.ptp(np.clip(pixels, 0, 1)) == 0 and np.ptp(values) > 0:
@@ -62,8 +80,12 @@ def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str = "<dicom>")
     else:
         pixels = _minmax(values)
     pixels = np.clip(pixels, 0.0, 1.0).astype(np.float32)
-    if str(ds.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1":
-        pixels = 1.0 - pixels  # MONOCHROME1 stores dense tissue as low values
+    # MONOCHROME1 stores dense tissue as low values; Presentation LUT Shape INVERSE asks for the same
+    # single inversion (DX requires INVERSE with MONOCHROME1, so the two never invert twice).
+    monochrome1 = str(ds.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1"
+    inverse = str(ds.get("PresentationLUTShape", "")).strip().upper() == "INVERSE"
+    if monochrome1 or inverse:
+        pixels = 1.0 - pixels
     return pixels
 
 

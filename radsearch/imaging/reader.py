@@ -22,8 +22,11 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def read(source: str | Path | bytes, name: str | None = None) -> Radiograph:
-    """Decode a DICOM, PNG, JPEG or TIFF file (a path or its bytes) into a Radiograph."""
+def read(source: str | Path | bytes, name: str | None = None, voi_preset: int = 0) -> Radiograph:
+    """Decode a DICOM, PNG, JPEG or TIFF file (a path or its bytes) into a Radiograph.
+
+    voi_preset picks among a DICOM's stored windows / VOI LUTs (0 = the first, as viewers do).
+    """
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
         label = name or "<upload>"
@@ -41,5 +44,7 @@ def read(source: str | Path | bytes, name: str | None = None) -> Radiograph:
         kind = "dicom"  # DICOM without the 128-byte preamble: let pydicom try
     if kind is None:
         raise UnreadableImage(label, "not a DICOM, PNG, JPEG or TIFF file (unrecognised header)")
-    reader = read_dicom if kind == "dicom" else read_raster
-    return reader(data if data is not None else Path(source), label)
+    payload = data if data is not None else Path(source)
+    if kind == "dicom":
+        return read_dicom(payload, label, voi_preset=voi_preset)
+    return read_raster(payload, label)

@@ -104,3 +104,45 @@ def test_real_compressed_xray_dicoms_decode(shared_dicoms):
         pixels = read(path).pixels
         assert pixels.ndim == 2 and min(pixels.shape) > 1000, path.name
         assert 0.0 <= pixels.min() and pixels.max() <= 1.0 and np.ptp(pixels) > 0.5, path.name
+
+
+def _with(path, **tags):
+    import pydicom
+    ds = pydicom.dcmread(path)
+    for keyword, value in tags.items():
+        setattr(ds, keyword, value)
+    ds.save_as(path)
+    return path
+
+
+def test_presentation_lut_inverse_inverts_a_monochrome2_image(chest, tmp_path):
+    plain = read(write_dicom(chest, tmp_path / "p.dcm", TAGS)).pixels
+    inverse = read(_with(write_dicom(chest, tmp_path / "i.dcm", TAGS), PresentationLUTShape="INVERSE")).pixels
+    np.testing.assert_allclose(inverse, 1.0 - plain, atol=1e-6)
+
+
+def test_monochrome1_with_presentation_lut_inverse_is_inverted_once(chest, tmp_path):
+    plain = read(write_dicom(chest, tmp_path / "p.dcm", TAGS)).pixels
+    mono1 = read(_with(write_dicom(chest, tmp_path / "m1.dcm", TAGS, monochrome1=True),
+                       PresentationLUTShape="INVERSE")).pixels
+    np.testing.assert_allclose(mono1, plain, atol=1e-3)
+
+
+def test_the_first_window_is_the_default_and_others_can_be_chosen(chest, tmp_path):
+    from pydicom.multival import MultiValue
+    path = write_dicom(chest, tmp_path / "w.dcm", TAGS)
+    # preset 0: full range; preset 1: a narrow "lung" window around the mid grey
+    _with(path, WindowCenter=MultiValue(float, [2048, 1500]), WindowWidth=MultiValue(float, [4096, 400]))
+    first, narrow = read(path).pixels, read(path, voi_preset=1).pixels
+    np.testing.assert_allclose(first, chest, atol=1e-3)
+    assert (narrow == 0).mean() > (first == 0).mean() and (narrow == 1).mean() > (first == 1).mean()
+    with pytest.raises(UnreadableImage, match="VOI preset 5"):
+        read(path, voi_preset=5)
+
+
+def test_palette_colour_is_mapped_through_its_lut():
+    from pydicom.data import get_testdata_file
+    pixels = read(get_testdata_file("OBXXXX1A.dcm")).pixels  # PALETTE COLOR ultrasound
+    indices = __import__("pydicom").dcmread(get_testdata_file("OBXXXX1A.dcm")).pixel_array
+    assert pixels.shape == indices.shape
+    assert not np.allclose(pixels, indices / max(indices.max(), 1), atol=0.02)  # not the raw index values
