@@ -13,16 +13,27 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
 
 from ..errors import UnreadableImage
+from .limits import check_pixel_count
 from .radiograph import Radiograph
 
 log = logging.getLogger(__name__)
 
 
-def read_dicom(source: str | Path | bytes, name: str, voi_preset: int = 0) -> Radiograph:
+def read_dicom(source: str | Path | bytes, name: str, voi_preset: int = 0, max_pixels: int | None = None) -> Radiograph:
     """Decode one DICOM file (path or bytes) into display pixels in [0, 1] and metadata.
 
     voi_preset: which window / VOI LUT to apply when the file stores several (0 = the first).
+    max_pixels: refuse images declaring more pixels than this (see imaging.limits).
     """
+    try:
+        return _read_dicom(source, name, voi_preset, max_pixels)
+    except UnreadableImage:
+        raise
+    except Exception as e:  # a parser of untrusted bytes: any failure means "cannot read", never a crash
+        raise UnreadableImage(name, f"malformed DICOM ({type(e).__name__}: {e})") from e
+
+
+def _read_dicom(source: str | Path | bytes, name: str, voi_preset: int, max_pixels: int | None) -> Radiograph:
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         ds = pydicom.dcmread(fp)
@@ -30,6 +41,9 @@ def read_dicom(source: str | Path | bytes, name: str, voi_preset: int = 0) -> Ra
         raise UnreadableImage(name, f"not a readable DICOM file ({e})") from e
     if "PixelData" not in ds:
         raise UnreadableImage(name, "DICOM file has no pixel data (is it a report or a DICOMDIR?)")
+    check_pixel_count(name, int(ds.get("Columns", 0) or 0), int(ds.get("Rows", 0) or 0),
+                      frames=int(ds.get("NumberOfFrames", 1) or 1), samples=int(ds.get("SamplesPerPixel", 1) or 1),
+                      limit=max_pixels)
     try:
         raw = ds.pixel_array
     except Exception as e:  # pixel handlers raise many types; all mean "cannot decode"

@@ -22,10 +22,12 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def read(source: str | Path | bytes, name: str | None = None, voi_preset: int = 0) -> Radiograph:
+def read(source: str | Path | bytes, name: str | None = None, voi_preset: int = 0,
+         max_pixels: int | None = None) -> Radiograph:
     """Decode a DICOM, PNG, JPEG or TIFF file (a path or its bytes) into a Radiograph.
 
     voi_preset picks among a DICOM's stored windows / VOI LUTs (0 = the first, as viewers do).
+    max_pixels refuses larger images before decoding (default: imaging.limits, RADSEARCH_MAX_PIXELS).
     """
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
@@ -46,5 +48,5 @@ def read(source: str | Path | bytes, name: str | None = None, voi_preset: int = 
         raise UnreadableImage(label, "not a DICOM, PNG, JPEG or TIFF file (unrecognised header)")
     payload = data if data is not None else Path(source)
     if kind == "dicom":
-        return read_dicom(payload, label, voi_preset=voi_preset)
-    return read_raster(payload, label)
+        return read_dicom(payload, label, voi_preset=voi_preset, max_pixels=max_pixels)
+    return read_raster(payload, label, max_pixels=max_pixels)
