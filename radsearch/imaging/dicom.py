@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import io
 import logging
 from pathlib import Path
@@ -17,6 +19,9 @@ from .limits import check_pixel_count
 from .radiograph import Radiograph
 
 log = logging.getLogger(__name__)
+LUT_MIN_PIXELS = 1 << 16  # below this, per-pixel evaluation is as fast as building a table
+LUT_MAX_LEVELS = 1 << 20  # stored-value ranges wider than this (32-bit data) are evaluated per pixel
+JPEG_LS = ("1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81")
 
 
 def read_dicom(source: str | Path | bytes, name: str, voi_preset: int = 0, max_pixels: int | None = None) -> Radiograph:
@@ -44,6 +49,9 @@ def _read_dicom(source: str | Path | bytes, name: str, voi_preset: int, max_pixe
     check_pixel_count(name, int(ds.get("Columns", 0) or 0), int(ds.get("Rows", 0) or 0),
                       frames=int(ds.get("NumberOfFrames", 1) or 1), samples=int(ds.get("SamplesPerPixel", 1) or 1),
                       limit=max_pixels)
+    syntax_uid = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", ""))
+    if syntax_uid in JPEG_LS and _has_pyjpegls():
+        ds.pixel_array_options(decoding_plugin="pyjpegls")  # CharLS: ~4x pylibjpeg (benchmarks/decode.py)
     try:
         raw = ds.pixel_array
     except Exception as e:  # pixel handlers raise many types; all mean "cannot decode"
@@ -76,6 +84,21 @@ def voi_preset_count(ds: pydicom.Dataset) -> int:
 
 
 def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str = "<dicom>", voi_preset: int = 0) -> np.ndarray:
+    """Display pixels for a whole image, through a table over its stored values when that is exact.
+
+    Modality and VOI LUTs are functions of the stored value alone, so a viewer computes them once per
+    value in [min, max] and indexes; with a linear modality LUT the image's min and max are the
+    table's ends too, so the result is identical to per-pixel evaluation (about 10x faster at 2048^2).
+    """
+    if np.issubdtype(raw.dtype, np.integer) and raw.size > LUT_MIN_PIXELS and "ModalityLUTSequence" not in ds:
+        low, high = int(raw.min()), int(raw.max())
+        if high - low <= LUT_MAX_LEVELS:
+            table = _display_values(ds, np.arange(low, high + 1, dtype=np.int64), name, voi_preset)
+            return table[raw.astype(np.int32, copy=False) - low]
+    return _display_values(ds, raw, name, voi_preset)
+
+
+def _display_values(ds: pydicom.Dataset, raw: np.ndarray, name: str, voi_preset: int) -> np.ndarray:
     """Modality LUT, then a VOI preset, scaled to [0, 1]; MONOCHROME1 / INVERSE shown dense-is-bright."""
     values = apply_modality_lut(raw, ds).astype(np.float64)
     presets = voi_preset_count(ds)
@@ -101,6 +124,11 @@ def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str = "<dicom>",
     if monochrome1 or inverse:
         pixels = 1.0 - pixels
     return pixels
+
+
+@functools.cache
+def _has_pyjpegls() -> bool:
+    return importlib.util.find_spec("jpeg_ls") is not None
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
