@@ -1,15 +1,43 @@
-"""A WordPiece tokenizer trained on the corpus' own reports, wrapped for transformers."""
+"""A WordPiece tokenizer whose vocabulary comes from the corpus' own reports, wrapped for transformers.
+
+The vocabulary is built deterministically: every character of the reports and of ASCII (and its `##`
+continuation) so that any word can be spelt, then whole words by frequency with ties broken alphabetically. The `tokenizers`
+WordPiece trainer breaks frequency ties differently on every run, which made two trainings on the
+same data differ; normalisation, word splitting and the WordPiece model are still the library's.
+"""
 
 from __future__ import annotations
 
+import string
+from collections import Counter
 from collections.abc import Iterable
 
-from tokenizers.implementations import BertWordPieceTokenizer
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import BertTokenizerFast, PreTrainedTokenizerBase
 
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+BASE_ALPHABET = string.ascii_lowercase + string.digits + string.punctuation  # queries may use letters reports did not
 
-def train_wordpiece(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerBase:
-    """Lower-cased BERT-style WordPiece, so radiology words stay whole instead of splitting."""
-    trainer = BertWordPieceTokenizer(lowercase=True)
-    trainer.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=1, show_progress=False)
-    return BertTokenizerFast(tokenizer_object=trainer._tokenizer)
+
+def train_wordpiece(texts: Iterable[str], vocab_size: int, min_frequency: int = 1) -> PreTrainedTokenizerBase:
+    """Lower-cased BERT-style WordPiece; radiology words stay whole, unseen words fall back to pieces."""
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    splitter = pre_tokenizers.BertPreTokenizer()
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(word for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)))
+    alphabet = sorted({char for word in counts for char in word} | set(BASE_ALPHABET))
+    vocab = list(SPECIAL_TOKENS) + alphabet + [f"##{char}" for char in alphabet]
+    known = set(vocab)
+    by_frequency = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    words = [word for word, n in by_frequency if n >= min_frequency and word not in known]
+    vocab += words[: max(0, vocab_size - len(vocab))]
+
+    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = splitter
+    cls, sep = vocab.index("[CLS]"), vocab.index("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    tokenizer.decoder = decoders.WordPiece()
+    return BertTokenizerFast(tokenizer_object=tokenizer)

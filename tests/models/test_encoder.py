@@ -59,5 +59,17 @@ def test_unknown_preset_lists_the_valid_ones():
 
 
 def test_tokenizer_keeps_radiology_words_whole():
-    tokenizer = train_wordpiece(["Small left pleural effusion.", "No pneumothorax."] * 20, 120)
+    tokenizer = train_wordpiece(["Small left pleural effusion.", "No pneumothorax."] * 20, 300)
     assert "effusion" in tokenizer.tokenize("pleural effusion")
+
+
+def test_the_same_reports_always_give_the_same_vocabulary():
+    texts = ["Small left pleural effusion.", "No pneumothorax.", "Cardiomegaly.", "Left lower zone consolidation."] * 3
+    first, second = train_wordpiece(texts, 200), train_wordpiece(list(reversed(texts)), 200)
+    assert first.get_vocab() == second.get_vocab()
+
+
+def test_unseen_words_are_spelt_not_lost():
+    tokenizer = train_wordpiece(["no pleural effusion"] * 5, 100)
+    ids = tokenizer("pneumothorax")["input_ids"]
+    assert tokenizer.unk_token_id not in ids and tokenizer.decode(ids, skip_special_tokens=True) == "pneumothorax"
