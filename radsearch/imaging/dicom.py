@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import io
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,18 @@ def dicom_metadata(ds: pydicom.Dataset) -> dict[str, Any]:
             return None
         return str(value).strip()
 
+    def numbers(*keywords: str) -> list[float] | None:
+        for keyword in keywords:
+            value = ds.get(keyword)
+            if value not in (None, ""):
+                try:
+                    return [float(v) for v in (value if isinstance(value, (list, pydicom.multival.MultiValue))
+                                               else [value])]
+                except (TypeError, ValueError):
+                    return None
+        return None
+
+    orientation = ds.get("PatientOrientation")
     return {
         "patient_id": text("PatientID"),
         "study_uid": text("StudyInstanceUID"),
@@ -157,9 +170,27 @@ def dicom_metadata(ds: pydicom.Dataset) -> dict[str, Any]:
         "view": (text("ViewPosition") or "").upper() or None,
         "laterality": text("ImageLaterality") or text("Laterality"),
         "sex": text("PatientSex"),
-        "age": _age_years(text("PatientAge")),
+        "age": _age_years(text("PatientAge")) or _age_from_birth(text("PatientBirthDate"), text("StudyDate")),
         "study_date": text("StudyDate"),
+        "manufacturer": text("Manufacturer"),
+        "manufacturer_model": text("ManufacturerModelName"),
+        "institution": text("InstitutionName"),
+        # detector spacing when the image plane spacing is absent (projection radiography), in mm
+        "pixel_spacing": numbers("PixelSpacing", "ImagerPixelSpacing"),
+        "image_orientation": numbers("ImageOrientationPatient"),
+        "patient_orientation": list(orientation) if isinstance(orientation, pydicom.multival.MultiValue)
+        else (str(orientation) if orientation else None),
     }
+
+
+def _age_from_birth(birth: str | None, study: str | None) -> float | None:
+    """Age in years at the study from DA strings; the birth date itself is never kept."""
+    try:
+        born, seen = datetime.strptime(birth or "", "%Y%m%d"), datetime.strptime(study or "", "%Y%m%d")
+    except ValueError:
+        return None
+    years = seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
+    return float(years) if 0 <= years < 150 else None
 
 
 def _age_years(age: str | None) -> float | None:

@@ -10,7 +10,8 @@ import numpy as np
 # Metadata keys every reader fills (None where the source does not say).
 METADATA_KEYS = (
     "patient_id", "study_uid", "series_uid", "sop_uid", "modality", "body_part",
-    "view", "laterality", "sex", "age", "study_date",
+    "view", "laterality", "sex", "age", "study_date", "manufacturer", "manufacturer_model", "institution",
+    "pixel_spacing", "image_orientation", "patient_orientation",
 )
 
 

@@ -34,7 +34,10 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32  # images embedded and committed together; small enough to lose little on a crash
 DECODE_THREADS = 2  # pydicom / Pillow / numpy release the GIL for most of a decode
-SAVE_EVERY_S = 30.0  # FAISS files are rewritten at most this often (the catalog commits every batch)
+SAVE_EVERY_S = 30.0
+# header facts kept in the image row's JSON `extra` (not yet filterable columns)
+EXTRA_KEYS = ("manufacturer", "manufacturer_model", "institution", "pixel_spacing", "image_orientation",
+              "patient_orientation")  # FAISS files are rewritten at most this often (the catalog commits every batch)
 
 
 @dataclass
@@ -191,7 +194,9 @@ def _write_batch(store: LibraryStore, model: RadsearchModel, ok: list[tuple[Scan
             text = item.record.report if item.record else ""
             if text and study.id not in with_report and f["study_key"] not in new_reports:
                 new_reports[f["study_key"]] = text
-            extra = {"regions": json.loads(item.record.regions)} if item.record and item.record.regions else {}
+            extra = {k: f[k] for k in EXTRA_KEYS if f.get(k) not in (None, "", [])}
+            if item.record and item.record.regions:
+                extra["regions"] = json.loads(item.record.regions)
             row = Image(study_id=study.id, path=str(item.path), content_hash=item.content_hash,
                         patient_id=f.get("patient_id"), sop_uid=f.get("sop_uid"), modality=f.get("modality"),
                         body_part=f.get("body_part"), view=f.get("view"), laterality=f.get("laterality"),

@@ -146,3 +146,15 @@ def test_palette_colour_is_mapped_through_its_lut():
     indices = __import__("pydicom").dcmread(get_testdata_file("OBXXXX1A.dcm")).pixel_array
     assert pixels.shape == indices.shape
     assert not np.allclose(pixels, indices / max(indices.max(), 1), atol=0.02)  # not the raw index values
+
+
+def test_equipment_geometry_and_age_from_birth_date_are_extracted(chest, tmp_path):
+    tags = dict(TAGS, Manufacturer="ACME", ManufacturerModelName="DR-1", InstitutionName="General",
+                ImagerPixelSpacing=[0.143, 0.143], PatientOrientation=["L", "F"], PatientBirthDate="19800215",
+                StudyDate="20200131")
+    del tags["PatientAge"]
+    meta = read(write_dicom(chest, tmp_path / "e.dcm", tags)).metadata
+    assert (meta["manufacturer"], meta["manufacturer_model"], meta["institution"]) == ("ACME", "DR-1", "General")
+    assert meta["pixel_spacing"] == [0.143, 0.143] and meta["patient_orientation"] == ["L", "F"]
+    assert meta["age"] == 39.0  # birthday not yet reached on 31 January
+    assert "19800215" not in str(meta)  # the birth date is used, not kept

@@ -93,3 +93,14 @@ def test_a_different_model_is_refused_for_an_existing_library(tiny_archive, tiny
 def test_new_library_without_a_model_says_how_to_give_one(tiny_archive, tmp_path):
     with pytest.raises(ModelDirError, match="--model"):
         index(tiny_archive, tmp_path / "new", None, progress=False)
+
+
+def test_equipment_and_geometry_from_the_header_reach_the_hit(tiny_model, tmp_path):
+    from radsearch.datasets.synthetic import render, write_dicom
+    folder = tmp_path / "one"
+    pixels = render(np.random.default_rng(0), "CHEST", "PA").pixels
+    path = write_dicom(pixels, folder / "a.dcm", {"PatientID": "P9", "Manufacturer": "ACME",
+                                                   "ImagerPixelSpacing": [0.2, 0.2], "BodyPartExamined": "CHEST"})
+    index(folder, tmp_path / "lib", tiny_model, progress=False)
+    hit = open_library(tmp_path / "lib").search_image(path, k=1)[0]
+    assert hit.metadata["extra"]["manufacturer"] == "ACME" and hit.metadata["extra"]["pixel_spacing"] == [0.2, 0.2]
