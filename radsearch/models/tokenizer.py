@@ -1,9 +1,10 @@
 """A WordPiece tokenizer whose vocabulary comes from the corpus' own reports, wrapped for transformers.
 
-The vocabulary is built deterministically: every character of the reports and of ASCII (and its `##`
-continuation) so that any word can be spelt, then whole words by frequency with ties broken alphabetically. The `tokenizers`
-WordPiece trainer breaks frequency ties differently on every run, which made two trainings on the
-same data differ; normalisation, word splitting and the WordPiece model are still the library's.
+The vocabulary is built deterministically: every character of the reports and of ASCII (and its
+`##` continuation) so that any word can be spelt, then whole words by frequency, ties broken
+alphabetically. The `tokenizers` WordPiece trainer breaks ties differently on every run, which made
+two trainings on the same data differ; normalisation, word splitting and the WordPiece model are
+still the library's.
 """
 
 from __future__ import annotations
