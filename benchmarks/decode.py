@@ -3,6 +3,7 @@
 For each format a synthetic 2048x2048 chest radiograph is written once, then decoded repeatedly:
   baseline  = the library alone (pydicom's pixel_array, or Pillow's load), no LUTs, no scaling;
   radsearch = imaging.read: header checks, modality LUT, VOI window, MONOCHROME1, float [0, 1].
+The LUT step is also timed alone: per-pixel evaluation vs the table over stored values that read uses.
 JPEG-LS is also decoded by each installed plugin, to show which one radsearch should prefer.
 
     python benchmarks/decode.py [--repeat 5]
@@ -23,6 +24,7 @@ from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 
 from radsearch.datasets.synthetic import render, write_dicom, write_png
 from radsearch.imaging import read
+from radsearch.imaging.dicom import _display_pixels, _display_values
 
 SIZE = (2048, 2048)
 
@@ -72,6 +74,12 @@ def main() -> None:
             bare = _rate(_bare(path), args.repeat)
             ours = _rate(lambda p=path: read(p), args.repeat)
             print(f"{name:<28}{bare:>14.1f}{ours:>14.1f}{ours / bare:>11.2f}")
+        plain = pydicom.dcmread(files["DICOM uncompressed 12-bit"])
+        raw = plain.pixel_array
+        per_pixel = _rate(lambda: _display_values(plain, raw, "bench", 0), args.repeat)
+        table = _rate(lambda: _display_pixels(plain, raw), args.repeat)
+        print(f"\nLUTs on a decoded 2048x2048 12-bit image, images/s: per pixel {per_pixel:.1f}, "
+              f"table over stored values {table:.1f}, table / per pixel = {table / per_pixel:.2f}")
         jls = files["DICOM JPEG-LS lossless"]
         print("\nJPEG-LS lossless by decoder plugin (bare pixel_array), images/s:")
         rates = {}
