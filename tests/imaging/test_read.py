@@ -158,3 +158,10 @@ def test_equipment_geometry_and_age_from_birth_date_are_extracted(chest, tmp_pat
     assert meta["pixel_spacing"] == [0.143, 0.143] and meta["patient_orientation"] == ["L", "F"]
     assert meta["age"] == 39.0  # birthday not yet reached on 31 January
     assert "19800215" not in str(meta)  # the birth date is used, not kept
+
+
+def test_16_bit_tiff_keeps_its_depth(chest, tmp_path):
+    Image.fromarray(np.round(chest * 65535).astype(np.uint16)).save(tmp_path / "x.tif")
+    pixels = read(tmp_path / "x.tif").pixels
+    assert len(np.unique(pixels)) > 256
+    np.testing.assert_allclose(pixels, chest, atol=1e-4)
