@@ -108,7 +108,8 @@ def _display_values(ds: pydicom.Dataset, raw: np.ndarray, name: str, voi_preset:
     if presets:
         shown = apply_voi_lut(values, ds, index=voi_preset)
         # The VOI output range is fixed by the LUT/window, not by this image: probe its ends.
-        ends = apply_voi_lut(np.array([values.min() - 1e9, values.max() + 1e9]), ds, index=voi_preset)
+        with np.errstate(over="ignore"):  # SIGMOID saturates to its limits out there, which is what we want
+            ends = apply_voi_lut(np.array([values.min() - 1e9, values.max() + 1e9]), ds, index=voi_preset)
         low, high = float(np.min(ends)), float(np.max(ends))
         pixels = (shown - low) / (high - low) if high > low else _minmax(shown)
         if np.ptp(np.clip(pixels, 0, 1)) == 0 and np.ptp(values) > 0:
