@@ -42,6 +42,7 @@ EXTRA_KEYS = ("manufacturer", "manufacturer_model", "institution", "pixel_spacin
 
 @dataclass
 class IndexSummary:
+    scanned: int = 0  # image files found (added + unchanged + duplicates + failed)
     added: int = 0
     reports_added: int = 0
     unchanged: int = 0  # already in the library (same content hash)
@@ -52,7 +53,8 @@ class IndexSummary:
 
     def __str__(self) -> str:
         rate = self.added / self.seconds if self.seconds else 0.0
-        parts = [f"added {self.added} images ({rate:.1f}/s) and {self.reports_added} reports",
+        parts = [f"scanned {self.scanned} image files: added {self.added} images ({rate:.1f}/s) and "
+                 f"{self.reports_added} reports",
                  f"{self.unchanged} already indexed", f"{self.duplicates} duplicate files", f"{self.failed} unreadable"]
         parts += [f"{n} skipped: {reason}" for reason, n in sorted(self.skipped.items())]
         return "; ".join(parts)
@@ -86,6 +88,7 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
     summary = IndexSummary()
     found = scan(source)
     summary.skipped.update(found.skipped)
+    summary.scanned = len(found.items)
     todo = _new_items(store, found.items, summary, progress)
     images, reports = store.vectors("images"), store.vectors("reports")
     last_save = time.time()

@@ -165,3 +165,22 @@ def test_16_bit_tiff_keeps_its_depth(chest, tmp_path):
     pixels = read(tmp_path / "x.tif").pixels
     assert len(np.unique(pixels)) > 256
     np.testing.assert_allclose(pixels, chest, atol=1e-4)
+
+
+def test_modality_lut_sequence_is_applied(chest, tmp_path):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+    path = write_dicom(chest, tmp_path / "lut.dcm", TAGS, bits_stored=12)
+    ds = __import__("pydicom").dcmread(path)
+    del ds.WindowCenter, ds.WindowWidth  # no VOI: the output is the LUT's values, min-max scaled
+    item = Dataset()
+    levels = np.arange(4096)
+    item.LUTDescriptor = [4096, 0, 16]
+    item.ModalityLUTType = "US"
+    item.LUTData = (np.sqrt(levels / 4095) * 65535).astype("<u2").tobytes()  # a non-linear LUT, as OW
+    ds.ModalityLUTSequence = Sequence([item])
+    ds.save_as(path)
+    stored = np.round(chest * 4095)
+    expected = np.sqrt(stored / 4095)
+    expected = (expected - expected.min()) / (expected.max() - expected.min())
+    np.testing.assert_allclose(read(path).pixels, expected, atol=2e-4)
