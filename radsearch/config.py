@@ -28,7 +28,6 @@ class LibraryConfig:
     model_id: str = ""  # weights hash of the model the vectors were made with
     embed_dim: int = 0
     profile: dict = field(default_factory=dict)  # preprocessing profile (see imaging.PreprocessProfile)
-    profile_hash: str = ""
     database_url: str = ""  # empty = catalog.sqlite inside the library; or any SQLAlchemy URL
     index_spec: str = "Flat"  # FAISS factory string for the vector part (wrapped in IDMap2)
     thumbnail_size: int = 192  # longest side of the stored previews, in pixels

@@ -75,8 +75,7 @@ def open_or_create(library: str | Path, model_dir: str | Path | None) -> tuple[L
     target = library / "model"
     if Path(model_dir).resolve() != target.resolve():
         shutil.copytree(model_dir, target, dirs_exist_ok=True)  # the library carries its own model
-    config = LibraryConfig(model_id=model.model_id, embed_dim=model.embed_dim, profile=model.profile.to_dict(),
-                           profile_hash=model.profile.hash)
+    config = LibraryConfig(model_id=model.model_id, embed_dim=model.embed_dim, profile=model.profile.to_dict())
     return LibraryStore.create(library, config), model
 
 

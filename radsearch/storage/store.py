@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import LibraryConfig, library_paths, read_config, write_config
 from ..errors import LibraryMismatch
+from ..imaging import PreprocessProfile
 from .catalog import KINDS, Catalog
 from .vectors import VectorIndex
 
@@ -56,9 +57,10 @@ class LibraryStore:
                 f"library {self.root} was indexed with model {self.config.model_id}, not {model_id}; "
                 "index into a new library or re-index this one with its own model"
             )
-        if self.config.profile_hash and profile_hash != self.config.profile_hash:
+        ours = PreprocessProfile.from_dict(self.config.profile).hash if self.config.profile else ""
+        if ours and profile_hash != ours:
             raise LibraryMismatch(
-                f"library {self.root} uses preprocessing profile {self.config.profile_hash}, "
+                f"library {self.root} uses preprocessing profile {ours}, "
                 f"the model uses {profile_hash}; re-index with a matching model"
             )
 

@@ -106,3 +106,14 @@ def test_equipment_and_geometry_from_the_header_reach_the_hit(tiny_model, tmp_pa
     index(folder, tmp_path / "lib", tiny_model, progress=False)
     hit = open_library(tmp_path / "lib").search_image(path, k=1)[0]
     assert hit.metadata["extra"]["manufacturer"] == "ACME" and hit.metadata["extra"]["pixel_spacing"] == [0.2, 0.2]
+
+
+def test_a_library_whose_preprocessing_differs_from_its_model_is_refused(tiny_library, tmp_path):
+    from radsearch.config import read_config, write_config
+    library = tmp_path / "lib"
+    shutil.copytree(tiny_library, library)
+    config = read_config(library)
+    config.profile = dict(config.profile, size=config.profile["size"] * 2)  # vectors made at another size
+    write_config(library, config)
+    with pytest.raises(LibraryMismatch, match="preprocessing profile"):
+        open_library(library).model
