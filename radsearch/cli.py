@@ -84,10 +84,12 @@ def train(manifest: Path, out: Path, preset: str, epochs: int | None, batch_size
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Model directory; required for a new library.")
 @click.option("--batch-size", default=32, show_default=True)
-def index(source: Path, library: Path, model_dir: Path | None, batch_size: int) -> None:
+@click.option("--keep-identifiers", is_flag=True, default=None,
+              help="New library only: store real patient IDs and accession numbers instead of salted pseudonyms.")
+def index(source: Path, library: Path, model_dir: Path | None, batch_size: int, keep_identifiers: bool | None) -> None:
     """Index SOURCE (archive folder, manifest CSV or image) into a library; re-runs add only new files."""
     from .indexer import index as run_index
-    summary = run_index(source, library, model_dir, batch_size=batch_size)
+    summary = run_index(source, library, model_dir, batch_size=batch_size, keep_identifiers=keep_identifiers)
     click.echo(str(summary))
 
 

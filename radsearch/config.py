@@ -10,14 +10,14 @@ from pathlib import Path
 
 import tomli_w
 
-from .errors import LibraryNotFound
+from .errors import LibraryMismatch, LibraryNotFound
 
 CONFIG_FILE = "radsearch.toml"
 CATALOG_FILE = "catalog.sqlite"
 VECTORS_DIR = "vectors"
 MODEL_DIR = "model"
 THUMBS_DIR = "thumbs"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: series, frames, pseudonymised identifiers, header JSON
 
 
 @dataclass
@@ -31,6 +31,8 @@ class LibraryConfig:
     database_url: str = ""  # empty = catalog.sqlite inside the library; or any SQLAlchemy URL
     index_spec: str = "Flat"  # FAISS factory string for the vector part (wrapped in IDMap2)
     thumbnail_size: int = 192  # longest side of the stored previews, in pixels
+    pseudonym_salt: str = ""  # key of the patient/accession pseudonyms (radsearch.privacy); made at creation
+    keep_identifiers: bool = False  # True stores real patient IDs and accession numbers (a site's choice)
     format_version: int = FORMAT_VERSION
 
 
@@ -49,6 +51,12 @@ def read_config(root: str | Path) -> LibraryConfig:
         )
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
+    version = data.get("format_version", 1)
+    if version != FORMAT_VERSION:
+        raise LibraryMismatch(
+            f"{root} was written in library format {version}; this radsearch reads format {FORMAT_VERSION}. "
+            "Index the archive into a new library (the old one is left untouched)"
+        )
     known = LibraryConfig.__dataclass_fields__
     return LibraryConfig(**{k: v for k, v in data.items() if k in known})
 

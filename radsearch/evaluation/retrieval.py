@@ -14,7 +14,6 @@ from ..datasets import embedding_text, read_manifest
 from ..errors import UnreadableImage
 from ..indexer import content_hash
 from ..search import Library
-from ..storage import image_filter
 from .metrics import average_precision_at_k, label_set, precision_at_k, recall_at_k, relevant
 
 log = logging.getLogger(__name__)
@@ -101,7 +100,7 @@ def _own_patient_relevant(library: Library, record) -> int:  # noqa: ANN001
     if not record.patient_id:
         return 0
     with library.store.catalog.session() as s:
-        ids = list(s.scalars(image_filter({"patient_id": record.patient_id})))
+        ids = list(s.scalars(library.store.image_filter({"patient_id": record.patient_id})))
     rows = library.store.catalog.image_rows(ids)
     return sum(1 for row in rows.values() if relevant(record.labels, row["labels"]))
 

@@ -2,6 +2,7 @@
 
 from .preprocess import PreprocessProfile, pad_to_square, preprocess
 from .radiograph import Radiograph
-from .reader import IMAGE_SUFFIXES, read, sniff
+from .reader import IMAGE_SUFFIXES, read, read_frames, sniff
 
-__all__ = ["IMAGE_SUFFIXES", "PreprocessProfile", "Radiograph", "pad_to_square", "preprocess", "read", "sniff"]
+__all__ = ["IMAGE_SUFFIXES", "PreprocessProfile", "Radiograph", "pad_to_square", "preprocess", "read", "read_frames",
+           "sniff"]

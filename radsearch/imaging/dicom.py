@@ -16,6 +16,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
 
 from ..errors import UnreadableImage
+from .header import header_json
 from .limits import check_pixel_count
 from .radiograph import Radiograph
 
@@ -28,18 +29,31 @@ JPEG_LS = ("1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81")
 def read_dicom(source: str | Path | bytes, name: str, voi_preset: int = 0, max_pixels: int | None = None) -> Radiograph:
     """Decode one DICOM file (path or bytes) into display pixels in [0, 1] and metadata.
 
+    A multi-frame file gives its first frame here (see `read_dicom_frames` for all of them).
     voi_preset: which window / VOI LUT to apply when the file stores several (0 = the first).
     max_pixels: refuse images declaring more pixels than this (see imaging.limits).
     """
+    return _guarded(source, name, voi_preset, max_pixels, all_frames=False)[0]
+
+
+def read_dicom_frames(source: str | Path | bytes, name: str, voi_preset: int = 0,
+                      max_pixels: int | None = None) -> list[Radiograph]:
+    """Every frame of a DICOM file as its own Radiograph (metadata `frame` = 0, 1, ...)."""
+    return _guarded(source, name, voi_preset, max_pixels, all_frames=True)
+
+
+def _guarded(source: str | Path | bytes, name: str, voi_preset: int, max_pixels: int | None,
+             all_frames: bool) -> list[Radiograph]:
     try:
-        return _read_dicom(source, name, voi_preset, max_pixels)
+        return _read_dicom(source, name, voi_preset, max_pixels, all_frames)
     except UnreadableImage:
         raise
     except Exception as e:  # a parser of untrusted bytes: any failure means "cannot read", never a crash
         raise UnreadableImage(name, f"malformed DICOM ({type(e).__name__}: {e})") from e
 
 
-def _read_dicom(source: str | Path | bytes, name: str, voi_preset: int, max_pixels: int | None) -> Radiograph:
+def _read_dicom(source: str | Path | bytes, name: str, voi_preset: int, max_pixels: int | None,
+                all_frames: bool) -> list[Radiograph]:
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         ds = pydicom.dcmread(fp)
@@ -47,30 +61,45 @@ def _read_dicom(source: str | Path | bytes, name: str, voi_preset: int, max_pixe
         raise UnreadableImage(name, f"not a readable DICOM file ({e})") from e
     if "PixelData" not in ds:
         raise UnreadableImage(name, "DICOM file has no pixel data (is it a report or a DICOMDIR?)")
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
     check_pixel_count(name, int(ds.get("Columns", 0) or 0), int(ds.get("Rows", 0) or 0),
-                      frames=int(ds.get("NumberOfFrames", 1) or 1), samples=int(ds.get("SamplesPerPixel", 1) or 1),
+                      frames=frames if all_frames else 1, samples=int(ds.get("SamplesPerPixel", 1) or 1),
                       limit=max_pixels)
     syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    options: dict[str, Any] = {}
     if str(syntax) in JPEG_LS and _has_pyjpegls():
-        ds.pixel_array_options(decoding_plugin="pyjpegls")  # CharLS: ~4x pylibjpeg (benchmarks/decode.py)
+        options["decoding_plugin"] = "pyjpegls"  # CharLS: ~4x pylibjpeg (benchmarks/decode.py)
+    if frames > 1 and not all_frames:
+        options["index"] = 0  # decode the first frame only
+        log.warning("%s: multi-frame DICOM (%d frames), using the first frame", name, frames)
+    if options:
+        ds.pixel_array_options(**options)
     try:
         raw = ds.pixel_array
     except Exception as e:  # pixel handlers raise many types; all mean "cannot decode"
         raise UnreadableImage(
             name, f"cannot decode pixel data (transfer syntax {getattr(syntax, 'name', syntax or 'unknown')}): {e}"
         ) from e
-    if int(getattr(ds, "NumberOfFrames", 1) or 1) > 1:
-        log.warning("%s: multi-frame DICOM, using the first frame", name)
-        raw = raw[0]
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    stack = raw if frames > 1 and all_frames else raw[np.newaxis]  # (F, H, W[, 3])
+    if stack.ndim != (4 if samples > 1 else 3):
+        raise UnreadableImage(name, f"pixel data has shape {raw.shape}, which does not match the header")
+    metadata = dicom_metadata(ds)
+    metadata["frames"] = frames
+    metadata["header"] = header_json(ds)
+    return [Radiograph(pixels=_frame_pixels(ds, frame, name, voi_preset), metadata=dict(metadata, frame=i),
+                       source=name) for i, frame in enumerate(stack)]
+
+
+def _frame_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str, voi_preset: int) -> np.ndarray:
+    """Display pixels of one frame: colour to gray, else the modality and VOI LUTs."""
     photometric = str(ds.get("PhotometricInterpretation", "")).strip()
     if photometric == "PALETTE COLOR":
         raw = apply_color_lut(raw, ds)
     if raw.ndim == 3:  # RGB; YBR was already converted to RGB by pydicom
-        raw = raw[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        pixels = _minmax(raw)
-    else:
-        pixels = _display_pixels(ds, raw, name, voi_preset)
-    return Radiograph(pixels=pixels, metadata=dicom_metadata(ds), source=name)
+        gray = raw[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        return _minmax(gray)
+    return _display_pixels(ds, raw, name, voi_preset)
 
 
 def voi_preset_count(ds: pydicom.Dataset) -> int:
@@ -166,6 +195,9 @@ def dicom_metadata(ds: pydicom.Dataset) -> dict[str, Any]:
         "study_uid": text("StudyInstanceUID"),
         "series_uid": text("SeriesInstanceUID"),
         "sop_uid": text("SOPInstanceUID"),
+        "accession": text("AccessionNumber"),  # the indexer stores only its pseudonym (radsearch.privacy)
+        "series_number": _int(ds.get("SeriesNumber")),
+        "series_description": text("SeriesDescription"),
         "modality": text("Modality"),
         "body_part": (text("BodyPartExamined") or "").upper() or None,
         "view": (text("ViewPosition") or "").upper() or None,
@@ -182,6 +214,13 @@ def dicom_metadata(ds: pydicom.Dataset) -> dict[str, Any]:
         "patient_orientation": list(orientation) if isinstance(orientation, pydicom.multival.MultiValue)
         else (str(orientation) if orientation else None),
     }
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def _age_from_birth(birth: str | None, study: str | None) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UnreadableImage
-from .dicom import read_dicom
+from .dicom import read_dicom, read_dicom_frames
 from .radiograph import Radiograph
 from .raster import read_raster
 
@@ -28,7 +28,19 @@ def read(source: str | Path | bytes, name: str | None = None, voi_preset: int = 
 
     voi_preset picks among a DICOM's stored windows / VOI LUTs (0 = the first, as viewers do).
     max_pixels refuses larger images before decoding (default: imaging.limits, RADSEARCH_MAX_PIXELS).
+    A multi-frame DICOM gives its first frame; `read_frames` gives them all.
     """
+    return _read(source, name, voi_preset, max_pixels, all_frames=False)[0]
+
+
+def read_frames(source: str | Path | bytes, name: str | None = None, voi_preset: int = 0,
+                max_pixels: int | None = None) -> list[Radiograph]:
+    """Every image a file holds: one per frame of a multi-frame DICOM, else a list of one."""
+    return _read(source, name, voi_preset, max_pixels, all_frames=True)
+
+
+def _read(source: str | Path | bytes, name: str | None, voi_preset: int, max_pixels: int | None,
+          all_frames: bool) -> list[Radiograph]:
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
         label = name or "<upload>"
@@ -48,5 +60,7 @@ def read(source: str | Path | bytes, name: str | None = None, voi_preset: int = 
         raise UnreadableImage(label, "not a DICOM, PNG, JPEG or TIFF file (unrecognised header)")
     payload = data if data is not None else Path(source)
     if kind == "dicom":
-        return read_dicom(payload, label, voi_preset=voi_preset, max_pixels=max_pixels)
-    return read_raster(payload, label, max_pixels=max_pixels)
+        if all_frames:
+            return read_dicom_frames(payload, label, voi_preset=voi_preset, max_pixels=max_pixels)
+        return [read_dicom(payload, label, voi_preset=voi_preset, max_pixels=max_pixels)]
+    return [read_raster(payload, label, max_pixels=max_pixels)]

@@ -23,10 +23,11 @@ from tqdm import tqdm
 
 from ..config import LibraryConfig
 from ..datasets import embedding_text
-from ..errors import ModelDirError, UnreadableImage
-from ..imaging import Radiograph, preprocess, read
+from ..errors import LibraryMismatch, ModelDirError, UnreadableImage
+from ..imaging import Radiograph, preprocess, read_frames
 from ..models import RadsearchModel
-from ..storage import Image, Label, LibraryStore, Report, Study
+from ..privacy import Pseudonymizer
+from ..storage import Image, Label, LibraryStore, Report, Series, Study
 from ..storage.catalog import to_blob
 from .scan import ScanItem, content_hash, scan
 
@@ -34,10 +35,9 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32  # images embedded and committed together; small enough to lose little on a crash
 DECODE_THREADS = 2  # pydicom / Pillow / numpy release the GIL for most of a decode
-SAVE_EVERY_S = 30.0
+SAVE_EVERY_S = 30.0  # FAISS files are rewritten at most this often (the catalog commits every batch)
 # header facts kept in the image row's JSON `extra` (not yet filterable columns)
-EXTRA_KEYS = ("manufacturer", "manufacturer_model", "institution", "pixel_spacing", "image_orientation",
-              "patient_orientation")  # FAISS files are rewritten at most this often (the catalog commits every batch)
+EXTRA_KEYS = ("pixel_spacing", "image_orientation", "patient_orientation", "frames")
 
 
 @dataclass
@@ -60,11 +60,20 @@ class IndexSummary:
         return "; ".join(parts)
 
 
-def open_or_create(library: str | Path, model_dir: str | Path | None) -> tuple[LibraryStore, RadsearchModel]:
-    """Open an existing library (checking `model_dir` matches it) or create one around `model_dir`."""
+def open_or_create(library: str | Path, model_dir: str | Path | None,
+                   keep_identifiers: bool | None = None) -> tuple[LibraryStore, RadsearchModel]:
+    """Open an existing library (checking `model_dir` matches it) or create one around `model_dir`.
+
+    keep_identifiers: store real patient IDs and accession numbers instead of pseudonyms; chosen when
+    the library is created (None = the default, pseudonyms) and fixed afterwards.
+    """
     library = Path(library)
     if (library / "radsearch.toml").is_file():
         store = LibraryStore.open(library)
+        if keep_identifiers is not None and keep_identifiers != store.config.keep_identifiers:
+            stored = "real identifiers" if store.config.keep_identifiers else "pseudonyms"
+            raise LibraryMismatch(f"library {library} stores {stored}; that is fixed when a library is created, "
+                                  "so index into a new library to change it")
         model = RadsearchModel.from_pretrained(model_dir if model_dir is not None else store.model_path)
         store.check_model(model.model_id, model.profile.hash)  # same weights as the library's own copy
         return store, model
@@ -75,15 +84,20 @@ def open_or_create(library: str | Path, model_dir: str | Path | None) -> tuple[L
     target = library / "model"
     if Path(model_dir).resolve() != target.resolve():
         shutil.copytree(model_dir, target, dirs_exist_ok=True)  # the library carries its own model
-    config = LibraryConfig(model_id=model.model_id, embed_dim=model.embed_dim, profile=model.profile.to_dict())
+    config = LibraryConfig(model_id=model.model_id, embed_dim=model.embed_dim, profile=model.profile.to_dict(),
+                           keep_identifiers=bool(keep_identifiers))
     return LibraryStore.create(library, config), model
 
 
 def index(source: str | Path, library: str | Path, model_dir: str | Path | None = None,
-          batch_size: int = BATCH_SIZE, progress: bool = True) -> IndexSummary:
-    """Index every image under `source` into `library`; safe to interrupt and re-run."""
+          batch_size: int = BATCH_SIZE, progress: bool = True, keep_identifiers: bool | None = None) -> IndexSummary:
+    """Index every image under `source` into `library`; safe to interrupt and re-run.
+
+    Every frame of a multi-frame DICOM becomes an image. Patient IDs and accession numbers are stored
+    as pseudonyms unless the library was created with keep_identifiers=True (see radsearch.privacy).
+    """
     started = time.time()
-    store, model = open_or_create(library, model_dir)
+    store, model = open_or_create(library, model_dir, keep_identifiers)
     summary = IndexSummary()
     found = scan(source)
     summary.skipped.update(found.skipped)
@@ -96,7 +110,8 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
             decoded = list(pool.map(_decode, batch))
-            ok = [(item, rg) for item, rg in zip(batch, decoded) if isinstance(rg, Radiograph)]
+            # one (file, image) pair per frame; all frames of a file are committed in the same batch
+            ok = [(item, rg) for item, frames in zip(batch, decoded) if isinstance(frames, list) for rg in frames]
             for item, err in zip(batch, decoded):
                 if isinstance(err, UnreadableImage):
                     log.warning("%s", err)
@@ -141,15 +156,18 @@ def _new_items(store: LibraryStore, items: list[ScanItem], summary: IndexSummary
     return todo
 
 
-def _decode(item: ScanItem) -> Radiograph | UnreadableImage:
+def _decode(item: ScanItem) -> list[Radiograph] | UnreadableImage:
     try:
-        return read(item.path)
+        return read_frames(item.path)
     except UnreadableImage as e:
         return e
 
 
-def _facts(item: ScanItem, radiograph: Radiograph) -> dict:
-    """Header metadata, overridden by what the manifest states (the user's declared truth)."""
+def _facts(item: ScanItem, radiograph: Radiograph, pseudonymise: Pseudonymizer) -> dict:
+    """Header metadata, overridden by what the manifest states (the user's declared truth).
+
+    Patient IDs and accession numbers leave this function as pseudonyms (radsearch.privacy).
+    """
     facts = dict(radiograph.metadata)
     record = item.record
     if record is not None:
@@ -168,24 +186,38 @@ def _facts(item: ScanItem, radiograph: Radiograph) -> dict:
     date = facts.get("study_date") or ""
     if len(date) == 8 and date.isdigit():  # DICOM DA -> ISO
         facts["study_date"] = f"{date[:4]}-{date[4:6]}-{date[6:]}"
+    facts["patient_id"] = pseudonymise(facts.get("patient_id"))
+    facts["accession"] = pseudonymise(facts.get("accession"))
     facts["study_key"] = (record.study_id if record and record.study_id else None) or facts.get("study_uid") \
         or f"image-{item.content_hash[:16]}"
+    # no series UID (PNG, JPEG, manifests of them): one series per study
+    facts["series_key"] = facts.get("series_uid") or f"{facts['study_key']}/series"
     return facts
 
 
 def _write_batch(store: LibraryStore, model: RadsearchModel, ok: list[tuple[ScanItem, Radiograph]],
                  vectors: np.ndarray) -> tuple[list[int], list[int], np.ndarray]:
     """Insert studies, images, labels and new reports in one transaction; returns the new ids."""
-    facts = [_facts(item, rg) for item, rg in ok]
+    facts = [_facts(item, rg, store.pseudonymise) for item, rg in ok]
     keys = sorted({f["study_key"] for f in facts})
+    series_keys = sorted({f["series_key"] for f in facts})
     with store.catalog.session() as s:
         studies = {st.study_key: st for st in s.scalars(select(Study).where(Study.study_key.in_(keys)))}
         for f in facts:
             if f["study_key"] not in studies:
-                study = Study(study_key=f["study_key"], patient_id=f.get("patient_id"), study_uid=f.get("study_uid"),
-                              study_date=f.get("study_date"))
+                study = Study(study_key=f["study_key"], patient_id=f.get("patient_id"), accession=f.get("accession"),
+                              study_uid=f.get("study_uid"), study_date=f.get("study_date"))
                 s.add(study)
                 studies[f["study_key"]] = study
+        s.flush()
+        series = {se.series_key: se for se in s.scalars(select(Series).where(Series.series_key.in_(series_keys)))}
+        for f in facts:
+            if f["series_key"] not in series:
+                one = Series(study_id=studies[f["study_key"]].id, series_key=f["series_key"],
+                             series_uid=f.get("series_uid"), modality=f.get("modality"),
+                             number=f.get("series_number"), description=f.get("series_description"))
+                s.add(one)
+                series[f["series_key"]] = one
         s.flush()
         study_ids = [st.id for st in studies.values()]
         with_report = set(s.scalars(select(Report.study_id).where(Report.study_id.in_(study_ids))))
@@ -199,12 +231,17 @@ def _write_batch(store: LibraryStore, model: RadsearchModel, ok: list[tuple[Scan
             extra = {k: f[k] for k in EXTRA_KEYS if f.get(k) not in (None, "", [])}
             if item.record and item.record.regions:
                 extra["regions"] = json.loads(item.record.regions)
-            row = Image(study_id=study.id, path=str(item.path), content_hash=item.content_hash,
+            row = Image(study_id=study.id, series_id=series[f["series_key"]].id, path=str(item.path),
+                        content_hash=item.content_hash, frame=f.get("frame") or 0,
                         patient_id=f.get("patient_id"), sop_uid=f.get("sop_uid"), modality=f.get("modality"),
                         body_part=f.get("body_part"), view=f.get("view"), laterality=f.get("laterality"),
                         sex=f.get("sex"), age=f.get("age"), study_date=f.get("study_date"), split=f.get("split"),
+                        institution=f.get("institution"), manufacturer=f.get("manufacturer"),
+                        manufacturer_model=f.get("manufacturer_model"),
                         width=rg.shape[1], height=rg.shape[0], profile_hash=model.profile.hash,
-                        extra=json.dumps(extra) if extra else None, embedding=to_blob(vector))
+                        extra=json.dumps(extra) if extra else None,
+                        header=json.dumps(f["header"], separators=(",", ":")) if f.get("header") else None,
+                        embedding=to_blob(vector))
             row.labels = [Label(name=name) for name in (item.record.labels if item.record else [])]
             s.add(row)
             rows.append(row)

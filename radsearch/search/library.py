@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from ..imaging import Radiograph, preprocess, read
 from ..models import RadsearchModel
-from ..storage import Image, LibraryStore, image_filter
+from ..storage import Image, LibraryStore
 from .hits import Hit, ReportHit
 
 ImageQuery = Union[str, Path, bytes, Radiograph, np.ndarray]
@@ -79,7 +80,7 @@ class Library:
         allowed = None
         if where:
             with self.store.catalog.session() as s:
-                allowed = np.fromiter(s.scalars(image_filter(where)), dtype=np.int64)
+                allowed = np.fromiter(s.scalars(self.store.image_filter(where)), dtype=np.int64)
             if len(allowed) == 0:
                 return []
         scores, ids = self.store.vectors("images").search(vector, k, allowed=allowed)
@@ -106,8 +107,17 @@ class Library:
         return vectors[0]
 
     def find_by_hash(self, content_hash: str) -> int | None:
+        """The id of an indexed file's image (its first frame), or None."""
         with self.store.catalog.session() as s:
-            return s.scalar(select(Image.id).where(Image.content_hash == content_hash))
+            return s.scalar(select(Image.id).where(Image.content_hash == content_hash).order_by(Image.frame))
+
+    def header(self, image_id: int) -> dict[str, Any]:
+        """The stored DICOM header (DICOM JSON, without pixels or identities); {} for non-DICOM images."""
+        with self.store.catalog.session() as s:
+            image = s.get(Image, int(image_id))
+            if image is None:
+                raise KeyError(f"no image with id {image_id} in {self.path}")
+            return json.loads(image.header) if image.header else {}
 
     def stats(self) -> dict[str, Any]:
         counts = self.store.counts()

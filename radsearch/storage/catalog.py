@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     func,
@@ -38,20 +39,39 @@ class Study(Base):
     __tablename__ = "studies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     study_key: Mapped[str] = mapped_column(String(128), unique=True)  # manifest study_id or StudyInstanceUID
-    patient_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    patient_id: Mapped[str | None] = mapped_column(String(128), index=True)  # pseudonym (radsearch.privacy)
+    accession: Mapped[str | None] = mapped_column(String(128), index=True)  # pseudonym of the accession number
     study_uid: Mapped[str | None] = mapped_column(String(128))
     study_date: Mapped[str | None] = mapped_column(String(10))
+    series: Mapped[list[Series]] = relationship(back_populates="study")
     images: Mapped[list[Image]] = relationship(back_populates="study")
     report: Mapped[Report | None] = relationship(back_populates="study", uselist=False)
+
+
+class Series(Base):
+    """Images acquired together; keyed by SeriesInstanceUID, or one per study where the source has none."""
+
+    __tablename__ = "series"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    series_key: Mapped[str] = mapped_column(String(160), unique=True)
+    series_uid: Mapped[str | None] = mapped_column(String(128))
+    modality: Mapped[str | None] = mapped_column(String(16))
+    number: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    study: Mapped[Study] = relationship(back_populates="series")
+    images: Mapped[list[Image]] = relationship(back_populates="series")
 
 
 class Image(Base):
     __tablename__ = "images"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # = FAISS id in images.faiss
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
     path: Mapped[str] = mapped_column(Text)
-    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    patient_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)  # of the file; frames share it
+    frame: Mapped[int] = mapped_column(Integer, default=0)  # 0-based frame of a multi-frame file
+    patient_id: Mapped[str | None] = mapped_column(String(128), index=True)  # pseudonym (radsearch.privacy)
     sop_uid: Mapped[str | None] = mapped_column(String(128))
     modality: Mapped[str | None] = mapped_column(String(16))
     body_part: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -61,13 +81,19 @@ class Image(Base):
     age: Mapped[float | None] = mapped_column(Float, index=True)
     study_date: Mapped[str | None] = mapped_column(String(10), index=True)
     split: Mapped[str | None] = mapped_column(String(16), index=True)
+    institution: Mapped[str | None] = mapped_column(String(128), index=True)
+    manufacturer: Mapped[str | None] = mapped_column(String(128), index=True)
+    manufacturer_model: Mapped[str | None] = mapped_column(String(128))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     profile_hash: Mapped[str] = mapped_column(String(32))
-    extra: Mapped[str | None] = mapped_column(Text)  # JSON: regions and other source-specific facts
+    extra: Mapped[str | None] = mapped_column(Text)  # JSON: spacing, orientation, regions, other facts
+    header: Mapped[str | None] = mapped_column(Text)  # JSON: the DICOM header minus pixels and identities
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 unit vector
     study: Mapped[Study] = relationship(back_populates="images")
+    series: Mapped[Series] = relationship(back_populates="images")
     labels: Mapped[list[Label]] = relationship(back_populates="image", cascade="all, delete-orphan")
+    __table_args__ = (UniqueConstraint("content_hash", "frame"),)
 
 
 class Report(Base):
@@ -176,18 +202,20 @@ class Catalog:
         ids = [int(i) for i in ids]
         out: dict[int, dict[str, Any]] = {}
         with self._sessions() as s:
-            rows = s.execute(select(Image, Study, Report).join(Study, Image.study_id == Study.id)
+            rows = s.execute(select(Image, Study, Series, Report).join(Study, Image.study_id == Study.id)
+                             .join(Series, Image.series_id == Series.id)
                              .outerjoin(Report, Report.study_id == Study.id).where(Image.id.in_(ids)))
             labels: dict[int, list[str]] = {}
             for image_id, name in s.execute(select(Label.image_id, Label.name).where(Label.image_id.in_(ids))):
                 labels.setdefault(image_id, []).append(name)
-            for image, study, report in rows:
+            for image, study, series, report in rows:
                 out[image.id] = {
                     "id": image.id, "path": image.path, "study_key": study.study_key,
                     "report": report.text if report else None, "report_id": report.id if report else None,
                     "labels": sorted(labels.get(image.id, [])),
                     "metadata": {c: getattr(image, c) for c in METADATA_COLUMNS} | {
-                        "study_key": study.study_key, "width": image.width, "height": image.height,
+                        "study_key": study.study_key, "accession": study.accession, "study_uid": study.study_uid,
+                        "series_uid": series.series_uid, "width": image.width, "height": image.height,
                         "extra": json.loads(image.extra) if image.extra else {}},
                 }
         return out
@@ -214,5 +242,5 @@ class Catalog:
             return sorted(v for v in values if v not in (None, ""))
 
 
-METADATA_COLUMNS = ("patient_id", "sop_uid", "modality", "body_part", "view", "laterality", "sex", "age",
-                    "study_date", "split")
+METADATA_COLUMNS = ("patient_id", "sop_uid", "frame", "modality", "body_part", "view", "laterality", "sex", "age",
+                    "study_date", "split", "institution", "manufacturer", "manufacturer_model")

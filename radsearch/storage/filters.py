@@ -5,10 +5,13 @@
     {"age": {"min": 40, "max": 70}}             inclusive range (numbers or ISO dates)
     {"patient_id": {"not": "P1"}}               exclusion (value or list)
     {"labels": "nodule"} / {"labels": [...]}    image carries any of these labels
+
+Patient IDs are matched by pseudonym: pass the library's Pseudonymizer and give real IDs (or pseudonyms).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, not_, or_, select
@@ -17,7 +20,8 @@ from ..errors import InvalidFilter
 from .catalog import Image, Label
 
 FILTER_COLUMNS = ("patient_id", "modality", "body_part", "view", "laterality", "sex", "age", "study_date",
-                  "split", "labels")
+                  "split", "institution", "manufacturer", "labels")
+IDENTIFIER_FILTERS = ("patient_id",)  # columns holding pseudonyms: filter values are pseudonymised first
 _RANGE_KEYS = {"min", "max"}
 
 
@@ -55,9 +59,22 @@ def _has_label(names: list) -> Any:
     return exists().where(Label.image_id == Image.id, Label.name.in_([str(n) for n in names]))
 
 
-def image_filter(where: dict[str, Any] | None) -> Select:
+def image_filter(where: dict[str, Any] | None, pseudonymise: Callable[[object], str | None] | None = None) -> Select:
     """SELECT images.id for the rows matching every condition in `where`."""
     query = select(Image.id)
     for column, spec in (where or {}).items():
+        if pseudonymise is not None and column in IDENTIFIER_FILTERS:
+            spec = _mapped(spec, pseudonymise)
         query = query.where(_condition(column, spec))
     return query
+
+
+def _mapped(spec: Any, fn: Callable[[object], str | None]) -> Any:
+    """The same filter with every value passed through fn (ranges make no sense on pseudonyms)."""
+    if isinstance(spec, dict):
+        if set(spec) != {"not"}:
+            raise InvalidFilter("identifiers are pseudonymised: filter them by value or 'not', not by range")
+        return {"not": _mapped(spec["not"], fn)}
+    if isinstance(spec, (list, tuple, set)):
+        return [fn(v) for v in spec]
+    return fn(spec)

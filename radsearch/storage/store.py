@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from sqlalchemy import Select
 
 from ..config import LibraryConfig, library_paths, read_config, write_config
 from ..errors import LibraryMismatch
 from ..imaging import PreprocessProfile
+from ..privacy import Pseudonymizer, new_salt
 from .catalog import KINDS, Catalog
+from .filters import image_filter
 from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,7 @@ class LibraryStore:
         self.paths = library_paths(self.root)
         self.config = config
         self.catalog = Catalog(self.database_url)
+        self.pseudonymise = Pseudonymizer(config.pseudonym_salt, config.keep_identifiers)
         self._vectors: dict[str, VectorIndex] = {}
 
     @classmethod
@@ -38,8 +43,14 @@ class LibraryStore:
     def create(cls, root: str | Path, config: LibraryConfig) -> LibraryStore:
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
+        if not config.pseudonym_salt:
+            config.pseudonym_salt = new_salt()  # each library its own: pseudonyms do not link across libraries
         write_config(root, config)
         return cls(root, config)
+
+    def image_filter(self, where: dict[str, Any] | None) -> Select:
+        """SELECT of the image ids matching `where` (storage.filters), identifiers matched by pseudonym."""
+        return image_filter(where, self.pseudonymise)
 
     @property
     def database_url(self) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from pydicom.data import get_testdata_file
 
 from radsearch.datasets.synthetic import render, write_dicom, write_png
 from radsearch.errors import UnreadableImage
-from radsearch.imaging import read
+from radsearch.imaging import read, read_frames
 
 TAGS = {"PatientID": "P1", "PatientSex": "F", "PatientAge": "045Y", "StudyInstanceUID": "1.2.3.4",
         "SeriesInstanceUID": "1.2.3.4.5", "SOPInstanceUID": "1.2.3.4.5.6", "StudyDate": "20200131",
@@ -184,3 +185,21 @@ def test_modality_lut_sequence_is_applied(chest, tmp_path):
     expected = np.sqrt(stored / 4095)
     expected = (expected - expected.min()) / (expected.max() - expected.min())
     np.testing.assert_allclose(read(path).pixels, expected, atol=2e-4)
+
+
+def test_read_frames_gives_every_frame_and_read_gives_the_first():
+    path = get_testdata_file("emri_small.dcm")  # MR, 10 frames of 64x64
+    frames = read_frames(path)
+    assert [f.metadata["frame"] for f in frames] == list(range(10))
+    assert all(f.metadata["frames"] == 10 for f in frames)
+    assert not np.array_equal(frames[0].pixels, frames[5].pixels)
+    np.testing.assert_array_equal(read(path).pixels, frames[0].pixels)
+
+
+def test_accession_and_series_are_read_and_the_header_json_has_no_identity(chest, tmp_path):
+    tags = TAGS | {"AccessionNumber": "A77", "SeriesNumber": 3, "SeriesDescription": "CHEST PA",
+                   "PatientName": "Roe^Richard", "PatientBirthDate": "19700101"}
+    meta = read(write_dicom(chest, tmp_path / "a.dcm", tags)).metadata
+    assert (meta["accession"], meta["series_number"], meta["series_description"]) == ("A77", 3, "CHEST PA")
+    header = str(meta["header"])
+    assert "1.2.3.4.5" in header and "Roe" not in header and "19700101" not in header and "A77" not in header

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pydicom
 import pytest
 
 from radsearch.datasets import read_manifest
@@ -60,7 +61,9 @@ def test_folder_without_manifest_takes_metadata_from_dicom_headers(tiny_archive,
     lib = open_library(tmp_path / "lib")
     hits = lib.search_image(sorted(folder.iterdir())[0], k=3)
     assert hits[0].score > 0.99
-    assert hits[0].metadata["body_part"] and hits[0].metadata["patient_id"].startswith("SYN")
+    header_patient = pydicom.dcmread(sorted(folder.iterdir())[0]).PatientID
+    assert hits[0].metadata["body_part"] == "CHEST"
+    assert hits[0].metadata["patient_id"] == lib.store.pseudonymise(header_patient) != header_patient
 
 
 def test_lost_vector_files_are_rebuilt_from_the_catalog(tiny_archive, tiny_model, tmp_path):
@@ -105,7 +108,7 @@ def test_equipment_and_geometry_from_the_header_reach_the_hit(tiny_model, tmp_pa
                                                    "ImagerPixelSpacing": [0.2, 0.2], "BodyPartExamined": "CHEST"})
     index(folder, tmp_path / "lib", tiny_model, progress=False)
     hit = open_library(tmp_path / "lib").search_image(path, k=1)[0]
-    assert hit.metadata["extra"]["manufacturer"] == "ACME" and hit.metadata["extra"]["pixel_spacing"] == [0.2, 0.2]
+    assert hit.metadata["manufacturer"] == "ACME" and hit.metadata["extra"]["pixel_spacing"] == [0.2, 0.2]
 
 
 def test_a_library_whose_preprocessing_differs_from_its_model_is_refused(tiny_library, tmp_path):
@@ -116,4 +119,13 @@ def test_a_library_whose_preprocessing_differs_from_its_model_is_refused(tiny_li
     config.profile = dict(config.profile, size=config.profile["size"] * 2)  # vectors made at another size
     write_config(library, config)
     with pytest.raises(LibraryMismatch, match="preprocessing profile"):
-        open_library(library).model
+        _ = open_library(library).model
+
+
+def test_a_library_in_an_older_format_is_refused_with_the_fix(tiny_library, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(tiny_library, old)
+    config = (old / "radsearch.toml").read_text()
+    (old / "radsearch.toml").write_text(config.replace("format_version = 2", "format_version = 1"))
+    with pytest.raises(LibraryMismatch, match="format 1.*new library"):
+        open_library(old)

@@ -6,7 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from radsearch.errors import InvalidFilter
-from radsearch.storage import Catalog, Image, Label, Study, image_filter
+from radsearch.privacy import Pseudonymizer
+from radsearch.storage import Catalog, Image, Label, Series, Study, image_filter
+
+PSEUDONYMS = Pseudonymizer(salt="test-salt")
 
 
 @pytest.fixture()
@@ -16,9 +19,13 @@ def catalog(tmp_path) -> Catalog:
         study = Study(study_key="S1", patient_id="P1")
         s.add(study)
         s.flush()
+        series = Series(study_id=study.id, series_key="S1/series")
+        s.add(series)
+        s.flush()
         for n, (part, view, age, labels) in enumerate([("CHEST", "PA", 30.0, ["nodule"]), ("CHEST", "LAT", 50.0, []),
                                                        ("HAND", "PA", 70.0, []), ("CHEST", "PA", 65.0, ["nodule"])]):
-            image = Image(study_id=study.id, path=f"/x/{n}.png", content_hash=str(n), patient_id=f"P{n}",
+            image = Image(study_id=study.id, series_id=series.id, path=f"/x/{n}.png", content_hash=str(n),
+                          patient_id=PSEUDONYMS(f"P{n}"),
                           body_part=part, view=view, age=age, width=1, height=1, profile_hash="p", embedding=b"")
             image.labels = [Label(name=name) for name in labels]
             s.add(image)
@@ -27,7 +34,7 @@ def catalog(tmp_path) -> Catalog:
 
 def _ids(catalog: Catalog, where: dict) -> list[int]:
     with catalog.session() as s:
-        return sorted(s.scalars(image_filter(where)))
+        return sorted(s.scalars(image_filter(where, PSEUDONYMS)))
 
 
 def test_equality_any_of_range_labels_and_exclusion(catalog):
@@ -53,3 +60,12 @@ def test_sql_injection_in_a_value_is_just_a_value(catalog):
 def test_bad_range_spec_is_refused(catalog):
     with pytest.raises(InvalidFilter):
         _ids(catalog, {"age": {"between": 3}})
+
+
+def test_patient_filters_take_real_ids_or_pseudonyms_but_no_ranges(catalog):
+    assert _ids(catalog, {"patient_id": "P2"}) == _ids(catalog, {"patient_id": PSEUDONYMS("P2")}) == [3]
+    assert _ids(catalog, {"patient_id": ["P0", "P3"]}) == [1, 4]
+    with catalog.session() as s:  # without the pseudonymizer a real ID matches nothing: none is stored
+        assert list(s.scalars(image_filter({"patient_id": "P2"}))) == []
+    with pytest.raises(InvalidFilter, match="pseudonymised"):
+        _ids(catalog, {"patient_id": {"min": "P0"}})
