@@ -55,6 +55,19 @@ def synth(out: Path, studies: int, seed: int) -> None:
     click.echo(f"wrote {manifest}")
 
 
+@main.command("import")
+@click.argument("dataset", type=click.Choice(
+    ["mimic-cxr-jpg", "chexpert", "nih-cxr14", "padchest", "vindr-cxr", "mura", "openi"]))
+@click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Manifest CSV to write.")
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of the reports when they are not under ROOT (MIMIC-CXR reports, Open-i XML).")
+def import_(dataset: str, root: Path, out: Path, reports: Path | None) -> None:
+    """Turn a public dataset's layout at ROOT into a manifest CSV (images, labels, reports, splits)."""
+    from .datasets.importers import import_dataset
+    click.echo(str(import_dataset(dataset, root, out, reports=reports)))
+
+
 @main.command()
 @click.option("--manifest", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Manifest CSV of the training images and reports.")
@@ -91,6 +104,20 @@ def index(source: Path, library: Path, model_dir: Path | None, batch_size: int, 
     from .indexer import index as run_index
     summary = run_index(source, library, model_dir, batch_size=batch_size, keep_identifiers=keep_identifiers)
     click.echo(str(summary))
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--salt", envvar="RADSEARCH_DEID_SALT",
+              help="Secret that makes pseudonyms, UIDs and date shifts repeatable across runs "
+                   "(or RADSEARCH_DEID_SALT); random when absent.")
+@click.option("--allow-burned-in", is_flag=True,
+              help="Also copy images flagged BurnedInAnnotation=YES (review their pixels first).")
+def deid(source: Path, out: Path, salt: str | None, allow_burned_in: bool) -> None:
+    """Write de-identified copies of the DICOM files under SOURCE to OUT (DICOM basic profile)."""
+    from .imaging.deid import deidentify_tree
+    click.echo(str(deidentify_tree(source, out, salt=salt, allow_burned_in=allow_burned_in)))
 
 
 def _parse_where(pairs: tuple[str, ...]) -> dict | None:

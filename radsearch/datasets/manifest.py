@@ -34,7 +34,8 @@ class ManifestRecord:
         row = asdict(self)
         row["labels"] = "|".join(sorted(self.labels))
         path = Path(self.path)
-        row["path"] = path.relative_to(root).as_posix() if path.is_absolute() else path.as_posix()
+        # relative to the manifest when the image lies under its folder (the pair can move together)
+        row["path"] = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
         return row
 
 
