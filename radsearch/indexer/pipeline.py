@@ -48,14 +48,18 @@ class IndexSummary:
     unchanged: int = 0  # already in the library (same content hash)
     duplicates: int = 0  # same content as another file in this run
     failed: int = 0
+    failures: Counter = field(default_factory=Counter)  # kind of failure -> files (details: failures table)
     skipped: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
     def __str__(self) -> str:
         rate = self.added / self.seconds if self.seconds else 0.0
+        failed = f"{self.failed} unreadable"
+        if self.failures:
+            failed += " (" + ", ".join(f"{n} {kind}" for kind, n in sorted(self.failures.items())) + ")"
         parts = [f"scanned {self.scanned} image files: added {self.added} images ({rate:.1f}/s) and "
                  f"{self.reports_added} reports",
-                 f"{self.unchanged} already indexed", f"{self.duplicates} duplicate files", f"{self.failed} unreadable"]
+                 f"{self.unchanged} already indexed", f"{self.duplicates} duplicate files", failed]
         parts += [f"{n} skipped: {reason}" for reason, n in sorted(self.skipped.items())]
         return "; ".join(parts)
 
@@ -117,6 +121,7 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
                     log.warning("%s", err)
                     store.catalog.record_failure(str(item.path), err.reason)
                     summary.failed += 1
+                    summary.failures[err.reason.split(" (")[0].split(":")[0]] += 1
             if ok:
                 pixels = np.stack(list(pool.map(lambda pair: preprocess(pair[1], model.profile), ok)))
                 vectors = model.encode_image(pixels)
