@@ -70,21 +70,44 @@ def import_(dataset: str, root: Path, out: Path, reports: Path | None) -> None:
 
 @main.command()
 @click.option("--manifest", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Manifest CSV of the training images and reports.")
+              help="Manifest CSV of the training images (and reports, labels).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (Hugging Face layout).")
 @click.option("--preset", default="tiny", show_default=True, help="Architecture preset (see models/presets).")
+@click.option("--recipe", default="contrastive", show_default=True,
+              help="contrastive, ssl, supervised, or a combination such as contrastive+ssl.")
+@click.option("--weight", "weights", multiple=True, metavar="NAME=W",
+              help="Weight of one objective in a combination, e.g. ssl=0.5 (repeatable).")
 @click.option("--epochs", type=int, help="Passes over the training split (default: the preset's tuned value).")
-@click.option("--batch-size", type=int, help="Image-report pairs per step.")
+@click.option("--batch-size", type=int, help="Images per batch.")
+@click.option("--accumulate", type=int, help="Batches per optimizer step (gradient accumulation).")
 @click.option("--lr", type=float, help="Peak learning rate.")
+@click.option("--checkpoint-every", type=int, help="Also checkpoint every N optimizer steps (default: each epoch).")
+@click.option("--init-image", type=click.Path(exists=True, file_okay=False),
+              help="Local pretrained image tower (ViT, DINOv2 or ConvNeXt directory).")
+@click.option("--init-text", type=click.Path(exists=True, file_okay=False),
+              help="Local pretrained BERT-family text tower with its tokenizer.")
+@click.option("--freeze", multiple=True, type=click.Choice(["image", "text"]), help="Keep a tower fixed (repeatable).")
+@click.option("--projection-only", is_flag=True, help="Freeze both towers: train only the projections.")
 @click.option("--seed", default=0, show_default=True)
-def train(manifest: Path, out: Path, preset: str, epochs: int | None, batch_size: int | None, lr: float | None,
+def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[str, ...], epochs: int | None,
+          batch_size: int | None, accumulate: int | None, lr: float | None, checkpoint_every: int | None,
+          init_image: str | None, init_text: str | None, freeze: tuple[str, ...], projection_only: bool,
           seed: int) -> None:
     """Train image and text encoders on a manifest's train split; resumes if interrupted."""
     from .training import TrainSettings
     from .training import train as run_training
-    settings = TrainSettings(preset=preset, seed=seed)
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr)):
+    settings = TrainSettings(preset=preset, recipe=recipe, seed=seed, init_image=init_image or "",
+                             init_text=init_text or "",
+                             freeze=("image", "text") if projection_only else tuple(dict.fromkeys(freeze)))
+    for pair in weights:
+        name, _, value = pair.partition("=")
+        try:
+            settings.weights[name.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{pair!r} is not NAME=NUMBER", param_hint="--weight") from None
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("accumulate", accumulate),
+                        ("checkpoint_every", checkpoint_every)):
         if value is not None:
             setattr(settings, name, value)
     click.echo(f"model written to {run_training(manifest, out, settings)}")

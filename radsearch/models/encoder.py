@@ -20,9 +20,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import (
+    AutoConfig,
+    AutoModel,
     AutoTokenizer,
     BertConfig,
     ConvNextConfig,
+    PretrainedConfig,
+    PreTrainedModel,
     PreTrainedTokenizerBase,
     VisionTextDualEncoderConfig,
     VisionTextDualEncoderModel,
@@ -37,11 +41,65 @@ from .presets import EncoderPreset
 log = logging.getLogger(__name__)
 META_FILE = "radsearch.json"
 FORMAT_VERSION = 1
-IMAGE_TOWERS = {"convnext": ConvNextConfig, "vit": ViTConfig}
+IMAGE_TOWERS = {"convnext": ConvNextConfig, "vit": ViTConfig}  # built from a preset
+PRETRAINED_IMAGE_TYPES = ("vit", "dinov2", "convnext")  # loadable with --init-image
+TEXT_TOWER_TYPES = ("bert", "roberta", "xlm-roberta")  # families with the pooler the dual encoder reads
 
 
-def build_dual_encoder(preset: EncoderPreset, vocab_size: int) -> VisionTextDualEncoderModel:
-    """A randomly initialised dual encoder from a preset; nothing is downloaded."""
+def load_tower_config(directory: str | Path) -> PretrainedConfig:
+    """A local tower's config alone (channels, image size), without loading its weights."""
+    try:
+        return AutoConfig.from_pretrained(Path(directory), local_files_only=True)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelDirError(f"{directory} is not a local Hugging Face model directory ({e}); give the folder "
+                            "holding its config.json") from e
+
+
+def check_tower(directory: str | Path, kind: str) -> PretrainedConfig:
+    """The config of a local pretrained tower, refused with the fix when it cannot serve as `kind`."""
+    directory = Path(directory)
+    if not (directory / "config.json").is_file():
+        raise ModelDirError(f"{directory} has no config.json: give a local {kind} tower saved with save_pretrained "
+                            "(a ViT, DINOv2 or ConvNeXt directory for images, a BERT-family one for text)")
+    config = load_tower_config(directory)
+    allowed = TEXT_TOWER_TYPES if kind == "text" else PRETRAINED_IMAGE_TYPES
+    if config.model_type not in allowed:
+        what = "a BERT-family text tower" if kind == "text" else "an image tower"
+        raise ModelDirError(f"{directory} holds a {config.model_type} model, not {what} ({', '.join(allowed)})")
+    return config
+
+
+def load_tower(directory: str | Path, kind: str) -> PreTrainedModel:
+    """A pretrained image or text tower from a local Hugging Face directory; never downloads."""
+    check_tower(directory, kind)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(Path(directory), local_files_only=True)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelDirError(f"cannot load the {kind} tower in {directory}: {e}") from e
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    if kind == "image" and model.config.model_type == "convnext":
+        model.config.hidden_size = model.config.hidden_sizes[-1]  # what the dual encoder's projection reads
+    return model
+
+
+def build_dual_encoder(preset: EncoderPreset, vocab_size: int, init_image: str | Path | None = None,
+                       init_text: str | Path | None = None) -> VisionTextDualEncoderModel:
+    """A dual encoder from a preset: towers randomly initialised, or loaded from local pretrained directories.
+
+    The projections into the shared space are always new (preset.embed_dim).
+    """
+    if init_image is not None or init_text is not None:
+        fresh = build_dual_encoder(preset, vocab_size)
+        vision = load_tower(init_image, "image") if init_image is not None else fresh.vision_model
+        text = load_tower(init_text, "text") if init_text is not None else fresh.text_model
+        config = VisionTextDualEncoderConfig.from_vision_text_configs(vision.config, text.config,
+                                                                      projection_dim=preset.embed_dim)
+        return VisionTextDualEncoderModel(config=config, vision_model=vision, text_model=text)
     if preset.image_tower not in IMAGE_TOWERS:
         raise ModelDirError(f"unknown image tower {preset.image_tower!r}; choose one of {', '.join(IMAGE_TOWERS)}")
     kwargs = dict(preset.image_config, num_channels=preset.channels, image_size=preset.image_size)
@@ -66,6 +124,7 @@ class RadsearchModel:
         self.max_text_length = max_text_length
         self.model_id = model_id  # sha256 prefix of the weights, set when saved or loaded
         self.device = torch.device("cpu")
+        self.info: dict = {}  # how it was trained (recipe, towers trained, initial checkpoints); in radsearch.json
 
     @property
     def embed_dim(self) -> int:
@@ -117,7 +176,7 @@ class RadsearchModel:
         self.tokenizer.save_pretrained(tmp)
         self.model_id = _weights_hash(tmp)
         meta = {"format_version": FORMAT_VERSION, "profile": self.profile.to_dict(),
-                "max_text_length": self.max_text_length, "model_id": self.model_id}
+                "max_text_length": self.max_text_length, "model_id": self.model_id, "training": self.info}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
         if directory.exists():
             old = directory.with_name(directory.name + ".old")
@@ -152,8 +211,10 @@ class RadsearchModel:
             hf_logging.set_verbosity(verbosity)
             hf_logging.enable_progress_bar()
         dual.eval()
-        return cls(dual, tokenizer, PreprocessProfile.from_dict(meta["profile"]),
-                   max_text_length=int(meta.get("max_text_length", 96)), model_id=meta.get("model_id", ""))
+        model = cls(dual, tokenizer, PreprocessProfile.from_dict(meta["profile"]),
+                    max_text_length=int(meta.get("max_text_length", 96)), model_id=meta.get("model_id", ""))
+        model.info = meta.get("training", {})
+        return model
 
 
 def _weights_hash(directory: Path) -> str:

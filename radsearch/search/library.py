@@ -10,6 +10,7 @@ from typing import Any, Union
 import numpy as np
 from sqlalchemy import select
 
+from ..errors import ModelDirError
 from ..imaging import Radiograph, preprocess, read
 from ..models import RadsearchModel
 from ..storage import Image, LibraryStore
@@ -44,6 +45,13 @@ class Library:
         return self.model.encode_image(batch)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors (n, D) for texts; refused when the model's text tower never learned (ssl-only)."""
+        trained = self.model.info.get("trained_towers")
+        if trained is not None and "text" not in trained:
+            raise ModelDirError(
+                f"the model of {self.path} was trained without reports (recipe {self.model.info.get('recipe')}), "
+                "so text queries mean nothing to it; search by image, or train with a contrastive recipe"
+            )
         return self.model.encode_text(list(texts))
 
     # -- search ----------------------------------------------------------------------------------

@@ -1,4 +1,12 @@
-"""The training loop: manifest in, model directory out; checkpoints every epoch and resumes."""
+"""The training loop: manifest in, model directory out; checkpoints as it goes and resumes exactly.
+
+Recipes (`TrainSettings.recipe`, joined with "+" to combine, each weighted by `weights`):
+- contrastive: symmetric image-report InfoNCE with a learnable temperature (CLIP / ConVIRT);
+- ssl: image-only InfoNCE between a mild and a strong augmentation of each image (SimCLR-style),
+  in the same embedding space search uses, so archives without reports still train the image tower;
+- supervised: multi-label cross-entropy from manifest labels through a training-only linear head,
+  masking labels an image's source does not annotate (training.data.load_training_set).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +15,22 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from ..datasets import read_manifest
+from ..errors import ModelDirError, RadsearchError
 from ..imaging import PreprocessProfile
-from ..models import RadsearchModel, build_dual_encoder, load_preset, train_wordpiece
-from .data import augment, load_pairs
-from .loss import contrastive_loss, matching_targets
+from ..models import RadsearchModel, build_dual_encoder, check_tower, load_preset, train_wordpiece
+from .data import TrainingSet, augment, load_training_set, ssl_augment
+from .loss import contrastive_loss, matching_targets, multilabel_loss, ssl_loss
 
 log = logging.getLogger(__name__)
+RECIPES = ("contrastive", "ssl", "supervised")
+TOWERS = ("image", "text")
 
 
 @dataclass
@@ -27,99 +38,237 @@ class TrainSettings:
     """Defaults tuned for the tiny preset on 2 CPU cores; each has its reason."""
 
     preset: str = "tiny"
+    recipe: str = "contrastive"  # one of RECIPES, or several joined by "+" ("contrastive+ssl")
+    weights: dict = field(default_factory=dict)  # objective -> weight in the summed loss; 1.0 when absent
     epochs: int = 60  # 40 gave p@10 0.78, 60 gave 0.83 on the demo archive (docs/benchmarks.md)
     batch_size: int = 64  # more negatives per step help InfoNCE; 64 fits CPU memory easily
+    accumulate: int = 1  # batches whose gradients add up to one optimizer step (negatives stay per batch)
     lr: float = 5e-4  # AdamW; from-scratch tiny towers tolerate a high rate with warm-up
     weight_decay: float = 0.05
     warmup_steps: int = 20  # avoids early collapse of the randomly initialised towers
     seed: int = 0
     splits: tuple[str, ...] = ("train",)  # never train on val/test patients
     threads: int = 0  # torch intra-op threads; 0 = torch's default (all cores)
+    checkpoint_every: int = 0  # also checkpoint every N optimizer steps inside an epoch (0 = at epoch ends)
+    init_image: str = ""  # local pretrained image tower (ViT / DINOv2 / ConvNeXt directory); "" = from scratch
+    init_text: str = ""  # local pretrained BERT-family text tower with its tokenizer; "" = from scratch
+    freeze: tuple[str, ...] = ()  # towers kept fixed ("image", "text"); both = projection-only alignment
+    ssl_temperature: float = 0.2  # SimCLR's range is 0.1-0.5; 0.2 kept views apart best at batch 64
+    device: str = "auto"  # "auto" = cuda when present (bf16 autocast), else cpu
+
+
+def objectives(settings: TrainSettings) -> dict[str, float]:
+    """The recipe as {objective: weight}; unknown names list the known ones."""
+    names = [name.strip() for name in settings.recipe.split("+") if name.strip()]
+    unknown = [name for name in names + list(settings.weights) if name not in RECIPES]
+    if not names or unknown:
+        raise RadsearchError(f"unknown training recipe {', '.join(unknown) or repr(settings.recipe)}; "
+                             f"combine {', '.join(RECIPES)} with '+'")
+    bad = [tower for tower in settings.freeze if tower not in TOWERS]
+    if bad:
+        raise RadsearchError(f"cannot freeze {', '.join(bad)}; towers are {', '.join(TOWERS)}")
+    return {name: float(settings.weights.get(name, 1.0)) for name in names}
 
 
 def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None = None,
           progress: bool = True) -> Path:
-    """Train image and text encoders contrastively on a manifest's reported images; save to `out`.
+    """Train the encoders on a manifest's training split with the settings' recipe; save to `out`.
 
-    An interrupted run resumes from `<out>.partial/` at the last finished epoch.
+    An interrupted run resumes from `<out>.partial/` at its last checkpoint and ends with the same
+    weights an uninterrupted run would have.
     """
     settings = settings or TrainSettings()
+    weights = objectives(settings)
     out = Path(out)
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     if settings.threads:
         torch.set_num_threads(settings.threads)
+    device = torch.device("cuda" if settings.device == "auto" and torch.cuda.is_available()
+                          else ("cpu" if settings.device == "auto" else settings.device))
     torch.manual_seed(settings.seed)
     preset = load_preset(settings.preset)
-    profile = PreprocessProfile(size=preset.image_size, channels=preset.channels)
     records = [r for r in read_manifest(manifest) if r.split in settings.splits or not r.split]
     if not records:
         raise ValueError(f"no rows in {manifest} with split in {settings.splits}")
-    pixels, reports = load_pairs(records, profile, progress=progress)
 
-    checkpoint = partial / "checkpoint.pt"
-    if (partial / "tokenizer.json").is_file():
-        from transformers import AutoTokenizer
-        tokenizer = AutoTokenizer.from_pretrained(partial)
-    else:
-        tokenizer = train_wordpiece(reports, preset.vocab_size)
-        tokenizer.save_pretrained(partial)
-    model = RadsearchModel(build_dual_encoder(preset, len(tokenizer)), tokenizer, profile,
-                           max_text_length=preset.max_text_length)
-    params = model.dual.parameters()
+    profile = _profile(preset, settings)
+    data = load_training_set(records, profile, reported_only=set(weights) == {"contrastive"}, progress=progress)
+    if "contrastive" in weights and not any(data.reports):
+        raise ValueError(f"the contrastive recipe needs reports; {manifest} has none (use --recipe ssl)")
+    if "supervised" in weights and not data.label_names:
+        raise ValueError(f"the supervised recipe needs labels; {manifest} has none")
+
+    tokenizer = _tokenizer(partial, settings, data, preset.vocab_size)
+    dual = build_dual_encoder(preset, len(tokenizer), init_image=settings.init_image or None,
+                              init_text=settings.init_text or None)
+    max_length = min(preset.max_text_length, int(getattr(dual.config.text_config, "max_position_embeddings", 512)))
+    model = RadsearchModel(dual, tokenizer, profile, max_text_length=max_length).to(device)
+    model.info = {"recipe": "+".join(weights), "weights": weights, "preset": preset.name,
+                  "trained_towers": [t for t in TOWERS if t not in settings.freeze
+                                     and (t == "image" or "contrastive" in weights)],
+                  "init_image": settings.init_image, "init_text": settings.init_text}
+    frozen = _freeze(model, settings.freeze)
+    head = torch.nn.Linear(model.embed_dim, len(data.label_names)).to(device) if "supervised" in weights else None
+    params = [p for p in model.dual.parameters() if p.requires_grad] + (list(head.parameters()) if head else [])
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    steps_per_epoch = max(1, len(reports) // settings.batch_size)
+    batches = max(1, len(data) // settings.batch_size)
+    steps_per_epoch = math.ceil(batches / settings.accumulate)
     total_steps = steps_per_epoch * settings.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, settings.warmup_steps, total_steps))
-    start_epoch = 0
+    generator = torch.Generator().manual_seed(settings.seed)
+    start_epoch, start_batch, partial_losses = 0, 0, []
+    checkpoint = partial / "checkpoint.pt"
+    epoch_rng = None
     if checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=False)
-        if state["settings"] == asdict(settings) and state["n_pairs"] == len(reports):
+        if state["settings"] == asdict(settings) and state["n_images"] == len(data):
             model.dual.load_state_dict(state["model"])
+            if head is not None:
+                head.load_state_dict(state["head"])
             optimizer.load_state_dict(state["optimizer"])
             schedule.load_state_dict(state["schedule"])
-            start_epoch = state["epoch"]
-            log.info("resuming training from epoch %d", start_epoch)
+            start_epoch, start_batch, partial_losses = state["epoch"], state["batch"], state["losses"]
+            epoch_rng = state["epoch_rng"] if start_batch else None  # mid-epoch: its shuffle is replayed
+            generator.set_state(state["rng"])
+            torch.set_rng_state(state["torch_rng"])  # dropout draws from torch's global generator
+            log.info("resuming training at epoch %d, batch %d", start_epoch + 1, start_batch)
         else:
             log.warning("checkpoint in %s is for other settings or data; starting afresh", partial)
 
-    generator = torch.Generator().manual_seed(settings.seed + start_epoch)
+    def save_checkpoint(epoch: int, batch: int, losses: list, epoch_state: torch.Tensor) -> None:
+        state = {"model": model.dual.state_dict(), "head": head.state_dict() if head else None,
+                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "epoch": epoch,
+                 "batch": batch, "losses": losses, "epoch_rng": epoch_state, "rng": generator.get_state(),
+                 "torch_rng": torch.get_rng_state(),
+                 "settings": asdict(settings), "n_images": len(data)}
+        torch.save(state, checkpoint.with_suffix(".tmp"))
+        checkpoint.with_suffix(".tmp").replace(checkpoint)
+
     log_path = partial / "train_log.jsonl"
-    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, desc="train", unit="step",
-               disable=not progress)
-    model.dual.train()
+    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch + start_batch // settings.accumulate,
+               desc="train", unit="step", disable=not progress)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else _NoAutocast()
     for epoch in range(start_epoch, settings.epochs):
-        order = torch.randperm(len(reports), generator=generator)
-        losses = []
+        if epoch_rng is not None and epoch == start_epoch:  # resuming inside this epoch: replay its shuffle
+            resume_rng = generator.get_state()
+            generator.set_state(epoch_rng)
+            order = torch.randperm(len(data), generator=generator)
+            generator.set_state(resume_rng)
+        else:
+            epoch_rng = generator.get_state()
+            order = torch.randperm(len(data), generator=generator)
+        first = start_batch if epoch == start_epoch else 0
+        losses = list(partial_losses) if epoch == start_epoch else []
         started = time.time()
-        for step in range(steps_per_epoch):
-            idx = order[step * settings.batch_size:(step + 1) * settings.batch_size]
-            images = augment(pixels[idx], generator)
-            texts = [reports[i] for i in idx]
-            loss = contrastive_loss(model.image_features(images), model.text_features(texts),
-                                    model.dual.logit_scale, matching_targets(texts))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.dual.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            losses.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
-        entry = {"epoch": epoch + 1, "loss": sum(losses) / len(losses), "seconds": round(time.time() - started, 2),
+        model.dual.train()
+        for tower in frozen:
+            tower.eval()  # no dropout in a fixed tower
+        for batch in range(first, batches):
+            idx = order[batch * settings.batch_size:(batch + 1) * settings.batch_size]
+            with autocast:
+                terms = _losses(model, head, data, idx, weights, generator, settings.ssl_temperature, device)
+                loss = sum(weights[name] * value for name, value in terms.items())
+            (loss / settings.accumulate).backward()
+            losses.append({name: value.item() for name, value in terms.items()} | {"loss": loss.item()})
+            if (batch + 1) % settings.accumulate == 0 or batch + 1 == batches:
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                schedule.step()
+                bar.update(1)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]['loss']:.3f}")
+                step = schedule.last_epoch
+                if settings.checkpoint_every and step % settings.checkpoint_every == 0 and batch + 1 < batches:
+                    save_checkpoint(epoch, batch + 1, losses, epoch_rng)
+        entry = {"epoch": epoch + 1, "seconds": round(time.time() - started, 2),
                  "temperature": float(1 / model.dual.logit_scale.detach().exp())}
+        for name in dict.fromkeys(key for item in losses for key in item):
+            values = [item[name] for item in losses if name in item]
+            entry[name] = sum(values) / len(values)
         with open(log_path, "a") as fh:
             fh.write(json.dumps(entry) + "\n")
-        torch.save({"model": model.dual.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(), "epoch": epoch + 1, "settings": asdict(settings),
-                    "n_pairs": len(reports)}, checkpoint.with_suffix(".tmp"))
-        checkpoint.with_suffix(".tmp").replace(checkpoint)
+        save_checkpoint(epoch + 1, 0, [], generator.get_state())
     bar.close()
     model.dual.eval()
-    model.save_pretrained(out)
+    model.to("cpu").save_pretrained(out)
     shutil.copy(log_path, out / "train_log.jsonl")
     shutil.rmtree(partial, ignore_errors=True)
     return out
+
+
+def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingSet, idx: torch.Tensor,
+            weights: dict[str, float], generator: torch.Generator, ssl_temperature: float,
+            device: torch.device) -> dict[str, torch.Tensor]:
+    """Each objective of the recipe on one batch."""
+    terms: dict[str, torch.Tensor] = {}
+    images = model.image_features(augment(data.pixels[idx], generator))
+    if "contrastive" in weights:
+        reported = [n for n, i in enumerate(idx.tolist()) if data.reports[i]]
+        if len(reported) > 1:
+            texts = [data.reports[i] for i in idx[reported].tolist()]
+            terms["contrastive"] = contrastive_loss(images[reported], model.text_features(texts),
+                                                    model.dual.logit_scale, matching_targets(texts))
+    if "ssl" in weights:
+        strong = model.image_features(ssl_augment(data.pixels[idx], generator))
+        terms["ssl"] = ssl_loss(images, strong, ssl_temperature)
+    if head is not None:
+        terms["supervised"] = multilabel_loss(head(images.float()), data.labels[idx].to(device),
+                                              data.known[idx].to(device))
+    if not terms:  # e.g. a batch with a single reported image: keep the graph, learn nothing
+        terms["contrastive"] = images.sum() * 0.0
+    return terms
+
+
+def _profile(preset, settings: TrainSettings) -> PreprocessProfile:  # noqa: ANN001
+    """The preset's preprocessing, adapted to a pretrained image tower's channels, size and normalisation."""
+    if not settings.init_image:
+        return PreprocessProfile(size=preset.image_size, channels=preset.channels)
+    config = check_tower(settings.init_image, "image")
+    size = int(config.image_size) if config.model_type == "vit" else preset.image_size  # ViT: fixed positions
+    mean, std = 0.5, 0.25
+    processor = Path(settings.init_image) / "preprocessor_config.json"
+    if processor.is_file():
+        spec = json.loads(processor.read_text())
+        if spec.get("image_mean") and spec.get("image_std"):  # gray replicated to RGB: one mean and std
+            mean = float(sum(spec["image_mean"]) / len(spec["image_mean"]))
+            std = float(sum(spec["image_std"]) / len(spec["image_std"]))
+    return PreprocessProfile(size=size, channels=int(getattr(config, "num_channels", 3)), mean=mean, std=std)
+
+
+def _tokenizer(partial: Path, settings: TrainSettings, data: TrainingSet, vocab_size: int):  # noqa: ANN202
+    """The pretrained text tower's own tokenizer, else a WordPiece vocabulary trained on the reports."""
+    from transformers import AutoTokenizer
+    if settings.init_text:
+        check_tower(settings.init_text, "text")
+        try:
+            return AutoTokenizer.from_pretrained(settings.init_text, local_files_only=True)
+        except (OSError, ValueError) as e:
+            raise ModelDirError(f"{settings.init_text} has no usable tokenizer ({e}); a pretrained text tower "
+                                 "needs the tokenizer it was trained with (vocab.txt or tokenizer.json)") from e
+    if (partial / "tokenizer.json").is_file():
+        return AutoTokenizer.from_pretrained(partial)
+    corpus = [text for text in data.reports if text] or ["no report"]
+    tokenizer = train_wordpiece(corpus, vocab_size)
+    tokenizer.save_pretrained(partial)
+    return tokenizer
+
+
+def _freeze(model: RadsearchModel, towers: tuple[str, ...]) -> list[torch.nn.Module]:
+    """Fix the named towers' weights; their projections (and the temperature) still train."""
+    modules = {"image": model.dual.vision_model, "text": model.dual.text_model}
+    frozen = [modules[name] for name in towers]
+    for module in frozen:
+        module.requires_grad_(False)
+    return frozen
+
+
+class _NoAutocast:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 def _lr_factor(step: int, warmup: int, total: int) -> float:

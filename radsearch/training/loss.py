@@ -36,3 +36,17 @@ def contrastive_loss(image: torch.Tensor, text: torch.Tensor, logit_scale: torch
         targets = torch.eye(image.shape[0], device=image.device)
     targets = targets.to(logits.device)
     return 0.5 * (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets.T))
+
+
+def ssl_loss(view_a: torch.Tensor, view_b: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
+    """Image-only InfoNCE (SimCLR-style): two augmented views of an image are each other's positive.
+
+    view_a, view_b: (B, D) unit vectors; the other images of the batch are the negatives.
+    """
+    return contrastive_loss(view_a, view_b, torch.tensor(math.log(1.0 / temperature)))
+
+
+def multilabel_loss(logits: torch.Tensor, labels: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy over the labels each image's source annotates; unknown ones are masked out."""
+    per_label = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    return (per_label * known).sum() / known.sum().clamp(min=1.0)

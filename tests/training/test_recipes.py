@@ -1,0 +1,115 @@
+"""Recipes: contrastive, ssl and supervised alone or combined; exact resume; masked labels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from radsearch.datasets import ManifestRecord, read_manifest, write_manifest
+from radsearch.errors import ModelDirError, RadsearchError
+from radsearch.imaging import PreprocessProfile
+from radsearch.indexer import index
+from radsearch.models import RadsearchModel
+from radsearch.search import open_library
+from radsearch.training import TrainSettings, train
+from radsearch.training import loop as loop_module
+from radsearch.training.data import load_training_set
+
+QUICK = TrainSettings(epochs=1, batch_size=8, splits=("train", "val", "test"))
+
+
+def _log(model_dir) -> list[dict]:
+    return [json.loads(line) for line in (model_dir / "train_log.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture()
+def unreported_manifest(tiny_archive, tmp_path):
+    """The tiny archive as an archive without reports."""
+    records = [replace(r, report="") for r in read_manifest(tiny_archive / "manifest.csv")]
+    return write_manifest(records, tmp_path / "no-reports.csv")
+
+
+def test_ssl_trains_the_image_tower_from_images_alone(unreported_manifest, tmp_path):
+    out = train(unreported_manifest, tmp_path / "model", replace(QUICK, recipe="ssl", epochs=2), progress=False)
+    log = _log(out)
+    assert [entry["epoch"] for entry in log] == [1, 2] and all("ssl" in entry for entry in log)
+    assert RadsearchModel.from_pretrained(out).info["trained_towers"] == ["image"]
+    index(unreported_manifest, tmp_path / "lib", out, progress=False)
+    lib = open_library(tmp_path / "lib")
+    first = read_manifest(unreported_manifest)[0].path
+    assert lib.search_image(first, k=1)[0].score > 0.99  # image search works
+    with pytest.raises(ModelDirError, match="trained without reports"):
+        lib.search_text("pleural effusion")  # text search would be noise: refused, with the reason
+
+
+def test_contrastive_alone_refuses_an_archive_without_reports(unreported_manifest, tmp_path):
+    with pytest.raises(ValueError, match="no readable image with a report"):
+        train(unreported_manifest, tmp_path / "model", QUICK, progress=False)
+
+
+def test_combined_recipe_logs_each_objective_and_weighs_them(tiny_archive, tmp_path):
+    settings = replace(QUICK, recipe="contrastive+ssl+supervised", weights={"ssl": 0.5, "supervised": 2.0})
+    entry = _log(train(tiny_archive / "manifest.csv", tmp_path / "model", settings, progress=False))[0]
+    expected = entry["contrastive"] + 0.5 * entry["ssl"] + 2.0 * entry["supervised"]
+    assert entry["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_unknown_recipe_or_tower_lists_the_valid_ones(tiny_archive, tmp_path):
+    with pytest.raises(RadsearchError, match="combine contrastive, ssl, supervised"):
+        train(tiny_archive / "manifest.csv", tmp_path / "m", replace(QUICK, recipe="contrastive+dino"))
+    with pytest.raises(RadsearchError, match="towers are image, text"):
+        train(tiny_archive / "manifest.csv", tmp_path / "m", replace(QUICK, freeze=("vision",)))
+
+
+def test_labels_a_source_never_annotates_are_masked_not_negative(tiny_archive):
+    png = next(r.path for r in read_manifest(tiny_archive / "manifest.csv") if r.path.endswith(".png"))
+    records = [ManifestRecord(path=png, study_id="nih:1", labels=["nodule"]),
+               ManifestRecord(path=png, study_id="nih:2", labels=[]),
+               ManifestRecord(path=png, study_id="mura:3", labels=["abnormal"])]
+    data = load_training_set(records, PreprocessProfile(size=32), reported_only=False, progress=False)
+    assert data.label_names == ["abnormal", "nodule"]
+    assert data.labels.tolist() == [[0, 1], [0, 0], [1, 0]]
+    assert data.known.tolist() == [[0, 1], [0, 1], [1, 0]]  # NIH never says "abnormal", MURA never "nodule"
+
+
+def test_gradient_accumulation_takes_one_optimizer_step_per_group_of_batches(tiny_archive, tmp_path, monkeypatch):
+    steps = []
+    original_step = torch.optim.AdamW.step
+
+    def counting_step(self, *args, **kwargs):
+        steps.append(1)
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", counting_step)
+    train(tiny_archive / "manifest.csv", tmp_path / "model", replace(QUICK, batch_size=4, accumulate=2),
+          progress=False)
+    batches = sum(1 for r in read_manifest(tiny_archive / "manifest.csv") if r.report) // 4
+    assert batches >= 3 and len(steps) == -(-batches // 2)
+
+
+@pytest.mark.parametrize("crash_at", [2, 3], ids=["inside-epoch-1", "start-of-epoch-2"])
+def test_resuming_ends_with_the_weights_of_an_uninterrupted_run(tiny_archive, tmp_path, monkeypatch, crash_at):
+    settings = replace(QUICK, epochs=2, checkpoint_every=1)
+    whole = RadsearchModel.from_pretrained(train(tiny_archive / "manifest.csv", tmp_path / "whole", settings,
+                                                 progress=False))
+    calls = {"n": 0}
+    real_loss = loop_module.contrastive_loss
+
+    def crash(*args):
+        calls["n"] += 1
+        if calls["n"] == crash_at:  # 2 batches per epoch, a checkpoint after each optimizer step
+            raise KeyboardInterrupt
+        return real_loss(*args)
+
+    monkeypatch.setattr(loop_module, "contrastive_loss", crash)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_archive / "manifest.csv", tmp_path / "cut", settings, progress=False)
+    monkeypatch.setattr(loop_module, "contrastive_loss", real_loss)
+    resumed = RadsearchModel.from_pretrained(train(tiny_archive / "manifest.csv", tmp_path / "cut", settings,
+                                                   progress=False))
+    assert resumed.model_id == whole.model_id
+    assert _log(tmp_path / "cut") == [{**e, "seconds": e2["seconds"]} for e, e2 in
+                                       zip(_log(tmp_path / "whole"), _log(tmp_path / "cut"))]
