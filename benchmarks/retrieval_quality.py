@@ -1,8 +1,7 @@
-"""Retrieval quality of the demo pipeline against the same pipeline with a random-init encoder.
+"""Retrieval quality of the demo pipeline against a random-init encoder and downsampled pixels.
 
-Both are measured in this run on the same synthetic archive; queries are the test split
-(patients never seen in training), each excluding its own patient. Prints one table and
-the trained-minus-random difference.
+All three are measured in this run on the same synthetic archive and library; queries are the
+test split (patients never seen in training), each excluding its own patient.
 
     python benchmarks/retrieval_quality.py [--workdir DIR] [--studies 800] [--seed 0] [-k 10]
 """
@@ -17,11 +16,7 @@ from pathlib import Path
 
 from radsearch import open_library
 from radsearch.demo import prepare_demo
-from radsearch.evaluation.baselines import random_init_model
 from radsearch.evaluation.retrieval import evaluate
-from radsearch.indexer import index
-
-METRICS = ("image_precision_at_k", "image_map_at_k", "text_precision_at_k", "text_recall_at_k", "report_recall_at_k")
 
 
 def main() -> None:
@@ -38,24 +33,14 @@ def main() -> None:
     trained_library = prepare_demo(workdir, studies=args.studies, seed=args.seed, echo=lambda _: None)
     pipeline_s = time.time() - started
     manifest = workdir / "archive" / "manifest.csv"
-    random_model = random_init_model(workdir / "model", workdir / "random-model", seed=args.seed)
-    index(workdir / "archive", workdir / "random-library", random_model, progress=False)
-
-    trained = evaluate(open_library(trained_library), manifest, k=args.k, progress=False).to_dict()
-    baseline = evaluate(open_library(workdir / "random-library"), manifest, k=args.k, progress=False).to_dict()
+    report = evaluate(open_library(trained_library), manifest, k=args.k, baselines=("random-init", "pixels"),
+                      progress=False)
     if args.json:
-        print(json.dumps({"trained": trained, "random_init": baseline, "pipeline_seconds": round(pipeline_s, 1)}))
+        print(json.dumps(report.to_dict() | {"pipeline_seconds": round(pipeline_s, 1)}))
         return
-    print(f"synthetic archive: {args.studies} studies, seed {args.seed}; {trained['queries']} test-split queries; "
+    print(f"synthetic archive: {args.studies} studies, seed {args.seed}; {report.queries} test-split queries; "
           f"demo pipeline (synth+train+index) {pipeline_s:.0f} s")
-    print(f"{'metric':<28}{'trained':>10}{'random-init':>13}{'difference':>12}")
-    for name in METRICS:
-        a, b = trained[name], baseline[name]
-        label = name.replace("_at_k", f"@{args.k}")
-        if a is None or b is None:
-            print(f"{label:<28}{'n/a':>10}{'n/a':>13}")
-        else:
-            print(f"{label:<28}{a:>10.3f}{b:>13.3f}{a - b:>+12.3f}")
+    print(report.table())
 
 
 if __name__ == "__main__":

@@ -89,15 +89,19 @@ def import_(dataset: str, root: Path, out: Path, reports: Path | None) -> None:
               help="Local pretrained BERT-family text tower with its tokenizer.")
 @click.option("--freeze", multiple=True, type=click.Choice(["image", "text"]), help="Keep a tower fixed (repeatable).")
 @click.option("--projection-only", is_flag=True, help="Freeze both towers: train only the projections.")
+@click.option("--pool-study", is_flag=True, help="Contrastive on studies: average a study's views before its report.")
+@click.option("--report-sections", type=click.Choice(["impression", "findings+impression"]), default="impression",
+              show_default=True, help="Report text the text tower learns (and the report index embeds).")
 @click.option("--seed", default=0, show_default=True)
 def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[str, ...], epochs: int | None,
           batch_size: int | None, accumulate: int | None, lr: float | None, checkpoint_every: int | None,
           init_image: str | None, init_text: str | None, freeze: tuple[str, ...], projection_only: bool,
-          seed: int) -> None:
+          pool_study: bool, report_sections: str, seed: int) -> None:
     """Train image and text encoders on a manifest's train split; resumes if interrupted."""
     from .training import TrainSettings
     from .training import train as run_training
     settings = TrainSettings(preset=preset, recipe=recipe, seed=seed, init_image=init_image or "",
+                             report_sections=report_sections, pool_study=pool_study,
                              init_text=init_text or "",
                              freeze=("image", "text") if projection_only else tuple(dict.fromkeys(freeze)))
     for pair in weights:
@@ -211,12 +215,15 @@ def search(library: Path, image: Path | None, text: str | None, k: int, reports:
               help="Manifest whose rows are the queries.")
 @click.option("-k", default=10, show_default=True)
 @click.option("--split", default="test", show_default=True, help="Use only rows of this split ('' for all).")
+@click.option("--baseline", "baselines", multiple=True, type=click.Choice(["random-init", "pixels"]),
+              help="Also score a same-run baseline: random-init weights, or downsampled pixels (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate(library: Path, queries: Path, k: int, split: str, as_json: bool) -> None:
-    """Retrieval quality: image->image precision/mAP@K, text->image and image->report recall@K."""
+def evaluate(library: Path, queries: Path, k: int, split: str, baselines: tuple[str, ...], as_json: bool) -> None:
+    """Retrieval quality: precision/mAP/nDCG@K, recall@K, probe AUROC, per label and body part."""
     from .evaluation.retrieval import evaluate as run_eval
     from .search import open_library
-    report = run_eval(open_library(library), queries, k=k, split=split or None, progress=not as_json)
+    report = run_eval(open_library(library), queries, k=k, split=split or None, baselines=baselines,
+                      progress=not as_json)
     click.echo(json.dumps(report.to_dict()) if as_json else report.table())
 
 

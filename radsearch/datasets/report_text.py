@@ -16,15 +16,23 @@ def sections(report: str) -> dict[str, str]:
     return found
 
 
-def embedding_text(report: str) -> str:
-    """The impression (or conclusion) when the report has one, else the whole report.
+REPORT_SECTIONS = ("impression", "findings+impression")
 
-    The impression states the positive findings without the negations that fill the findings
-    section; a small text tower trained from scratch aligns with it much faster (see
-    docs/benchmarks.md). Training and the report index use this same text.
+
+def embedding_text(report: str, use: str = "impression") -> str:
+    """The part of a report the text tower learns and the report index embeds.
+
+    use="impression": the impression (or conclusion). It states the positive findings without the
+    negations that fill the findings section; a small text tower trained from scratch aligns with
+    it much faster (see docs/benchmarks.md). use="findings+impression": both sections, findings
+    first, as ConVIRT and CLIP-style radiology models train; worth it with a pretrained text tower.
+    Either way a report without those sections is used whole. The model directory records the
+    choice (radsearch.json), so training, indexing and evaluation use the same text.
     """
+    if use not in REPORT_SECTIONS:
+        raise ValueError(f"unknown report sections {use!r}; choose one of {', '.join(REPORT_SECTIONS)}")
     found = sections(report)
-    for name in ("IMPRESSION", "CONCLUSION"):
-        if found.get(name):
-            return found[name]
-    return (report or "").strip()
+    impression = found.get("IMPRESSION") or found.get("CONCLUSION") or ""
+    parts = [found.get("FINDINGS", ""), impression] if use == "findings+impression" else [impression]
+    text = " ".join(part for part in parts if part)
+    return text or (report or "").strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 NORMAL = "normal"  # the label of an image with no findings, so normals can match normals
@@ -35,3 +36,17 @@ def average_precision_at_k(relevance: Sequence[bool], k: int, n_relevant: int) -
 
 def recall_at_k(ranked_ids: Sequence[int], target: int, k: int) -> float:
     return 1.0 if target in list(ranked_ids)[:k] else 0.0
+
+
+def gain(query_labels: Sequence[str], hit_labels: Sequence[str]) -> float:
+    """Graded relevance: Jaccard overlap of the label sets (normal counts as a label)."""
+    a, b = label_set(query_labels), label_set(hit_labels)
+    return len(a & b) / len(a | b)
+
+
+def ndcg_at_k(gains: Sequence[float], ideal: Sequence[float], k: int) -> float:
+    """nDCG@k of ranked gains against the best possible ordering of the gallery's gains."""
+    def dcg(values: Sequence[float]) -> float:
+        return sum(g / math.log2(rank + 2) for rank, g in enumerate(list(values)[:k]))
+    best = dcg(sorted(ideal, reverse=True))
+    return dcg(gains) / best if best > 0 else 0.0

@@ -1,10 +1,19 @@
-"""`evaluate`: retrieval quality of a library on a query manifest (image->image, text->image, image->report)."""
+"""`evaluate`: the one harness behind every quality claim, each figure beside its same-run baselines.
+
+Gallery = every image of the library; queries = the rows of a manifest split (by default `test`:
+patients never trained on). For the library's model and each requested baseline (evaluation.encoders)
+it measures image->image precision@K, mAP@K and nDCG@K by label overlap (own patient excluded),
+text->image precision and recall@K with each query's own report, image->report recall@K, a linear
+probe's AUROC per label (fit on the gallery's train split, scored on the queries), and image
+precision@K broken down by label and by body part.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from dataclasses import asdict, dataclass
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -12,97 +21,222 @@ from tqdm import tqdm
 
 from ..datasets import embedding_text, read_manifest
 from ..errors import UnreadableImage
+from ..imaging import Radiograph, read, read_frames
 from ..indexer import content_hash
 from ..search import Library
-from .metrics import average_precision_at_k, label_set, precision_at_k, recall_at_k, relevant
+from .encoders import ModelEncoder, baseline_encoders
+from .metrics import NORMAL, average_precision_at_k, gain, label_set, ndcg_at_k, precision_at_k, relevant
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Scores:
+    """One encoder's figures on the same gallery and queries."""
+
+    name: str
+    image_precision_at_k: float  # image->image, by label overlap, query's own patient excluded
+    image_map_at_k: float
+    image_ndcg_at_k: float  # graded by Jaccard overlap of label sets
+    text_precision_at_k: float | None  # own report's embedding text -> images, by label overlap with the query
+    text_recall_at_k: float | None  # own report -> own image among the top k (queries in the library)
+    report_recall_at_k: float | None  # own image -> own study's report among the top k
+    probe_auroc: dict[str, float] = field(default_factory=dict)  # label -> AUROC of a linear probe
+    by_label: dict[str, float] = field(default_factory=dict)  # label -> image precision@k of its queries
+    by_body_part: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def probe_auroc_mean(self) -> float | None:
+        return float(np.mean(list(self.probe_auroc.values()))) if self.probe_auroc else None
 
 
 @dataclass
 class RetrievalReport:
     k: int
     queries: int
-    image_precision_at_k: float  # image->image, by label overlap, query's own patient excluded
-    image_map_at_k: float
-    text_precision_at_k: float | None  # own report's impression -> images, by label overlap with the query
-    text_recall_at_k: float | None  # own report -> own image among the top k (queries in the library)
-    report_recall_at_k: float | None  # own image -> own study's report among the top k
     paired_queries: int  # queries found in the library, used by the two recall figures
+    model: Scores
+    baselines: list[Scores] = field(default_factory=list)
+
+    def __getattr__(self, name: str):  # noqa: ANN204 -- report.image_precision_at_k is the model's figure
+        if name.startswith("__") or name == "model":
+            raise AttributeError(name)
+        return getattr(self.model, name)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = {"k": self.k, "queries": self.queries, "paired_queries": self.paired_queries}
+        for scores in [self.model, *self.baselines]:
+            out[scores.name] = asdict(scores) | {"probe_auroc_mean": scores.probe_auroc_mean}
+        return out
 
     def table(self) -> str:
-        def fmt(value: float | None) -> str:
-            return "n/a" if value is None else f"{value:.3f}"
+        columns = [self.model, *self.baselines]
         k = self.k
-        rows = [(f"image->image precision@{k}", fmt(self.image_precision_at_k)),
-                (f"image->image mAP@{k}", fmt(self.image_map_at_k)),
-                (f"text->image precision@{k}", fmt(self.text_precision_at_k)),
-                (f"text->image recall@{k}", fmt(self.text_recall_at_k)),
-                (f"image->report recall@{k}", fmt(self.report_recall_at_k)),
-                ("queries", str(self.queries)), ("queries found in library", str(self.paired_queries))]
+        rows = [(f"image->image precision@{k}", [c.image_precision_at_k for c in columns]),
+                (f"image->image mAP@{k}", [c.image_map_at_k for c in columns]),
+                (f"image->image nDCG@{k}", [c.image_ndcg_at_k for c in columns]),
+                (f"text->image precision@{k}", [c.text_precision_at_k for c in columns]),
+                (f"text->image recall@{k}", [c.text_recall_at_k for c in columns]),
+                (f"image->report recall@{k}", [c.report_recall_at_k for c in columns]),
+                ("linear-probe AUROC (mean)", [c.probe_auroc_mean for c in columns])]
+        labels = sorted(set().union(*(c.by_label for c in columns)))
+        rows += [(f"  precision@{k}, label {name}", [c.by_label.get(name) for c in columns]) for name in labels]
+        parts = sorted(set().union(*(c.by_body_part for c in columns)))
+        rows += [(f"  precision@{k}, {part}", [c.by_body_part.get(part) for c in columns]) for part in parts]
+        probed = sorted(set().union(*(c.probe_auroc for c in columns)))
+        rows += [(f"  probe AUROC, {name}", [c.probe_auroc.get(name) for c in columns]) for name in probed]
         width = max(len(name) for name, _ in rows)
-        return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+        header = f"{'':<{width}}" + "".join(f"  {c.name:>11}" for c in columns)
+        lines = [header] + [f"{name:<{width}}" + "".join(f"  {_fmt(v):>11}" for v in values) for name, values in rows]
+        lines.append(f"queries: {self.queries} ({self.paired_queries} found in the library)")
+        return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@dataclass
+class _Gallery:
+    ids: np.ndarray
+    paths: list[str]
+    frames: list[int]
+    labels: list[list[str]]
+    patients: np.ndarray  # pseudonyms, as the catalog stores them
+    splits: list[str]
+    report_ids: list[int]
+    report_texts: list[str]
+    report_studies: list[str]
+
+    def radiographs(self) -> list[Radiograph]:
+        """Decode every gallery image again (baselines need pixels, not the stored vectors)."""
+        out = []
+        for path, frame in tqdm(list(zip(self.paths, self.frames)), desc="decode gallery", unit="img",
+                                disable=not log.isEnabledFor(logging.INFO)):
+            out.append(read_frames(path)[frame] if frame else read(path))
+        return out
 
 
 def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | None = "test",
-             progress: bool = True) -> RetrievalReport:
-    """Score a library with the rows of a query manifest (only `split` rows, when it is given).
-
-    Each query excludes its own patient from image->image results, so a patient's other
-    studies never count as a match.
-    """
+             baselines: Sequence[str] = (), progress: bool = True, seed: int = 0) -> RetrievalReport:
+    """Score the library's model, and each baseline in `baselines`, on the rows of a query manifest."""
     records = [r for r in read_manifest(queries) if split is None or not r.split or r.split == split]
     if not records:
         raise ValueError(f"no queries in {queries}" + (f" with split {split!r}" if split else ""))
-    gallery = _gallery(library)
-    precisions, aps, text_precisions, text_recalls, report_recalls = [], [], [], [], []
-    for record in tqdm(records, desc="eval", unit="query", disable=not progress):
+    gallery = _load_gallery(library)
+    decoded, kept = [], []
+    for record in tqdm(records, desc="decode queries", unit="img", disable=not progress):
         try:
-            vector = library.embed_images([record.path])[0]
+            decoded.append(read(record.path))
+            kept.append(record)
         except UnreadableImage as e:
             log.warning("skipping query: %s", e)
-            continue
-        where = {"patient_id": {"not": record.patient_id}} if record.patient_id else None
-        hits = library.search_vector(vector, k, where=where)
-        relevance = [relevant(record.labels, hit.labels) for hit in hits]
-        n_relevant = sum(count for labels, count in gallery.items()
-                         if label_set(record.labels) & labels) - _own_patient_relevant(library, record)
-        precisions.append(precision_at_k(relevance, k))
-        aps.append(average_precision_at_k(relevance, k, n_relevant))
-        if record.report:
-            # the report is queried as it is indexed: by its impression (datasets.embedding_text)
-            text_hits = library.search_text(embedding_text(record.report), k)
-            text_precisions.append(precision_at_k([relevant(record.labels, h.labels) for h in text_hits], k))
-        own_id = library.find_by_hash(content_hash(Path(record.path)))
-        if own_id is not None and record.report:
-            text_recalls.append(recall_at_k([h.id for h in text_hits], own_id, k))
-            report_hits = library.search_reports_vector(vector, k)
-            report_recalls.append(1.0 if any(h.study_key == record.study_id for h in report_hits) else 0.0)
-    return RetrievalReport(
-        k=k, queries=len(precisions), image_precision_at_k=_mean(precisions), image_map_at_k=_mean(aps),
-        text_precision_at_k=_mean(text_precisions) if text_precisions else None,
-        text_recall_at_k=_mean(text_recalls) if text_recalls else None,
-        report_recall_at_k=_mean(report_recalls) if report_recalls else None, paired_queries=len(text_recalls))
+    records = kept
+    own_ids = [library.find_by_hash(content_hash(Path(r.path))) for r in records]
+    patients = [library.store.pseudonymise(r.patient_id) for r in records]
+    encoders = [ModelEncoder("model", library.model)] + baseline_encoders(library.model, baselines, seed)
+    pixels = gallery.radiographs() if baselines else None
+    results = []
+    for encoder in encoders:
+        if encoder.name == "model":  # the vectors the library searches with
+            _, gallery_vectors = library.store.catalog.embeddings("images", gallery.ids.tolist(),
+                                                                  library.store.config.embed_dim)
+            _, report_vectors = library.store.catalog.embeddings("reports", gallery.report_ids,
+                                                                 library.store.config.embed_dim)
+        else:
+            gallery_vectors = encoder.images(pixels)
+            report_vectors = encoder.texts(gallery.report_texts) if encoder.has_text else None
+        results.append(_score(encoder, gallery, gallery_vectors, report_vectors, records, decoded, patients,
+                              own_ids, k, progress, library.model.report_sections))
+    return RetrievalReport(k=k, queries=len(records), paired_queries=sum(1 for i in own_ids if i is not None),
+                           model=results[0], baselines=results[1:])
 
 
-def _gallery(library: Library) -> Counter:
-    """How many library images carry each label set (for AP's denominator)."""
-    ids = library.store.catalog.ids("images")
-    rows = library.store.catalog.image_rows(ids.tolist())
-    return Counter(label_set(row["labels"]) for row in rows.values())
+def _load_gallery(library: Library) -> _Gallery:
+    catalog = library.store.catalog
+    ids = catalog.ids("images")
+    ids.sort()
+    rows = catalog.image_rows(ids.tolist())
+    ids = np.array([i for i in ids if int(i) in rows], dtype=np.int64)
+    meta = [rows[int(i)] for i in ids]
+    report_ids = sorted(catalog.ids("reports").tolist())
+    reports = catalog.report_rows(report_ids)
+    report_ids = [i for i in report_ids if i in reports]
+    return _Gallery(ids=ids, paths=[m["path"] for m in meta], frames=[m["metadata"]["frame"] or 0 for m in meta],
+                    labels=[m["labels"] for m in meta],
+                    patients=np.array([m["metadata"]["patient_id"] or "" for m in meta], dtype=object),
+                    splits=[m["metadata"]["split"] or "" for m in meta], report_ids=report_ids,
+                    report_texts=[embedding_text(reports[i]["text"], library.model.report_sections)
+                                  for i in report_ids],
+                    report_studies=[reports[i]["study_key"] for i in report_ids])
 
 
-def _own_patient_relevant(library: Library, record) -> int:  # noqa: ANN001
-    """Relevant gallery images that belong to the query's own patient (excluded from results)."""
-    if not record.patient_id:
-        return 0
-    with library.store.catalog.session() as s:
-        ids = list(s.scalars(library.store.image_filter({"patient_id": record.patient_id})))
-    rows = library.store.catalog.image_rows(ids)
-    return sum(1 for row in rows.values() if relevant(record.labels, row["labels"]))
+def _score(encoder, gallery: _Gallery, gallery_vectors: np.ndarray, report_vectors: np.ndarray | None,  # noqa: ANN001
+           records: list, decoded: list[Radiograph], patients: list[str | None], own_ids: list[int | None],
+           k: int, progress: bool, sections: str) -> Scores:
+    query_vectors = encoder.images(decoded)
+    precisions, aps, ndcgs, text_p, text_r, report_r = [], [], [], [], [], []
+    per_label, per_part = defaultdict(list), defaultdict(list)
+    id_to_row = {int(i): n for n, i in enumerate(gallery.ids)}
+    for n, record in enumerate(tqdm(records, desc=f"eval {encoder.name}", unit="query", disable=not progress)):
+        scores = gallery_vectors @ query_vectors[n]
+        if patients[n]:
+            scores = np.where(gallery.patients == patients[n], -np.inf, scores)  # never the query's own patient
+        allowed = np.isfinite(scores)
+        top = _top(scores, k)
+        relevance = [relevant(record.labels, gallery.labels[i]) for i in top]
+        gains_all = [gain(record.labels, gallery.labels[i]) for i in np.flatnonzero(allowed)]
+        precision = precision_at_k(relevance, k)
+        precisions.append(precision)
+        aps.append(average_precision_at_k(relevance, k, sum(1 for g in gains_all if g > 0)))
+        ndcgs.append(ndcg_at_k([gain(record.labels, gallery.labels[i]) for i in top], gains_all, k))
+        for label in label_set(record.labels):
+            per_label[label].append(precision)
+        per_part[record.body_part or "unknown"].append(precision)
+        if encoder.has_text and record.report:
+            text_vector = encoder.texts([embedding_text(record.report, sections)])[0]
+            text_top = _top(gallery_vectors @ text_vector, k)
+            text_p.append(precision_at_k([relevant(record.labels, gallery.labels[i]) for i in text_top], k))
+            if own_ids[n] is not None and own_ids[n] in id_to_row:
+                text_r.append(1.0 if id_to_row[own_ids[n]] in set(text_top.tolist()) else 0.0)
+        if report_vectors is not None and len(report_vectors) and record.report and own_ids[n] is not None:
+            report_top = _top(report_vectors @ query_vectors[n], k)
+            report_r.append(1.0 if any(gallery.report_studies[i] == record.study_id for i in report_top) else 0.0)
+    return Scores(name=encoder.name, image_precision_at_k=_mean(precisions), image_map_at_k=_mean(aps),
+                  image_ndcg_at_k=_mean(ndcgs), text_precision_at_k=_mean(text_p) if text_p else None,
+                  text_recall_at_k=_mean(text_r) if text_r else None,
+                  report_recall_at_k=_mean(report_r) if report_r else None,
+                  probe_auroc=_probe(gallery, gallery_vectors, records, query_vectors),
+                  by_label={name: _mean(v) for name, v in sorted(per_label.items())},
+                  by_body_part={name: _mean(v) for name, v in sorted(per_part.items())})
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest finite scores, best first."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    if len(finite) > k:
+        finite = finite[np.argpartition(-scores[finite], k - 1)[:k]]
+    return finite[np.argsort(-scores[finite], kind="stable")]
+
+
+def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_vectors: np.ndarray) -> dict:
+    """AUROC per label of a logistic-regression probe fit on the gallery's train split, scored on the queries."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    train = [n for n, s in enumerate(gallery.splits) if s == "train"]
+    if not train or not len(records):
+        return {}
+    names = sorted(set().union(*(gallery.labels[n] for n in train)) - {NORMAL})
+    out = {}
+    for name in names:
+        y_train = np.array([name in gallery.labels[n] for n in train])
+        y_test = np.array([name in r.labels for r in records])
+        if y_train.all() or not y_train.any() or y_test.all() or not y_test.any():
+            continue  # AUROC needs both classes on each side
+        probe = LogisticRegression(max_iter=2000, class_weight="balanced")
+        probe.fit(gallery_vectors[train], y_train)
+        out[name] = float(roc_auc_score(y_test, probe.decision_function(query_vectors)))
+    return out
 
 
 def _mean(values: list[float]) -> float:

@@ -253,7 +253,8 @@ def _write_batch(store: LibraryStore, model: RadsearchModel, ok: list[tuple[Scan
         report_ids: list[int] = []
         report_vectors = np.zeros((0, model.embed_dim), np.float32)
         if new_reports:
-            report_vectors = model.encode_text([embedding_text(t) for t in new_reports.values()])
+            report_vectors = model.encode_text([embedding_text(t, model.report_sections)
+                                                for t in new_reports.values()])
             for (key, text), vector in zip(new_reports.items(), report_vectors):
                 report = Report(study_id=studies[key].id, text=text, embedding=to_blob(vector))
                 s.add(report)

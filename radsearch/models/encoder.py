@@ -127,6 +127,11 @@ class RadsearchModel:
         self.info: dict = {}  # how it was trained (recipe, towers trained, initial checkpoints); in radsearch.json
 
     @property
+    def report_sections(self) -> str:
+        """Which report sections the text tower was trained on (datasets.embedding_text)."""
+        return self.info.get("report_sections", "impression")
+
+    @property
     def embed_dim(self) -> int:
         return int(self.dual.config.projection_dim)
 

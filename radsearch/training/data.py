@@ -27,6 +27,7 @@ class TrainingSet:
     labels: torch.Tensor  # (N, L) 1.0 where the image carries label l
     known: torch.Tensor  # (N, L) 1.0 where the image's source annotates label l (else the label is masked)
     label_names: list[str]
+    studies: list[str]  # study id of each image (manifest study_id), for study-level pooling
 
     def __len__(self) -> int:
         return len(self.reports)
@@ -38,7 +39,7 @@ def source_of(record: ManifestRecord) -> str:
 
 
 def load_training_set(records: list[ManifestRecord], profile: PreprocessProfile, reported_only: bool,
-                      progress: bool = True) -> TrainingSet:
+                      progress: bool = True, report_sections: str = "impression") -> TrainingSet:
     """Decode the images (only those with a report when reported_only); unreadable files are skipped.
 
     A label counts as annotated for every image of a source where any image carries it, so a
@@ -49,7 +50,7 @@ def load_training_set(records: list[ManifestRecord], profile: PreprocessProfile,
         vocabulary.setdefault(source_of(record), set()).update(record.labels)
     names = sorted(set().union(*vocabulary.values())) if vocabulary else []
     column = {name: n for n, name in enumerate(names)}
-    images, reports, labels, known = [], [], [], []
+    images, reports, labels, known, studies = [], [], [], [], []
     for record in tqdm(records, desc="decode", unit="img", disable=not progress):
         if reported_only and not record.report:
             continue
@@ -58,7 +59,7 @@ def load_training_set(records: list[ManifestRecord], profile: PreprocessProfile,
         except UnreadableImage as e:
             log.warning("skipping %s", e)
             continue
-        reports.append(embedding_text(record.report) if record.report else "")
+        reports.append(embedding_text(record.report, report_sections) if record.report else "")
         row, mask = np.zeros(len(names), np.float32), np.zeros(len(names), np.float32)
         for name in record.labels:
             row[column[name]] = 1.0
@@ -66,11 +67,12 @@ def load_training_set(records: list[ManifestRecord], profile: PreprocessProfile,
             mask[column[name]] = 1.0
         labels.append(row)
         known.append(mask)
+        studies.append(record.study_id)
     if not images:
         which = "no readable image with a report" if reported_only else "no readable image"
         raise ValueError(f"{which} in the training manifest")
     return TrainingSet(torch.from_numpy(np.stack(images)), reports, torch.from_numpy(np.stack(labels)),
-                       torch.from_numpy(np.stack(known)), names)
+                       torch.from_numpy(np.stack(known)), names, studies)
 
 
 def load_pairs(records: list[ManifestRecord], profile: PreprocessProfile,

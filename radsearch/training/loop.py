@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..datasets import read_manifest
@@ -53,6 +54,8 @@ class TrainSettings:
     init_image: str = ""  # local pretrained image tower (ViT / DINOv2 / ConvNeXt directory); "" = from scratch
     init_text: str = ""  # local pretrained BERT-family text tower with its tokenizer; "" = from scratch
     freeze: tuple[str, ...] = ()  # towers kept fixed ("image", "text"); both = projection-only alignment
+    report_sections: str = "impression"  # or "findings+impression" (datasets.embedding_text says why)
+    pool_study: bool = False  # batches of whole studies; a study's views are averaged before meeting its report
     ssl_temperature: float = 0.2  # SimCLR's range is 0.1-0.5; 0.2 kept views apart best at batch 64
     device: str = "auto"  # "auto" = cuda when present (bf16 autocast), else cpu
 
@@ -93,7 +96,8 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
         raise ValueError(f"no rows in {manifest} with split in {settings.splits}")
 
     profile = _profile(preset, settings)
-    data = load_training_set(records, profile, reported_only=set(weights) == {"contrastive"}, progress=progress)
+    data = load_training_set(records, profile, reported_only=set(weights) == {"contrastive"}, progress=progress,
+                             report_sections=settings.report_sections)
     if "contrastive" in weights and not any(data.reports):
         raise ValueError(f"the contrastive recipe needs reports; {manifest} has none (use --recipe ssl)")
     if "supervised" in weights and not data.label_names:
@@ -107,12 +111,14 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
     model.info = {"recipe": "+".join(weights), "weights": weights, "preset": preset.name,
                   "trained_towers": [t for t in TOWERS if t not in settings.freeze
                                      and (t == "image" or "contrastive" in weights)],
-                  "init_image": settings.init_image, "init_text": settings.init_text}
+                  "init_image": settings.init_image, "init_text": settings.init_text,
+                  "report_sections": settings.report_sections}
     frozen = _freeze(model, settings.freeze)
     head = torch.nn.Linear(model.embed_dim, len(data.label_names)).to(device) if "supervised" in weights else None
     params = [p for p in model.dual.parameters() if p.requires_grad] + (list(head.parameters()) if head else [])
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    batches = max(1, len(data) // settings.batch_size)
+    groups = _groups(data, settings.pool_study)  # the units an epoch shuffles: images, or whole studies
+    batches = max(1, len(groups) // settings.batch_size)
     steps_per_epoch = math.ceil(batches / settings.accumulate)
     total_steps = steps_per_epoch * settings.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, settings.warmup_steps, total_steps))
@@ -153,11 +159,11 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
         if epoch_rng is not None and epoch == start_epoch:  # resuming inside this epoch: replay its shuffle
             resume_rng = generator.get_state()
             generator.set_state(epoch_rng)
-            order = torch.randperm(len(data), generator=generator)
+            order = torch.randperm(len(groups), generator=generator)
             generator.set_state(resume_rng)
         else:
             epoch_rng = generator.get_state()
-            order = torch.randperm(len(data), generator=generator)
+            order = torch.randperm(len(groups), generator=generator)
         first = start_batch if epoch == start_epoch else 0
         losses = list(partial_losses) if epoch == start_epoch else []
         started = time.time()
@@ -165,9 +171,12 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
         for tower in frozen:
             tower.eval()  # no dropout in a fixed tower
         for batch in range(first, batches):
-            idx = order[batch * settings.batch_size:(batch + 1) * settings.batch_size]
+            chosen = order[batch * settings.batch_size:(batch + 1) * settings.batch_size].tolist()
+            idx = torch.tensor([i for g in chosen for i in groups[g]])
+            owner = torch.tensor([n for n, g in enumerate(chosen) for _ in groups[g]])  # image -> unit in batch
             with autocast:
-                terms = _losses(model, head, data, idx, weights, generator, settings.ssl_temperature, device)
+                terms = _losses(model, head, data, idx, owner if settings.pool_study else None, weights, generator,
+                                settings.ssl_temperature, device)
                 loss = sum(weights[name] * value for name, value in terms.items())
             (loss / settings.accumulate).backward()
             losses.append({name: value.item() for name, value in terms.items()} | {"loss": loss.item()})
@@ -197,17 +206,33 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
     return out
 
 
+def _groups(data: TrainingSet, by_study: bool) -> list[list[int]]:
+    """Image indices per shuffling unit: one image each, or all images of a study together."""
+    if not by_study:
+        return [[i] for i in range(len(data))]
+    studies: dict[str, list[int]] = {}
+    for i, study in enumerate(data.studies):
+        studies.setdefault(study or f"image-{i}", []).append(i)
+    return list(studies.values())
+
+
 def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingSet, idx: torch.Tensor,
-            weights: dict[str, float], generator: torch.Generator, ssl_temperature: float,
-            device: torch.device) -> dict[str, torch.Tensor]:
-    """Each objective of the recipe on one batch."""
+            owner: torch.Tensor | None, weights: dict[str, float], generator: torch.Generator,
+            ssl_temperature: float, device: torch.device) -> dict[str, torch.Tensor]:
+    """Each objective of the recipe on one batch; `owner` maps images to studies when pooling views."""
     terms: dict[str, torch.Tensor] = {}
     images = model.image_features(augment(data.pixels[idx], generator))
     if "contrastive" in weights:
-        reported = [n for n, i in enumerate(idx.tolist()) if data.reports[i]]
+        study_images, first = images, list(range(len(idx)))
+        if owner is not None:  # mean of a study's view embeddings, renormalised: (studies, D)
+            units = int(owner.max()) + 1
+            summed = torch.zeros(units, images.shape[1], dtype=images.dtype, device=images.device)
+            study_images = F.normalize(summed.index_add(0, owner.to(images.device), images), dim=-1)
+            first = [owner.tolist().index(u) for u in range(units)]  # a study's report is on each of its images
+        reported = [n for n, i in enumerate(first) if data.reports[int(idx[i])]]
         if len(reported) > 1:
-            texts = [data.reports[i] for i in idx[reported].tolist()]
-            terms["contrastive"] = contrastive_loss(images[reported], model.text_features(texts),
+            texts = [data.reports[int(idx[first[n]])] for n in reported]
+            terms["contrastive"] = contrastive_loss(study_images[reported], model.text_features(texts),
                                                     model.dual.logit_scale, matching_targets(texts))
     if "ssl" in weights:
         strong = model.image_features(ssl_augment(data.pixels[idx], generator))

@@ -13,7 +13,7 @@ import sys
 import streamlit as st
 
 from radsearch.errors import RadsearchError, UnreadableImage
-from radsearch.imaging import read
+from radsearch.imaging import read, read_frames
 from radsearch.search import Hit, Library, open_library
 
 MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops
@@ -54,8 +54,9 @@ def preview_of(hit: Hit):  # noqa: ANN201 - a path or a pixel array, whatever st
     if hit.thumbnail:
         return hit.thumbnail
     try:
-        return read(hit.path).pixels
-    except UnreadableImage:
+        frame = hit.metadata.get("frame") or 0
+        return (read_frames(hit.path)[frame] if frame else read(hit.path)).pixels
+    except (UnreadableImage, IndexError):
         return None
 
 

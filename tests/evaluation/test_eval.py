@@ -1,17 +1,51 @@
-"""`radsearch eval` on the demo library: the trained encoder must be worth searching with."""
+"""`radsearch eval`: every figure beside same-run baselines; the trained demo must beat them."""
 
 from __future__ import annotations
 
+import json
+
+from click.testing import CliRunner
+
 from radsearch import open_library
+from radsearch.cli import main
 from radsearch.evaluation.retrieval import evaluate
 
 
-def test_trained_demo_reaches_precision_at_10_of_0_8(demo_dir):
-    # training is deterministic (fixed seeds, deterministic vocabulary): measured 0.902, see docs/benchmarks.md
+def test_baselines_are_scored_on_the_same_gallery_and_queries(tiny_library, tiny_archive):
+    report = evaluate(open_library(tiny_library), tiny_archive / "manifest.csv", k=3, split=None,
+                      baselines=("random-init", "pixels"), progress=False)
+    assert [s.name for s in [report.model, *report.baselines]] == ["model", "random-init", "pixels"]
+    pixels = report.baselines[1]
+    assert pixels.text_precision_at_k is None and pixels.report_recall_at_k is None  # no text side
+    assert report.baselines[0].text_precision_at_k is not None
+    for scores in (report.model, *report.baselines):
+        assert 0 <= scores.image_precision_at_k <= 1 and 0 <= scores.image_ndcg_at_k <= 1
+        assert scores.by_body_part and set(scores.by_body_part) <= {"CHEST", "HAND", "KNEE", "PELVIS"}
+    assert report.image_precision_at_k == report.model.image_precision_at_k
+    header = report.table().splitlines()[0]
+    assert "model" in header and "random-init" in header and "pixels" in header
+
+
+def test_cli_eval_prints_json_with_each_baseline(tiny_library, tiny_archive):
+    result = CliRunner().invoke(main, ["eval", "--library", str(tiny_library), "--queries",
+                                       str(tiny_archive / "manifest.csv"), "--split", "", "-k", "3",
+                                       "--baseline", "pixels", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {"model", "pixels"} <= set(data) and "image_ndcg_at_k" in data["pixels"]
+
+
+def test_trained_demo_beats_both_baselines(demo_dir):
+    # training is deterministic (fixed seeds, deterministic vocabulary): see docs/benchmarks.md for the figures
     report = evaluate(open_library(demo_dir / "library"), demo_dir / "archive" / "manifest.csv", k=10,
-                      progress=False)
-    assert report.queries > 100
+                      baselines=("random-init", "pixels"), progress=False)
+    assert report.queries > 100 and report.paired_queries == report.queries
     assert report.image_precision_at_k >= 0.8, report.table()
     assert report.text_precision_at_k is not None and report.text_precision_at_k > 0.8, report.table()
-    assert 0 <= report.image_map_at_k <= 1 and report.paired_queries == report.queries
-    assert "image->image precision@10" in report.table()
+    random_init, pixels = report.baselines
+    for baseline in (random_init, pixels):
+        assert report.image_precision_at_k > baseline.image_precision_at_k, report.table()
+        assert report.image_ndcg_at_k > baseline.image_ndcg_at_k, report.table()
+        assert report.model.probe_auroc_mean > baseline.probe_auroc_mean, report.table()
+    assert report.text_recall_at_k > random_init.text_recall_at_k, report.table()
+    assert report.report_recall_at_k > random_init.report_recall_at_k, report.table()

@@ -25,3 +25,17 @@ def test_precision_and_average_precision():
 def test_recall_at_k_finds_the_target_only_within_k():
     assert recall_at_k([5, 7, 9], 9, 3) == 1.0
     assert recall_at_k([5, 7, 9], 9, 2) == 0.0
+
+
+def test_gain_is_the_jaccard_overlap_of_label_sets_with_normal_as_a_label():
+    from radsearch.evaluation.metrics import gain
+    assert gain(["effusion", "nodule"], ["effusion"]) == 0.5
+    assert gain([], []) == 1.0 and gain([], ["nodule"]) == 0.0
+
+
+def test_ndcg_is_one_for_the_ideal_order_and_lower_when_the_best_hit_comes_last():
+    from radsearch.evaluation.metrics import ndcg_at_k
+    gallery = [1.0, 0.5, 0.0, 0.0]
+    assert ndcg_at_k([1.0, 0.5, 0.0], gallery, 3) == 1.0
+    assert 0 < ndcg_at_k([0.0, 0.5, 1.0], gallery, 3) < ndcg_at_k([0.5, 1.0, 0.0], gallery, 3) < 1.0
+    assert ndcg_at_k([0.0, 0.0], [0.0, 0.0], 2) == 0.0

@@ -113,3 +113,32 @@ def test_resuming_ends_with_the_weights_of_an_uninterrupted_run(tiny_archive, tm
     assert resumed.model_id == whole.model_id
     assert _log(tmp_path / "cut") == [{**e, "seconds": e2["seconds"]} for e, e2 in
                                        zip(_log(tmp_path / "whole"), _log(tmp_path / "cut"))]
+
+
+def test_findings_and_impression_can_be_learned_and_the_index_embeds_the_same_text(tiny_archive, tmp_path):
+    from radsearch.datasets import embedding_text
+    report = "FINDINGS: Small left effusion. No pneumothorax. IMPRESSION: Left pleural effusion."
+    assert embedding_text(report) == "Left pleural effusion."
+    assert embedding_text(report, "findings+impression") == "Small left effusion. No pneumothorax. " \
+        "Left pleural effusion."
+    out = train(tiny_archive / "manifest.csv", tmp_path / "m", replace(QUICK, report_sections="findings+impression"),
+                progress=False)
+    model = RadsearchModel.from_pretrained(out)
+    assert model.report_sections == "findings+impression"
+    index(tiny_archive, tmp_path / "lib", out, progress=False)
+    lib = open_library(tmp_path / "lib")
+    record = next(r for r in read_manifest(tiny_archive / "manifest.csv") if r.report)
+    hit = lib.search_reports_vector(lib.embed_texts([embedding_text(record.report, "findings+impression")])[0], 1)[0]
+    assert hit.score > 0.999  # the stored report vector is the embedding of findings + impression
+
+
+def test_study_pooling_batches_whole_studies_and_trains(tiny_archive, tmp_path):
+    records = read_manifest(tiny_archive / "manifest.csv")
+    data = load_training_set(records, PreprocessProfile(size=32), reported_only=True, progress=False)
+    groups = loop_module._groups(data, by_study=True)
+    assert sorted(i for g in groups for i in g) == list(range(len(data)))
+    assert any(len(g) == 2 for g in groups)  # chest studies with a PA and a lateral view stay together
+    assert all(len({data.studies[i] for i in g}) == 1 for g in groups)
+    out = train(tiny_archive / "manifest.csv", tmp_path / "m", replace(QUICK, pool_study=True, batch_size=4),
+                progress=False)
+    assert _log(out)[0]["contrastive"] > 0
