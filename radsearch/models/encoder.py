@@ -25,6 +25,7 @@ from transformers import (
     AutoTokenizer,
     BertConfig,
     ConvNextConfig,
+    Dinov2Config,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -41,7 +42,7 @@ from .presets import EncoderPreset
 log = logging.getLogger(__name__)
 META_FILE = "radsearch.json"
 FORMAT_VERSION = 1
-IMAGE_TOWERS = {"convnext": ConvNextConfig, "vit": ViTConfig}  # built from a preset
+IMAGE_TOWERS = {"convnext": ConvNextConfig, "vit": ViTConfig, "dinov2": Dinov2Config}  # built from a preset
 PRETRAINED_IMAGE_TYPES = ("vit", "dinov2", "convnext")  # loadable with --init-image
 TEXT_TOWER_TYPES = ("bert", "roberta", "xlm-roberta")  # families with the pooler the dual encoder reads
 

@@ -14,7 +14,7 @@ PRESET_DIR = Path(__file__).parent / "presets"
 @dataclass(frozen=True)
 class EncoderPreset:
     name: str
-    image_tower: str  # "convnext" (learns fastest from scratch on CPU) or "vit" (patch tokens)
+    image_tower: str  # "convnext" (learns fastest from scratch on CPU), "vit" or "dinov2" (patch tokens)
     image_size: int  # square input side; also the preprocessing profile's size
     image_config: dict  # keyword arguments of the transformers ConvNextConfig / ViTConfig
     text_config: dict  # keyword arguments of the transformers BertConfig

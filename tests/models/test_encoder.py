@@ -73,3 +73,16 @@ def test_unseen_words_are_spelt_not_lost():
     tokenizer = train_wordpiece(["no pleural effusion"] * 5, 100)
     ids = tokenizer("pneumothorax")["input_ids"]
     assert tokenizer.unk_token_id not in ids and tokenizer.decode(ids, skip_special_tokens=True) == "pneumothorax"
+
+
+def test_a_dinov2_tower_can_be_built_from_a_preset():
+    from dataclasses import replace
+
+    import torch
+    tokenizer = train_wordpiece(["left pleural effusion", "no acute findings"], 60)
+    preset = replace(load_preset("tiny-vit"), image_tower="dinov2",
+                     image_config={"patch_size": 16, "hidden_size": 32, "num_hidden_layers": 1,
+                                   "num_attention_heads": 2, "intermediate_size": 64})
+    dual = build_dual_encoder(preset, len(tokenizer))
+    features = dual.get_image_features(pixel_values=torch.zeros(2, 1, 128, 128)).pooler_output
+    assert type(dual.vision_model).__name__ == "Dinov2Model" and features.shape == (2, preset.embed_dim)
