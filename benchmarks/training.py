@@ -3,6 +3,7 @@
 On one synthetic archive (patients disjoint between splits), this trains:
   A. `contrastive` with every training report (the demo's recipe), scored with the random-init and
      downsampled-pixel baselines computed in the same run;
+  D. `contrastive+ssl` with every training report;
   B. `contrastive` on the half of the training studies that keep their report;
   C. `contrastive+ssl` on all training images, the same half of reports.
 Each model indexes the whole archive and is evaluated on the test split. Training time of each run
@@ -71,24 +72,29 @@ def main() -> None:
     half = withhold_reports(archive / "manifest.csv", workdir / "half-reports.csv", 0.5, args.seed)
     base = TrainSettings(seed=args.seed)
 
+    both = replace(base, recipe="contrastive+ssl", weights={"ssl": args.ssl_weight})
     a = run("contrastive", archive / "manifest.csv", archive, workdir, base, args.k, ("random-init", "pixels"))
+    d = run("contrastive+ssl", archive / "manifest.csv", archive, workdir, both, args.k)
     b = run("contrastive-half", half, archive, workdir, base, args.k)
-    c = run("contrastive+ssl-half", half, archive, workdir,
-            replace(base, recipe="contrastive+ssl", weights={"ssl": args.ssl_weight}), args.k)
+    c = run("contrastive+ssl-half", half, archive, workdir, both, args.k)
 
-    report = a["report"]
-    print(f"synthetic archive: {args.studies} studies, seed {args.seed}; {report.queries} test-split queries; "
-          f"k={args.k}")
-    print(f"\nA. all training reports (train {a['train_seconds']:.0f} s)")
-    print(report.table())
-    print("\nB/C. half of the training studies without a report")
-    print(f"{'metric':<28}{'contrastive':>13}{'contrastive+ssl':>17}")
+    runs = {"A. contrastive": a, "D. contrastive+ssl": d, "B. contrastive, half": b, "C. c+ssl, half": c}
+    baselines = {s.name: s for s in a["report"].baselines}
+    print(f"synthetic archive: {args.studies} studies, seed {args.seed}; {a['report'].queries} test-split "
+          f"queries; k={args.k}; half = reports of half the training studies withheld")
+    print(f"{'metric':<26}" + "".join(f"{name:>22}" for name in runs) + "".join(f"{n:>13}" for n in baselines))
     for row in ROWS:
-        vb, vc = getattr(b["report"], row), getattr(c["report"], row)
-        print(f"{row.replace('_at_k', f'@{args.k}'):<28}{fmt(vb):>13}{fmt(vc):>17}")
-    print(f"{'train seconds':<28}{b['train_seconds']:>13.0f}{c['train_seconds']:>17.0f}")
+        values = [getattr(r["report"].model, row) for r in runs.values()]
+        values += [getattr(scores, row) for scores in baselines.values()]
+        cells = "".join(f"{fmt(v):>22}" for v in values[:len(runs)]) + "".join(f"{fmt(v):>13}"
+                                                                                for v in values[len(runs):])
+        print(f"{row.replace('_at_k', f'@{args.k}'):<26}" + cells)
+    print(f"{'train seconds':<26}" + "".join(f"{r['train_seconds']:>22.0f}" for r in runs.values()))
+    print("\nper label and body part, run A and its baselines:")
+    print(a["report"].table())
     (workdir / "results.json").write_text(json.dumps(
-        {r["name"]: {"train_seconds": r["train_seconds"], **r["report"].to_dict()} for r in (a, b, c)}, indent=1))
+        {name: {"train_seconds": r["train_seconds"], **r["report"].to_dict()} for name, r in runs.items()},
+        indent=1))
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def test_synth_then_index_then_eval_json(runner, tiny_model, tmp_path):
                                   str(tmp_path / "arch" / "manifest.csv"), "--split", "", "-k", "3", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["k"] == 3 and report["queries"] > 0 and 0 <= report["image_precision_at_k"] <= 1
+    assert report["k"] == 3 and report["queries"] > 0 and 0 <= report["model"]["image_precision_at_k"] <= 1
 
 
 def test_demo_without_ui_prints_the_three_kinds_of_search(runner, demo_dir):
