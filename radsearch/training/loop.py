@@ -55,6 +55,7 @@ class TrainSettings:
     init_text: str = ""  # local pretrained BERT-family text tower with its tokenizer; "" = from scratch
     freeze: tuple[str, ...] = ()  # towers kept fixed ("image", "text"); both = projection-only alignment
     report_sections: str = "impression"  # or "findings+impression" (datasets.embedding_text says why)
+    cache_frozen: bool = True  # projection-only: run the fixed towers once (no augmentation), not every step
     pool_study: bool = False  # batches of whole studies; a study's views are averaged before meeting its report
     ssl_temperature: float = 0.2  # SimCLR's range is 0.1-0.5; 0.2 kept views apart best at batch 64
     device: str = "auto"  # "auto" = cuda when present (bf16 autocast), else cpu
@@ -114,6 +115,9 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
                   "init_image": settings.init_image, "init_text": settings.init_text,
                   "report_sections": settings.report_sections}
     frozen = _freeze(model, settings.freeze)
+    cache = None
+    if settings.cache_frozen and set(settings.freeze) == set(TOWERS) and "ssl" not in weights:
+        cache = TowerCache.build(model, data, progress)  # projection-only: run the fixed towers once, not per step
     head = torch.nn.Linear(model.embed_dim, len(data.label_names)).to(device) if "supervised" in weights else None
     params = [p for p in model.dual.parameters() if p.requires_grad] + (list(head.parameters()) if head else [])
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
@@ -176,7 +180,7 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
             owner = torch.tensor([n for n, g in enumerate(chosen) for _ in groups[g]])  # image -> unit in batch
             with autocast:
                 terms = _losses(model, head, data, idx, owner if settings.pool_study else None, weights, generator,
-                                settings.ssl_temperature, device)
+                                settings.ssl_temperature, device, cache)
                 loss = sum(weights[name] * value for name, value in terms.items())
             (loss / settings.accumulate).backward()
             losses.append({name: value.item() for name, value in terms.items()} | {"loss": loss.item()})
@@ -216,12 +220,46 @@ def _groups(data: TrainingSet, by_study: bool) -> list[list[int]]:
     return list(studies.values())
 
 
+class TowerCache:
+    """Outputs of frozen towers, computed once: projection-only alignment then trains in seconds.
+
+    Augmentations cannot be cached, so cached images are seen as they are.
+    """
+
+    def __init__(self, images: torch.Tensor, texts: torch.Tensor, rows: dict[str, int]) -> None:
+        self.images, self.texts, self.rows = images, texts, rows  # (N, H_img), (T, H_txt), text -> row
+
+    @classmethod
+    @torch.no_grad()
+    def build(cls, model: RadsearchModel, data: TrainingSet, progress: bool, batch: int = 64) -> TowerCache:
+        dual = model.dual
+        dual.eval()
+        images = [dual.vision_model(pixel_values=data.pixels[i:i + batch].to(model.device)).pooler_output.cpu()
+                  for i in tqdm(range(0, len(data), batch), desc="cache image tower", disable=not progress)]
+        unique = list(dict.fromkeys(text for text in data.reports if text))
+        texts = [dual.text_model(**model.tokenize(unique[i:i + batch])).pooler_output.cpu()
+                 for i in range(0, len(unique), batch)]
+        width = dual.config.text_config.hidden_size
+        return cls(torch.cat(images), torch.cat(texts) if texts else torch.zeros(0, width),
+                   {text: n for n, text in enumerate(unique)})
+
+    def image_features(self, model: RadsearchModel, idx: torch.Tensor) -> torch.Tensor:
+        return F.normalize(model.dual.visual_projection(self.images[idx].to(model.device)), dim=-1)
+
+    def text_features(self, model: RadsearchModel, texts: list[str]) -> torch.Tensor:
+        rows = torch.tensor([self.rows[text] for text in texts])
+        return F.normalize(model.dual.text_projection(self.texts[rows].to(model.device)), dim=-1)
+
+
 def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingSet, idx: torch.Tensor,
             owner: torch.Tensor | None, weights: dict[str, float], generator: torch.Generator,
-            ssl_temperature: float, device: torch.device) -> dict[str, torch.Tensor]:
+            ssl_temperature: float, device: torch.device, cache: TowerCache | None = None) -> dict[str, torch.Tensor]:
     """Each objective of the recipe on one batch; `owner` maps images to studies when pooling views."""
     terms: dict[str, torch.Tensor] = {}
-    images = model.image_features(augment(data.pixels[idx], generator))
+    if cache is not None:
+        images = cache.image_features(model, idx)
+    else:
+        images = model.image_features(augment(data.pixels[idx], generator))
     if "contrastive" in weights:
         study_images, first = images, list(range(len(idx)))
         if owner is not None:  # mean of a study's view embeddings, renormalised: (studies, D)
@@ -232,7 +270,8 @@ def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingS
         reported = [n for n, i in enumerate(first) if data.reports[int(idx[i])]]
         if len(reported) > 1:
             texts = [data.reports[int(idx[first[n]])] for n in reported]
-            terms["contrastive"] = contrastive_loss(study_images[reported], model.text_features(texts),
+            text_features = cache.text_features(model, texts) if cache else model.text_features(texts)
+            terms["contrastive"] = contrastive_loss(study_images[reported], text_features,
                                                     model.dual.logit_scale, matching_targets(texts))
     if "ssl" in weights:
         strong = model.image_features(ssl_augment(data.pixels[idx], generator))

@@ -92,3 +92,20 @@ def test_wrong_or_missing_checkpoints_are_refused_with_the_fix(towers, tiny_arch
         train(tiny_archive / "manifest.csv", tmp_path / "a", replace(QUICK, init_text=str(towers["vit"])))
     with pytest.raises(ModelDirError, match="config.json"):
         train(tiny_archive / "manifest.csv", tmp_path / "b", replace(QUICK, init_image=str(tmp_path)))
+
+
+def test_projection_only_runs_the_frozen_towers_once_and_still_learns(towers, tiny_archive, tmp_path, monkeypatch):
+    from radsearch.training import loop as loop_module
+    built = []
+    real_build = loop_module.TowerCache.build.__func__
+
+    def counting_build(cls, *args, **kwargs):
+        built.append(1)
+        return real_build(cls, *args, **kwargs)
+
+    monkeypatch.setattr(loop_module.TowerCache, "build", classmethod(counting_build))
+    settings = replace(QUICK, init_image=str(towers["dinov2"]), init_text=str(towers["bert"]),
+                       freeze=("image", "text"), epochs=8, lr=5e-3, warmup_steps=1)
+    out = train(tiny_archive / "manifest.csv", tmp_path / "m", settings, progress=False)
+    losses = [json.loads(line)["loss"] for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert built == [1] and losses[-1] < losses[0]
