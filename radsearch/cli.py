@@ -134,6 +134,28 @@ def index(source: Path, library: Path, model_dir: Path | None, batch_size: int, 
 
 
 @main.command()
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--missing", is_flag=True, help="Also remove every image whose file no longer exists.")
+def remove(library: Path, paths: tuple[Path, ...], missing: bool) -> None:
+    """Remove the images of PATHS (files or folders) from a library: rows, vectors and thumbnails."""
+    from .indexer import remove as run_remove
+    if not paths and not missing:
+        raise click.UsageError("give files or folders to remove, or --missing")
+    removed = run_remove(library, paths, missing=missing)
+    click.echo(f"removed {removed['images']} images, {removed['reports']} reports and {removed['studies']} studies")
+
+
+@main.command()
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
+def rebuild(library: Path) -> None:
+    """Re-create the FAISS indexes from the catalog's stored embeddings (no encoder run)."""
+    from .storage import LibraryStore
+    counts = LibraryStore.open(library).rebuild_vectors()
+    click.echo(", ".join(f"{kind}: {n} vectors" for kind, n in counts.items()))
+
+
+@main.command()
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--salt", envvar="RADSEARCH_DEID_SALT",

@@ -29,6 +29,7 @@ from ..models import RadsearchModel
 from ..privacy import Pseudonymizer
 from ..storage import Image, Label, LibraryStore, Report, Series, Study
 from ..storage.catalog import to_blob
+from .remove import missing_images
 from .scan import ScanItem, content_hash, scan
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class IndexSummary:
     duplicates: int = 0  # same content as another file in this run
     failed: int = 0
     failures: Counter = field(default_factory=Counter)  # kind of failure -> files (details: failures table)
+    removed: int = 0  # images whose files were deleted from the archive since the last run
     skipped: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -60,6 +62,8 @@ class IndexSummary:
         parts = [f"scanned {self.scanned} image files: added {self.added} images ({rate:.1f}/s) and "
                  f"{self.reports_added} reports",
                  f"{self.unchanged} already indexed", f"{self.duplicates} duplicate files", failed]
+        if self.removed:
+            parts.append(f"{self.removed} removed (deleted from the archive)")
         parts += [f"{n} skipped: {reason}" for reason, n in sorted(self.skipped.items())]
         return "; ".join(parts)
 
@@ -103,9 +107,14 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
     started = time.time()
     store, model = open_or_create(library, model_dir, keep_identifiers)
     summary = IndexSummary()
+    source = Path(source).resolve()  # stored paths are absolute, whatever the working directory
     found = scan(source)
     summary.skipped.update(found.skipped)
     summary.scanned = len(found.items)
+    # files deleted from the archive since the last run leave the library too
+    gone = missing_images(store, under=source if source.is_dir() else source.parent)
+    if gone:
+        summary.removed = store.remove_images(gone)["images"]
     todo = _new_items(store, found.items, summary, progress)
     images, reports = store.vectors("images"), store.vectors("reports")
     last_save = time.time()

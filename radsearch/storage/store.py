@@ -7,17 +7,18 @@ index back in line with the catalog from the stored embeddings, so nothing is lo
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 
 from ..config import LibraryConfig, library_paths, read_config, write_config
 from ..errors import LibraryMismatch
 from ..imaging import PreprocessProfile
 from ..privacy import Pseudonymizer, new_salt
-from .catalog import KINDS, Catalog
+from .catalog import KINDS, Catalog, Image, Study
 from .filters import image_filter
 from .vectors import VectorIndex
 
@@ -103,6 +104,52 @@ class LibraryStore:
         log.info("%s index re-synced with the catalog: +%d -%d", kind, len(missing), len(extra))
         self.save_vectors(kind)
         return len(missing) + len(extra)
+
+    def remove_images(self, ids: Sequence[int]) -> dict[str, int]:
+        """Delete images (labels, thumbnails, vectors) and the series, studies and reports left empty.
+
+        The catalog commits first; FAISS follows, and a crash in between is repaired by `sync` on the
+        next open, like any other lag of the derived indexes.
+        """
+        ids = sorted({int(i) for i in ids})
+        removed = {"images": 0, "reports": 0, "studies": 0}
+        report_ids: list[int] = []
+        with self.catalog.session() as s:
+            images = s.scalars(select(Image).where(Image.id.in_(ids))).all() if ids else []
+            touched = {image.study_id for image in images}
+            for image in images:
+                s.delete(image)
+            s.flush()
+            for study in s.scalars(select(Study).where(Study.id.in_(touched))):
+                for series in [se for se in study.series if not se.images]:
+                    s.delete(series)
+                if not study.images:
+                    if study.report is not None:
+                        report_ids.append(study.report.id)
+                        s.delete(study.report)
+                    s.flush()
+                    s.delete(study)
+                    removed["studies"] += 1
+            removed["images"], removed["reports"] = len(images), len(report_ids)
+        for kind, gone in (("images", ids), ("reports", report_ids)):
+            if gone:  # loading syncs with the catalog, which already dropped them; remove covers a loaded index
+                self.vectors(kind).remove(np.array(gone, dtype=np.int64))
+                self.save_vectors(kind)
+        for image_id in ids:
+            (self.paths["thumbs"] / f"{image_id}.png").unlink(missing_ok=True)
+        return removed
+
+    def rebuild_vectors(self) -> dict[str, int]:
+        """Re-create every FAISS index from the catalog's stored embeddings (no encoder needed)."""
+        counts = {}
+        for kind in KINDS:
+            ids, vectors = self.catalog.embeddings(kind, None, self.config.embed_dim)
+            index = VectorIndex(self.config.embed_dim, self.config.index_spec)
+            index.add(ids, vectors)
+            self._vectors[kind] = index
+            self.save_vectors(kind)
+            counts[kind] = index.ntotal
+        return counts
 
     def save_vectors(self, kind: str | None = None) -> None:
         for name in [kind] if kind else list(self._vectors):
