@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from collections import Counter
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from ..config import LibraryConfig
 from ..datasets import embedding_text
 from ..errors import LibraryMismatch, ModelDirError, UnreadableImage
-from ..imaging import Radiograph, preprocess, read_frames
+from ..imaging import Radiograph, preprocess, read, read_frames
 from ..models import RadsearchModel
 from ..privacy import Pseudonymizer
 from ..storage import Image, Label, LibraryStore, Report, Series, Study
@@ -115,6 +116,7 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
     gone = missing_images(store, under=source if source.is_dir() else source.parent)
     if gone:
         summary.removed = store.remove_images(gone)["images"]
+    repair_thumbnails(store)
     todo = _new_items(store, found.items, summary, progress)
     images, reports = store.vectors("images"), store.vectors("reports")
     last_save = time.time()
@@ -274,11 +276,36 @@ def _write_batch(store: LibraryStore, model: RadsearchModel, ok: list[tuple[Scan
 
 
 def _write_thumbnails(store: LibraryStore, ok: list[tuple[ScanItem, Radiograph]], ids: list[int]) -> None:
-    """Small PNG previews for the UI; derived data (the UI decodes the original when one is missing)."""
+    """Small PNG previews for the UI; derived data, repaired by the next run when a crash loses some."""
+    for (_, rg), image_id in zip(ok, ids):
+        _write_thumbnail(store, rg, image_id)
+
+
+def _write_thumbnail(store: LibraryStore, radiograph: Radiograph, image_id: int) -> None:
     folder = store.paths["thumbs"]
     folder.mkdir(exist_ok=True)
     side = store.config.thumbnail_size
-    for (_, rg), image_id in zip(ok, ids):
-        thumb = PILImage.fromarray(np.round(rg.pixels * 255).astype(np.uint8))
-        thumb.thumbnail((side, side))
-        thumb.save(folder / f"{image_id}.png")
+    thumb = PILImage.fromarray(np.round(radiograph.pixels * 255).astype(np.uint8))
+    thumb.thumbnail((side, side))
+    tmp = folder / f".{image_id}.png.tmp"
+    thumb.save(tmp, format="PNG")
+    os.replace(tmp, folder / f"{image_id}.png")  # a killed run leaves no half-written preview
+
+
+def repair_thumbnails(store: LibraryStore) -> int:
+    """Write the previews a killed run committed rows for but never drew; returns how many."""
+    folder = store.paths["thumbs"]
+    have = {int(p.stem) for p in folder.glob("*.png") if p.stem.isdigit()} if folder.is_dir() else set()
+    lacking = sorted(set(store.catalog.ids("images").tolist()) - have)
+    if not lacking:
+        return 0
+    with store.catalog.session() as s:
+        rows = list(s.execute(select(Image.id, Image.path, Image.frame).where(Image.id.in_(lacking))))
+    for image_id, path, frame in rows:
+        try:
+            frames = read_frames(path) if frame else [read(path)]
+            _write_thumbnail(store, frames[frame] if frame else frames[0], image_id)
+        except (UnreadableImage, IndexError) as e:
+            log.warning("no preview for image %d: %s", image_id, e)
+    log.info("drew %d missing previews", len(rows))
+    return len(rows)

@@ -1,0 +1,96 @@
+"""SIGKILL the indexer at random moments, re-run it: the library ends as if nothing had happened."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import faiss
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from radsearch.datasets import generate_archive
+from radsearch.indexer import index
+from radsearch.storage import Image, LibraryStore, Report, Study
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crash-archive")
+    generate_archive(root, studies=40, seed=5, progress=False)
+    return root
+
+
+def _index_command(archive, library, model) -> list[str]:
+    return [sys.executable, "-m", "radsearch.cli", "index", str(archive), "--library", str(library),
+            "--model", str(model), "--batch-size", "4"]
+
+
+def _snapshot(library) -> dict:
+    """Everything a user could notice: images with their facts and vectors, reports, FAISS, previews."""
+    store = LibraryStore.open(library)
+    with store.catalog.session() as s:
+        images = {(i.content_hash, i.frame): (i.path, i.study.study_key, sorted(label.name for label in i.labels),
+                                              np.frombuffer(i.embedding, np.float32))
+                  for i in s.scalars(select(Image))}
+        reports = {r.study.study_key: (r.text, np.frombuffer(r.embedding, np.float32))
+                   for r in s.scalars(select(Report))}
+        studies = sorted(s.scalars(select(Study.study_key)))
+    for kind in ("images", "reports"):  # the files on disk, before any re-sync could hide a gap
+        on_disk = faiss.read_index(str(library / "vectors" / f"{kind}.faiss"))
+        assert on_disk.ntotal == store.catalog.count(kind), kind
+    thumbs = {int(p.stem) for p in (library / "thumbs").glob("*.png")}
+    assert thumbs == set(store.catalog.ids("images").tolist())
+    return {"images": images, "reports": reports, "studies": studies}
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a["studies"] == b["studies"]
+    assert a["images"].keys() == b["images"].keys()
+    for key, (path, study, labels, vector) in a["images"].items():
+        other = b["images"][key]
+        assert (path, study, labels) == other[:3]
+        np.testing.assert_allclose(vector, other[3], atol=1e-5)  # batch composition moves the last bits
+    assert a["reports"].keys() == b["reports"].keys()
+    for key, (text, vector) in a["reports"].items():
+        assert text == b["reports"][key][0]
+        np.testing.assert_allclose(vector, b["reports"][key][1], atol=1e-5)
+
+
+def _wait_for_catalog(library, process, timeout: float = 120.0) -> float:
+    """Block until the run has created its catalog (indexing is about to start); returns that moment."""
+    deadline = time.time() + timeout
+    while not (library / "catalog.sqlite").is_file():
+        if process.poll() is not None or time.time() > deadline:
+            raise AssertionError(f"indexing into {library} never started")
+        time.sleep(0.02)
+    return time.time()
+
+
+def test_sigkill_at_random_points_then_rerun_equals_an_uninterrupted_run(archive, tiny_model, tmp_path):
+    process = subprocess.Popen(_index_command(archive, tmp_path / "reference", tiny_model),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    began = _wait_for_catalog(tmp_path / "reference", process)
+    assert process.wait() == 0
+    indexing = time.time() - began  # from the catalog's creation to the end of the run
+    reference = _snapshot(tmp_path / "reference")
+    rng = np.random.default_rng(7)
+    killed_at = []
+    for trial, fraction in enumerate(rng.uniform(0.0, 1.0, size=5)):
+        library = tmp_path / f"killed-{trial}"
+        process = subprocess.Popen(_index_command(archive, library, tiny_model), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        _wait_for_catalog(library, process)
+        time.sleep(indexing * fraction)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        killed_at.append(LibraryStore.open(library).counts()["images"])
+        index(archive, library, progress=False)
+        _same(_snapshot(library), reference)
+    total = len(reference["images"])
+    print(f"killed with {killed_at} of {total} images committed")
+    assert any(0 < n < total for n in killed_at), f"no kill landed mid-indexing: {killed_at} of {total}"
