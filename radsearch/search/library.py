@@ -91,8 +91,11 @@ class Library:
                 allowed = np.fromiter(s.scalars(self.store.image_filter(where)), dtype=np.int64)
             if len(allowed) == 0:
                 return []
-        scores, ids = self.store.vectors("images").search(vector, k, allowed=allowed)
+        index = self.store.vectors("images")
+        scores, ids = index.search(vector, k, allowed=allowed)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        if allowed is not None and not index.exact and len(found) < min(k, len(allowed)):
+            found = self._exact_among(vector, allowed, k)  # a graph search can run dry under a tight filter
         rows = self.store.catalog.image_rows([i for i, _ in found])
         thumbs = self.store.paths["thumbs"]
         hits = []
@@ -105,6 +108,13 @@ class Library:
                             metadata=row["metadata"], labels=row["labels"], report=row["report"],
                             thumbnail=str(thumb) if thumb.is_file() else None))
         return hits
+
+    def _exact_among(self, vector: np.ndarray, allowed: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Brute-force top k among the allowed images, from the embeddings the catalog stores."""
+        ids, vectors = self.store.catalog.embeddings("images", allowed.tolist(), self.store.config.embed_dim)
+        scores = vectors @ np.asarray(vector, dtype=np.float32)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(int(ids[i]), float(scores[i])) for i in order]
 
     # -- facts -----------------------------------------------------------------------------------
     def image_vector(self, image_id: int) -> np.ndarray:

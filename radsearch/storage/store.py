@@ -20,7 +20,9 @@ from ..imaging import PreprocessProfile
 from ..privacy import Pseudonymizer, new_salt
 from .catalog import KINDS, Catalog, Image, Study
 from .filters import image_filter
-from .vectors import VectorIndex
+from .vectors import VectorIndex, choose_spec, faiss_needs_no_training
+
+MIN_TRAINED = 10_000  # vectors needed before an index type that trains (IVF, PQ) replaces exact search
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +82,37 @@ class LibraryStore:
         return self.paths["vectors"] / f"{kind}.faiss"
 
     def vectors(self, kind: str) -> VectorIndex:
-        """The in-memory index of a kind, loaded and reconciled with the catalog on first use."""
+        """The in-memory index of a kind, loaded and reconciled with the catalog on first use.
+
+        When the index type the library should use has changed (an "auto" library grew past
+        vectors.FLAT_LIMIT, or the file is missing or untrained), it is rebuilt from the catalog.
+        """
         if kind not in self._vectors:
-            index = VectorIndex.load(self.vector_path(kind), self.config.embed_dim, self.config.index_spec)
-            self._vectors[kind] = index
-            self.sync(kind)
+            spec = self.index_spec(kind)
+            index = VectorIndex.load(self.vector_path(kind), self.config.embed_dim, spec)
+            wanted_exact = spec == "Flat"
+            if not index.is_trained or (index.ntotal and index.exact != wanted_exact):
+                log.info("%s index: building %s from the catalog", kind, spec)
+                self._rebuild(kind)
+            else:
+                self._vectors[kind] = index
+                self.sync(kind)
         return self._vectors[kind]
+
+    def index_spec(self, kind: str) -> str:
+        """The FAISS factory string this kind uses now (config.index_spec, or chosen by size for "auto")."""
+        n = self.catalog.count(kind)
+        spec = choose_spec(self.config.index_spec, n)
+        if n < MIN_TRAINED and not faiss_needs_no_training(spec, self.config.embed_dim):
+            return "Flat"  # too few vectors to train IVF/PQ well: exact search until there are enough
+        return spec
+
+    def _rebuild(self, kind: str) -> int:
+        ids, vectors = self.catalog.embeddings(kind, None, self.config.embed_dim)
+        index = VectorIndex.build(self.config.embed_dim, self.index_spec(kind), ids, vectors)
+        self._vectors[kind] = index
+        self.save_vectors(kind)
+        return index.ntotal
 
     def sync(self, kind: str) -> int:
         """Add vectors the catalog has and FAISS lacks, drop ones it no longer has; returns changes."""
@@ -97,7 +124,10 @@ class LibraryStore:
         extra = np.setdiff1d(in_faiss, in_sql)
         missing = np.setdiff1d(in_sql, in_faiss)
         if len(extra):
-            index.remove(extra)
+            try:
+                index.remove(extra)
+            except NotImplementedError:  # HNSW cannot delete: rebuild from the catalog
+                return self._rebuild(kind)
         if len(missing):
             ids, vectors = self.catalog.embeddings(kind, missing.tolist(), self.config.embed_dim)
             index.add(ids, vectors)
@@ -133,23 +163,18 @@ class LibraryStore:
             removed["images"], removed["reports"] = len(images), len(report_ids)
         for kind, gone in (("images", ids), ("reports", report_ids)):
             if gone:  # loading syncs with the catalog, which already dropped them; remove covers a loaded index
-                self.vectors(kind).remove(np.array(gone, dtype=np.int64))
-                self.save_vectors(kind)
+                try:
+                    self.vectors(kind).remove(np.array(gone, dtype=np.int64))
+                    self.save_vectors(kind)
+                except NotImplementedError:  # HNSW cannot delete: rebuild from the catalog
+                    self._rebuild(kind)
         for image_id in ids:
             (self.paths["thumbs"] / f"{image_id}.png").unlink(missing_ok=True)
         return removed
 
     def rebuild_vectors(self) -> dict[str, int]:
         """Re-create every FAISS index from the catalog's stored embeddings (no encoder needed)."""
-        counts = {}
-        for kind in KINDS:
-            ids, vectors = self.catalog.embeddings(kind, None, self.config.embed_dim)
-            index = VectorIndex(self.config.embed_dim, self.config.index_spec)
-            index.add(ids, vectors)
-            self._vectors[kind] = index
-            self.save_vectors(kind)
-            counts[kind] = index.ntotal
-        return counts
+        return {kind: self._rebuild(kind) for kind in KINDS}
 
     def save_vectors(self, kind: str | None = None) -> None:
         for name in [kind] if kind else list(self._vectors):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from radsearch.storage import VectorIndex
+from radsearch.storage import LibraryStore, VectorIndex
 
 
 def _unit(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
@@ -44,3 +45,81 @@ def test_removed_ids_are_no_longer_found():
     index.add(np.arange(20), vectors)
     index.remove(np.array([3]))
     assert 3 not in index.search(vectors[3], 5)[1][0]
+
+
+def test_auto_picks_flat_for_small_libraries_and_hnsw_for_large_ones():
+    from radsearch.storage.vectors import FLAT_LIMIT, choose_spec
+    assert choose_spec("auto", FLAT_LIMIT - 1) == "Flat" and choose_spec("auto", FLAT_LIMIT) == "HNSW32"
+    assert choose_spec("IVF256,PQ16", 10) == "IVF256,PQ16"  # an explicit factory string always wins
+
+
+@pytest.mark.parametrize("spec", ["HNSW32", "IVF16,PQ8"])
+def test_approximate_indexes_find_the_query_and_respect_filters(spec):
+    vectors = _unit(3000, 32)
+    ids = np.arange(3000, dtype=np.int64) + 10
+    index = VectorIndex.build(32, spec, ids, vectors)
+    assert not index.exact and index.ntotal == 3000
+    _, found = index.search(vectors[:5], 3)
+    assert found[:, 0].tolist() == ids[:5].tolist()  # each vector's nearest neighbour is itself
+    allowed = ids[1000:1100]
+    _, found = index.search(vectors[1000], 5, allowed=allowed)
+    assert set(found[0].tolist()) <= set(allowed.tolist()) and found[0, 0] == ids[1000]
+
+
+def test_hnsw_cannot_delete_so_the_library_rebuilds_it(tiny_archive, tiny_model, tmp_path):
+    from radsearch.config import read_config, write_config
+    from radsearch.indexer import index, remove
+    index(tiny_archive, tmp_path / "lib", tiny_model, progress=False)
+    config = read_config(tmp_path / "lib")
+    config.index_spec = "HNSW32"
+    write_config(tmp_path / "lib", config)
+    store = LibraryStore.open(tmp_path / "lib")
+    assert not store.vectors("images").exact  # the Flat file on disk was replaced by the configured type
+    with pytest.raises(NotImplementedError):
+        store.vectors("images").remove(store.catalog.ids("images")[:1])
+    patient = sorted((tiny_archive / "images").iterdir())[0]
+    removed = remove(tmp_path / "lib", [patient])["images"]
+    store = LibraryStore.open(tmp_path / "lib")
+    assert sorted(store.vectors("images").ids()) == sorted(store.catalog.ids("images")) and removed > 0
+
+
+def test_an_auto_library_switches_to_hnsw_when_it_grows(tiny_library, tmp_path, monkeypatch):
+    import shutil
+
+    from radsearch.storage import vectors as vectors_module
+    library = tmp_path / "lib"
+    shutil.copytree(tiny_library, library)
+    assert LibraryStore.open(library).vectors("images").exact
+    monkeypatch.setattr(vectors_module, "FLAT_LIMIT", 5)  # pretend 5 vectors is a large library
+    store = LibraryStore.open(library)
+    assert not store.vectors("images").exact and store.vectors("images").ntotal == store.catalog.count("images")
+
+
+def test_a_training_index_waits_for_enough_vectors(tiny_archive, tiny_model, tmp_path):
+    from radsearch.config import read_config, write_config
+    from radsearch.indexer import index
+    index(tiny_archive, tmp_path / "lib", tiny_model, progress=False)
+    config = read_config(tmp_path / "lib")
+    config.index_spec = "IVF64,PQ8"
+    write_config(tmp_path / "lib", config)
+    store = LibraryStore.open(tmp_path / "lib")
+    assert store.index_spec("images") == "Flat" and store.vectors("images").exact  # 17 vectors cannot train IVF
+
+
+def test_a_tight_filter_on_an_approximate_index_still_gives_exactly_k(tiny_library, tmp_path, monkeypatch):
+    import shutil
+
+    from radsearch.search import open_library
+    from radsearch.storage import vectors as vectors_module
+    library = tmp_path / "lib"
+    shutil.copytree(tiny_library, library)
+    monkeypatch.setattr(vectors_module, "FLAT_LIMIT", 5)
+    lib = open_library(library)
+    assert not lib.store.vectors("images").exact
+    knees = lib.search_text("knee", k=100, where={"body_part": "KNEE"})
+    n_knees = len(knees)
+    assert n_knees >= 2
+    # force the graph search to come back short, as it can under a selective filter
+    monkeypatch.setattr(VectorIndex, "search", lambda self, q, k, allowed=None: (np.zeros((1, 1)), np.array([[-1]])))
+    again = lib.search_text("knee", k=n_knees, where={"body_part": "KNEE"})
+    assert len(again) == n_knees and {h.id for h in again} == {h.id for h in knees}
