@@ -66,14 +66,20 @@ def test_approximate_indexes_find_the_query_and_respect_filters(spec):
     assert set(found[0].tolist()) <= set(allowed.tolist()) and found[0, 0] == ids[1000]
 
 
-def test_hnsw_cannot_delete_so_the_library_rebuilds_it(tiny_archive, tiny_model, tmp_path):
+def _library_with_spec(archive, model, library, spec: str) -> LibraryStore:
+    """A fresh library of the archive whose radsearch.toml then asks for another index type."""
     from radsearch.config import read_config, write_config
-    from radsearch.indexer import index, remove
-    index(tiny_archive, tmp_path / "lib", tiny_model, progress=False)
-    config = read_config(tmp_path / "lib")
-    config.index_spec = "HNSW32"
-    write_config(tmp_path / "lib", config)
-    store = LibraryStore.open(tmp_path / "lib")
+    from radsearch.indexer import index
+    index(archive, library, model, progress=False)
+    config = read_config(library)
+    config.index_spec = spec
+    write_config(library, config)
+    return LibraryStore.open(library)
+
+
+def test_hnsw_cannot_delete_so_the_library_rebuilds_it(tiny_archive, tiny_model, tmp_path):
+    from radsearch.indexer import remove
+    store = _library_with_spec(tiny_archive, tiny_model, tmp_path / "lib", "HNSW32")
     assert not store.vectors("images").exact  # the Flat file on disk was replaced by the configured type
     with pytest.raises(NotImplementedError):
         store.vectors("images").remove(store.catalog.ids("images")[:1])
@@ -96,13 +102,7 @@ def test_an_auto_library_switches_to_hnsw_when_it_grows(tiny_library, tmp_path, 
 
 
 def test_a_training_index_waits_for_enough_vectors(tiny_archive, tiny_model, tmp_path):
-    from radsearch.config import read_config, write_config
-    from radsearch.indexer import index
-    index(tiny_archive, tmp_path / "lib", tiny_model, progress=False)
-    config = read_config(tmp_path / "lib")
-    config.index_spec = "IVF64,PQ8"
-    write_config(tmp_path / "lib", config)
-    store = LibraryStore.open(tmp_path / "lib")
+    store = _library_with_spec(tiny_archive, tiny_model, tmp_path / "lib", "IVF64,PQ8")
     assert store.index_spec("images") == "Flat" and store.vectors("images").exact  # 17 vectors cannot train IVF
 
 
