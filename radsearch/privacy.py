@@ -16,7 +16,6 @@ import secrets
 
 PREFIX = "anon-"
 _PSEUDONYM = re.compile(r"^anon-[0-9a-f]{16}$")
-IDENTIFIER_COLUMNS = ("patient_id", "accession")  # catalog columns that hold pseudonyms
 
 
 def new_salt() -> str:

@@ -75,13 +75,6 @@ def load_training_set(records: list[ManifestRecord], profile: PreprocessProfile,
                        torch.from_numpy(np.stack(known)), names, studies)
 
 
-def load_pairs(records: list[ManifestRecord], profile: PreprocessProfile,
-               progress: bool = True) -> tuple[torch.Tensor, list[str]]:
-    """Decoded images that have a report, and those reports' embedding text."""
-    data = load_training_set(records, profile, reported_only=True, progress=progress)
-    return data.pixels, data.reports
-
-
 def _uniform(b: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
     return low + (high - low) * torch.rand(b, generator=generator)
 

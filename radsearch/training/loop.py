@@ -10,6 +10,7 @@ Recipes (`TrainSettings.recipe`, joined with "+" to combine, each weighted by `w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -158,7 +159,7 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
     log_path = partial / "train_log.jsonl"
     bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch + start_batch // settings.accumulate,
                desc="train", unit="step", disable=not progress)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else _NoAutocast()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     for epoch in range(start_epoch, settings.epochs):
         if epoch_rng is not None and epoch == start_epoch:  # resuming inside this epoch: replay its shuffle
             resume_rng = generator.get_state()
@@ -325,14 +326,6 @@ def _freeze(model: RadsearchModel, towers: tuple[str, ...]) -> list[torch.nn.Mod
     for module in frozen:
         module.requires_grad_(False)
     return frozen
-
-
-class _NoAutocast:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _lr_factor(step: int, warmup: int, total: int) -> float:
