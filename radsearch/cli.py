@@ -123,13 +123,25 @@ def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[st
               help="Library directory (created if new).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Model directory; required for a new library.")
-@click.option("--batch-size", default=32, show_default=True)
+@click.option("--batch-size", default=32, show_default=True, help="Images embedded and committed together.")
+@click.option("--workers", type=click.IntRange(min=0),
+              help="Decode processes [default: every core but one]; 0 decodes in the main process.")
 @click.option("--keep-identifiers", is_flag=True, default=None,
               help="New library only: store real patient IDs and accession numbers instead of salted pseudonyms.")
-def index(source: Path, library: Path, model_dir: Path | None, batch_size: int, keep_identifiers: bool | None) -> None:
+@click.option("--database", "database_url", metavar="URL",
+              help="New library only: catalog database, e.g. postgresql://user@host/name [default: SQLite in the "
+                   "library, or a database on the server in $RADSEARCH_DATABASE_URL].")
+@click.option("--rehash", is_flag=True,
+              help="Read and hash every file, even those whose path, size and modification time are already indexed.")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Embed on a Ray cluster: its address (auto, ray://host:10001) or 'local' to start one here. "
+                   "Needs the ray extra.")
+def index(source: Path, library: Path, model_dir: Path | None, batch_size: int, workers: int | None,
+          keep_identifiers: bool | None, database_url: str | None, rehash: bool, ray_address: str | None) -> None:
     """Index SOURCE (archive folder, manifest CSV or image) into a library; re-runs add only new files."""
     from .indexer import index as run_index
-    summary = run_index(source, library, model_dir, batch_size=batch_size, keep_identifiers=keep_identifiers)
+    summary = run_index(source, library, model_dir, batch_size=batch_size, keep_identifiers=keep_identifiers,
+                        workers=workers, database_url=database_url, ray_address=ray_address, rehash=rehash)
     click.echo(str(summary))
 
 

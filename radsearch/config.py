@@ -17,7 +17,7 @@ CATALOG_FILE = "catalog.sqlite"
 VECTORS_DIR = "vectors"
 MODEL_DIR = "model"
 THUMBS_DIR = "thumbs"
-FORMAT_VERSION = 2  # 2: series, frames, pseudonymised identifiers, header JSON
+FORMAT_VERSION = 3  # 2: series, frames, pseudonymised identifiers, header JSON; 3: report sentences
 
 
 @dataclass

@@ -17,6 +17,9 @@ class UnreadableImage(RadsearchError):
         self.reason = reason
         super().__init__(f"cannot read image {self.path}: {reason}")
 
+    def __reduce__(self) -> tuple:
+        return UnreadableImage, (self.path, self.reason)  # travels back from decode worker processes
+
 
 class ManifestError(RadsearchError):
     """A manifest CSV is missing, malformed or points at files that do not exist."""
@@ -36,3 +39,7 @@ class LibraryMismatch(RadsearchError):
 
 class InvalidFilter(RadsearchError):
     """A search filter names an unknown column or has a value of the wrong shape."""
+
+
+class CatalogUnavailable(RadsearchError):
+    """The catalog database cannot be reached, created or driven (URL, server, driver)."""

@@ -13,6 +13,53 @@ from radsearch.datasets import generate_archive  # noqa: E402
 from radsearch.training import TrainSettings, train  # noqa: E402
 
 SHARED_DICOMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dicom-xray"
+POSTGRES_ENV = "RADSEARCH_TEST_POSTGRES"  # a PostgreSQL server whose role may CREATEDB (.ci/run starts one)
+BACKEND_DIRS = {"indexer", "storage", "search"}  # their tests that make libraries run on both catalogs
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """Every test in BACKEND_DIRS that writes a library (it takes tmp_path) runs on SQLite and PostgreSQL."""
+    if Path(str(metafunc.definition.fspath)).parent.name in BACKEND_DIRS and "tmp_path" in metafunc.fixturenames:
+        metafunc.parametrize("catalog_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The test server's URL; PostgreSQL runs are skipped, visibly, where none was started."""
+    url = os.environ.get(POSTGRES_ENV, "")
+    if not url:
+        pytest.skip(f"PostgreSQL run skipped: no server ({POSTGRES_ENV} is unset; .ci/run starts one)")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def catalog_backend(request, monkeypatch):
+    """Where libraries made by this test keep their catalog: SQLite (default) or PostgreSQL, one database each."""
+    from radsearch.storage.database import SERVER_ENV
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        monkeypatch.delenv(SERVER_ENV, raising=False)
+        yield backend
+        return
+    server = request.getfixturevalue("postgres_server")
+    monkeypatch.setenv(SERVER_ENV, server)
+    before = _databases(server)
+    yield backend
+    from radsearch.storage.database import drop_database, parse
+    for name in _databases(server) - before:
+        drop_database(parse(server).set(database=name).render_as_string(hide_password=False))
+
+
+def _databases(server: str) -> set[str]:
+    from sqlalchemy import create_engine, text
+
+    from radsearch.storage.database import parse
+    engine = create_engine(parse(server))
+    try:
+        with engine.connect() as conn:
+            return set(conn.scalars(text("SELECT datname FROM pg_database WHERE datname LIKE 'radsearch_%'")))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,19 @@ def sections(report: str) -> dict[str, str]:
 
 
 REPORT_SECTIONS = ("impression", "findings+impression")
+FINDING_SECTIONS = ("FINDINGS", "IMPRESSION", "CONCLUSION", "TEXT")  # what a report says about the image
+# a sentence ends at . ! or ? followed by a capital or digit: "3.5 cm" and "e.g. a" stay whole
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+def report_sentences(report: str) -> list[tuple[str, str]]:
+    """(section, sentence) for each sentence of the findings and impression, in report order.
+
+    Examination, technique and indication say what was asked, not what was seen, so they are left
+    out of the sentence index.
+    """
+    return [(name, sentence.strip()) for name, text in sections(report).items() if name in FINDING_SECTIONS
+            for sentence in _SENTENCE_END.split(text) if sentence.strip()]
 
 
 def embedding_text(report: str, use: str = "impression") -> str:

@@ -23,6 +23,8 @@ class ScanItem:
     path: Path
     record: ManifestRecord | None = None  # manifest facts (report, labels, split) when there is one
     content_hash: str = ""
+    size: int | None = None  # bytes and modification time when scanned: with them an unchanged
+    mtime_ns: int | None = None  # file is recognised without reading it again
 
 
 @dataclass

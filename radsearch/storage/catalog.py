@@ -7,6 +7,7 @@ indexes can always be rebuilt from here. SQLite by default (WAL), any SQLAlchemy
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -26,9 +28,14 @@ from sqlalchemy import (
     event,
     func,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from ..errors import CatalogUnavailable
+from .database import parse, safe
 
 
 class Base(DeclarativeBase):
@@ -70,6 +77,8 @@ class Image(Base):
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
     path: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)  # of the file; frames share it
+    file_size: Mapped[int | None] = mapped_column(BigInteger)  # with file_mtime_ns: an unchanged file is not
+    file_mtime_ns: Mapped[int | None] = mapped_column(BigInteger)  # read again by the next run
     frame: Mapped[int] = mapped_column(Integer, default=0)  # 0-based frame of a multi-frame file
     patient_id: Mapped[str | None] = mapped_column(String(128), index=True)  # pseudonym (radsearch.privacy)
     sop_uid: Mapped[str | None] = mapped_column(String(128))
@@ -103,6 +112,21 @@ class Report(Base):
     text: Mapped[str] = mapped_column(Text)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
     study: Mapped[Study] = relationship(back_populates="report")
+    sentences: Mapped[list[Sentence]] = relationship(back_populates="report", cascade="all, delete-orphan",
+                                                     order_by="Sentence.position")
+
+
+class Sentence(Base):
+    """One sentence of a report's findings or impression, embedded on its own (why a report matched)."""
+
+    __tablename__ = "sentences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # = FAISS id in sentences.faiss
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 0-based order in the report
+    section: Mapped[str] = mapped_column(String(16))  # FINDINGS, IMPRESSION, ... (datasets.report_text)
+    text: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    report: Mapped[Report] = relationship(back_populates="sentences")
 
 
 class Label(Base):
@@ -124,12 +148,12 @@ class Failure(Base):
     at: Mapped[str] = mapped_column(String(32))
 
 
-KINDS = {"images": Image, "reports": Report}
+KINDS = {"images": Image, "reports": Report, "sentences": Sentence}
 
 
 def connect(url: str) -> Engine:
-    """An engine with SQLite set up for concurrent readers (WAL) and real foreign keys."""
-    engine = create_engine(url)
+    """An engine with SQLite set up for concurrent readers (WAL) and real foreign keys; tables made if new."""
+    engine = create_engine(parse(url))
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -138,7 +162,18 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
-    Base.metadata.create_all(engine)
+    for attempt in range(3):
+        try:
+            Base.metadata.create_all(engine)
+            return engine
+        except (OperationalError, ProgrammingError, IntegrityError) as e:
+            # a second process creating the same new catalog at this moment: its tables now exist
+            if attempt < 2 and "exist" in str(e.orig or e).lower():
+                time.sleep(0.2)
+                continue
+            engine.dispose()
+            raise CatalogUnavailable(f"cannot open the catalog at {safe(url)}: {str(e.orig or e).strip()}; "
+                                     "check that the server runs and the URL is right") from e
     return engine
 
 
@@ -174,6 +209,26 @@ class Catalog:
                 chunk = hashes[i:i + 500]
                 found.update(s.scalars(select(Image.content_hash).where(Image.content_hash.in_(chunk))))
         return found
+
+    def file_stats(self) -> dict[str, tuple[int | None, int | None, str]]:
+        """Stored path -> (size, mtime in ns, content hash) of every indexed file."""
+        with self._sessions() as s:
+            return {path: (size, mtime, digest) for path, size, mtime, digest in s.execute(
+                select(Image.path, Image.file_size, Image.file_mtime_ns, Image.content_hash).distinct())}
+
+    def image_ids_of(self, files: Sequence[tuple[str, str]]) -> list[int]:
+        """Ids of the images stored from these (path, content hash) pairs."""
+        ids: list[int] = []
+        with self._sessions() as s:
+            for path, digest in files:
+                ids.extend(s.scalars(select(Image.id).where(Image.path == path, Image.content_hash == digest)))
+        return ids
+
+    def update_file_stats(self, stats: dict[str, tuple[int, int]]) -> None:
+        """Record new (size, mtime) for files whose content was re-hashed and found unchanged."""
+        with self.session() as s:
+            for path, (size, mtime) in stats.items():
+                s.execute(update(Image).where(Image.path == path).values(file_size=size, file_mtime_ns=mtime))
 
     def count(self, kind: str = "images") -> int:
         with self._sessions() as s:

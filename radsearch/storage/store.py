@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class LibraryStore:
-    """Config + catalog + one VectorIndex per kind (images, reports)."""
+    """Config + catalog + one VectorIndex per kind (images, reports, report sentences)."""
 
     def __init__(self, root: str | Path, config: LibraryConfig) -> None:
         self.root = Path(root).resolve()
@@ -144,6 +144,7 @@ class LibraryStore:
         ids = sorted({int(i) for i in ids})
         removed = {"images": 0, "reports": 0, "studies": 0}
         report_ids: list[int] = []
+        sentence_ids: list[int] = []
         with self.catalog.session() as s:
             images = s.scalars(select(Image).where(Image.id.in_(ids))).all() if ids else []
             touched = {image.study_id for image in images}
@@ -156,12 +157,13 @@ class LibraryStore:
                 if not study.images:
                     if study.report is not None:
                         report_ids.append(study.report.id)
+                        sentence_ids.extend(sentence.id for sentence in study.report.sentences)
                         s.delete(study.report)
                     s.flush()
                     s.delete(study)
                     removed["studies"] += 1
             removed["images"], removed["reports"] = len(images), len(report_ids)
-        for kind, gone in (("images", ids), ("reports", report_ids)):
+        for kind, gone in (("images", ids), ("reports", report_ids), ("sentences", sentence_ids)):
             if gone:  # loading syncs with the catalog, which already dropped them; remove covers a loaded index
                 try:
                     self.vectors(kind).remove(np.array(gone, dtype=np.int64))

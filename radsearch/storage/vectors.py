@@ -20,6 +20,13 @@ LARGE_SPEC = "HNSW32"  # above it: graph search, no training, ~10x faster querie
 TRAIN_SAMPLE = 100_000  # vectors an index that needs training (IVF, PQ) is trained on
 HNSW_EF_SEARCH = 128  # candidate list per HNSW query: recall@10 near 0.99 at 10^5-10^6 vectors
 IVF_NPROBE = 32  # inverted lists visited per IVF query
+GPU_MAX_K = 2048  # the largest k FAISS GPU searches support
+
+
+def gpu_count() -> int:
+    """GPUs FAISS can use: non-zero only with a GPU build of FAISS (the `gpu` extra) on a GPU machine."""
+    count = getattr(faiss, "get_num_gpus", None)
+    return int(count()) if count else 0
 
 
 def choose_spec(spec: str, n: int) -> str:
@@ -41,6 +48,8 @@ class VectorIndex:
         self.dim = dim
         self.spec = spec
         self.index = index or faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT)
+        self._gpu: faiss.Index | None = None  # a GPU copy for unfiltered searches, made on first use
+        self._gpu_failed = False
 
     @classmethod
     def build(cls, dim: int, spec: str, ids: np.ndarray, vectors: np.ndarray, seed: int = 0) -> VectorIndex:
@@ -55,6 +64,22 @@ class VectorIndex:
             index.index.train(np.ascontiguousarray(sample, dtype=np.float32))
         index.add(ids, vectors)
         return index
+
+    def _on_gpu(self) -> faiss.Index | None:
+        """The GPU copy of this index, when FAISS sees GPUs and supports the type (Flat, IVF; not HNSW).
+
+        The CPU index stays the one that is written and changed; the copy is remade after a change.
+        """
+        if self._gpu is None and not self._gpu_failed and gpu_count() > 0:
+            try:
+                if isinstance(faiss.downcast_index(self.index.index), faiss.IndexIVF):
+                    faiss.extract_index_ivf(self.index).nprobe = IVF_NPROBE  # the copy keeps it
+                self._gpu = faiss.index_cpu_to_all_gpus(self.index)
+                log.info("%s index of %d vectors copied to %d GPUs", self.spec, self.ntotal, gpu_count())
+            except (RuntimeError, AttributeError) as e:  # e.g. HNSW has no GPU version
+                log.info("%s index stays on the CPU: %s", self.spec, e)
+                self._gpu_failed = True
+        return self._gpu
 
     @property
     def exact(self) -> bool:
@@ -79,9 +104,11 @@ class VectorIndex:
         if vectors.shape[1] != self.dim:
             raise RadsearchError(f"vector width {vectors.shape[1]} does not match index width {self.dim}")
         self.index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        self._gpu = None
 
     def remove(self, ids: np.ndarray) -> int:
         """Remove ids; raises NotImplementedError for index types that cannot (HNSW: rebuild instead)."""
+        self._gpu = None
         try:
             return int(self.index.remove_ids(faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))))
         except RuntimeError as e:
@@ -97,6 +124,8 @@ class VectorIndex:
         k = max(1, min(k, self.ntotal)) if self.ntotal else 1
         if self.ntotal == 0:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        if allowed is None and (gpu := self._on_gpu()) is not None:
+            return gpu.search(queries, min(k, GPU_MAX_K))  # GPU FAISS takes no id selector: unfiltered only
         selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)) if allowed is not None else None
         inner = faiss.downcast_index(self.index.index)
         if isinstance(inner, faiss.IndexHNSW):

@@ -8,6 +8,7 @@ import numpy as np
 import pydicom
 import pytest
 
+from radsearch.config import FORMAT_VERSION
 from radsearch.datasets import read_manifest
 from radsearch.errors import LibraryMismatch, ModelDirError
 from radsearch.indexer import index, scan
@@ -126,6 +127,7 @@ def test_a_library_in_an_older_format_is_refused_with_the_fix(tiny_library, tmp_
     old = tmp_path / "old"
     shutil.copytree(tiny_library, old)
     config = (old / "radsearch.toml").read_text()
-    (old / "radsearch.toml").write_text(config.replace("format_version = 2", "format_version = 1"))
-    with pytest.raises(LibraryMismatch, match="format 1.*new library"):
+    assert f"format_version = {FORMAT_VERSION}" in config
+    (old / "radsearch.toml").write_text(config.replace(f"format_version = {FORMAT_VERSION}", "format_version = 2"))
+    with pytest.raises(LibraryMismatch, match="format 2.*new library"):
         open_library(old)

@@ -8,7 +8,7 @@ import faiss
 from click.testing import CliRunner
 
 from radsearch.cli import main
-from radsearch.datasets import read_manifest
+from radsearch.datasets import read_manifest, report_sentences
 from radsearch.indexer import index, remove
 from radsearch.search import open_library
 from radsearch.storage import LibraryStore
@@ -16,7 +16,7 @@ from radsearch.storage import LibraryStore
 
 def _consistent(library) -> LibraryStore:
     store = LibraryStore.open(library)
-    for kind in ("images", "reports"):
+    for kind in ("images", "reports", "sentences"):
         assert sorted(store.vectors(kind).ids()) == sorted(store.catalog.ids(kind)), kind
     thumbs = {int(p.stem) for p in store.paths["thumbs"].glob("*.png")}
     assert thumbs == set(store.catalog.ids("images").tolist())
@@ -28,14 +28,15 @@ def test_files_deleted_from_the_archive_leave_the_library_on_reindex(tiny_archiv
     shutil.copytree(tiny_archive, archive)
     index(archive, tmp_path / "lib", tiny_model, progress=False)
     before = LibraryStore.open(tmp_path / "lib").counts()
-    study = next(r.study_id for r in read_manifest(archive / "manifest.csv") if r.report)
+    study, report = next((r.study_id, r.report) for r in read_manifest(archive / "manifest.csv") if r.report)
     doomed = [r.path for r in read_manifest(archive / "manifest.csv") if r.study_id == study]
     for path in doomed:
         (archive / path).unlink()
     summary = index(archive, tmp_path / "lib", progress=False)
     assert summary.removed == len(doomed) and f"{len(doomed)} removed" in str(summary)
     store = _consistent(tmp_path / "lib")
-    assert store.counts() == {"images": before["images"] - len(doomed), "reports": before["reports"] - 1}
+    assert store.counts() == {"images": before["images"] - len(doomed), "reports": before["reports"] - 1,
+                              "sentences": before["sentences"] - len(report_sentences(report))}
     hits = open_library(tmp_path / "lib").search_text("chest", k=100)
     assert not {h.path for h in hits} & {str(archive / p) for p in doomed}
 
@@ -68,7 +69,7 @@ def test_rebuild_recreates_the_indexes_from_stored_embeddings(tiny_library, tiny
     result = CliRunner().invoke(main, ["rebuild", "--library", str(library)])
     assert result.exit_code == 0 and "images: " in result.output, result.output
     counts = LibraryStore.open(library).counts()
-    for kind in ("images", "reports"):  # the files themselves are whole again, before any open re-syncs
+    for kind in ("images", "reports", "sentences"):  # the files themselves are whole again, before any open re-syncs
         assert faiss.read_index(str(library / "vectors" / f"{kind}.faiss")).ntotal == counts[kind]
     after = [(h.id, round(h.score, 5)) for h in open_library(library).search_text("pleural effusion", k=5)]
     assert after == before

@@ -7,11 +7,22 @@ import pytest
 from radsearch import open_library
 from radsearch.datasets import read_manifest
 from radsearch.errors import LibraryNotFound
+from radsearch.indexer import index
+from radsearch.storage.database import database_name, drop_database, parse
 
 
-@pytest.fixture(scope="module")
-def lib(tiny_library):
-    return open_library(tiny_library)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def lib(request, tiny_library, tiny_archive, tmp_path_factory):
+    """The tiny library; and again with its catalog in PostgreSQL, where a server runs."""
+    if request.param == "sqlite":
+        yield open_library(tiny_library)
+        return
+    server = request.getfixturevalue("postgres_server")
+    library = tmp_path_factory.mktemp("pg-lib") / "library"
+    url = parse(server).set(database=database_name(library)).render_as_string(hide_password=False)
+    index(tiny_archive, library, tiny_library / "model", database_url=url, progress=False)
+    yield open_library(library)
+    drop_database(url)
 
 
 def test_an_indexed_image_finds_itself_first(lib, tiny_archive):

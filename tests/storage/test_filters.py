@@ -8,13 +8,15 @@ from sqlalchemy import select
 from radsearch.errors import InvalidFilter
 from radsearch.privacy import Pseudonymizer
 from radsearch.storage import Catalog, Image, Label, Series, Study, image_filter
+from radsearch.storage.database import new_library_url, prepare_database
 
 PSEUDONYMS = Pseudonymizer(salt="test-salt")
 
 
 @pytest.fixture()
 def catalog(tmp_path) -> Catalog:
-    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    url = prepare_database(new_library_url(tmp_path)) or f"sqlite:///{tmp_path / 'c.sqlite'}"  # see catalog_backend
+    catalog = Catalog(url)
     with catalog.session() as s:
         study = Study(study_key="S1", patient_id="P1")
         s.add(study)
@@ -29,7 +31,8 @@ def catalog(tmp_path) -> Catalog:
                           body_part=part, view=view, age=age, width=1, height=1, profile_hash="p", embedding=b"")
             image.labels = [Label(name=name) for name in labels]
             s.add(image)
-    return catalog
+    yield catalog
+    catalog.engine.dispose()
 
 
 def _ids(catalog: Catalog, where: dict) -> list[int]:

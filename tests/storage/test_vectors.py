@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faiss
 import numpy as np
 import pytest
 
@@ -123,3 +124,24 @@ def test_a_tight_filter_on_an_approximate_index_still_gives_exactly_k(tiny_libra
     monkeypatch.setattr(VectorIndex, "search", lambda self, q, k, allowed=None: (np.zeros((1, 1)), np.array([[-1]])))
     again = lib.search_text("knee", k=n_knees, where={"body_part": "KNEE"})
     assert len(again) == n_knees and {h.id for h in again} == {h.id for h in knees}
+
+
+def test_unfiltered_searches_use_a_gpu_copy_that_follows_changes(monkeypatch):
+    """With a GPU build of FAISS (stood in for here by a CPU clone), results are those of the CPU index."""
+    copies: list = []
+
+    def to_gpu(index):  # noqa: ANN001, ANN202
+        copies.append(faiss.clone_index(index))
+        return copies[-1]
+
+    monkeypatch.setattr(faiss, "get_num_gpus", lambda: 1)
+    monkeypatch.setattr(faiss, "index_cpu_to_all_gpus", to_gpu)
+    vectors = _unit(300, 16)
+    index = VectorIndex.build(16, "Flat", np.arange(300), vectors)
+    scores, ids = index.search(vectors[:5], 3)
+    assert len(copies) == 1 and ids[:, 0].tolist() == [0, 1, 2, 3, 4]
+    index.add(np.array([1000]), vectors[:1] * -1)
+    _, ids = index.search(-vectors[:1], 1)
+    assert len(copies) == 2 and ids[0, 0] == 1000  # the copy was remade after the change
+    _, ids = index.search(vectors[:1], 3, allowed=np.array([7, 8]))  # filters stay on the CPU index
+    assert len(copies) == 2 and sorted(ids[0][ids[0] >= 0].tolist()) == [7, 8]

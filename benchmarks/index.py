@@ -1,0 +1,136 @@
+"""Indexing throughput end to end: radsearch's pipeline against a naive loop, in the same run.
+
+Archive: FILES synthetic radiographs as DICOM at SIZE x SIZE, 12-bit, half uncompressed and half
+JPEG-LS lossless (as PACS exports mix them), each with its own noise so no two files are equal.
+Model: a preset's encoders with untrained weights (throughput does not depend on the weights).
+
+  naive      one process, one image at a time: read -> preprocess -> embed -> add to a FAISS flat index.
+             No hashing, no catalog, no previews: it does less work than radsearch.
+  radsearch  indexer.index end to end (scan, hash, decode, batch embed, catalog rows, FAISS, previews),
+             decoding in the main process (workers=0) and on decode worker processes (the default).
+
+Prints images/s, the ratio to the naive loop, and where the time went (decode vs embed vs write).
+
+    python benchmarks/index.py [--files 2000] [--size 1024] [--preset tiny] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.uid import JPEGLSLossless, generate_uid
+from tqdm import tqdm
+
+from radsearch.datasets.synthetic import render, write_dicom
+from radsearch.imaging import PreprocessProfile, preprocess, read
+from radsearch.indexer import index
+from radsearch.indexer.workers import default_workers
+from radsearch.models import RadsearchModel, build_dual_encoder, load_preset, train_wordpiece
+
+POOL = 40  # distinct renders; every file adds its own noise on top
+
+
+def make_archive(folder: Path, files: int, size: int, seed: int = 0) -> None:
+    """FILES DICOMs in PATIENT/STUDY folders; reused when the folder already holds them."""
+    if folder.is_dir() and len(list(folder.rglob("*.dcm"))) >= files:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    rng = np.random.default_rng(seed)
+    parts = [("CHEST", "PA"), ("CHEST", "LAT"), ("HAND", "PA"), ("KNEE", "AP"), ("PELVIS", "AP")]
+    pool = []
+    for n in range(POOL):
+        body_part, view = parts[n % len(parts)]
+        small = render(rng, body_part, view, size=(512, 512)).pixels
+        big = np.asarray(Image.fromarray(small).resize((size, size), Image.Resampling.BILINEAR))
+        pool.append((body_part, view, big))
+    for n in tqdm(range(files), desc="archive", unit="file"):
+        body_part, view, pixels = pool[n % POOL]
+        noisy = np.clip(pixels + rng.normal(0, 0.01, pixels.shape).astype(np.float32), 0, 1)
+        study = f"P{n // 4:05d}"
+        path = folder / study / f"{n:05d}.dcm"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tags = {"PatientID": study, "StudyInstanceUID": generate_uid(entropy_srcs=[study]), "Modality": "CR",
+                "SeriesInstanceUID": generate_uid(entropy_srcs=[study, str(n)]),
+                "SOPInstanceUID": generate_uid(entropy_srcs=[str(n)]), "BodyPartExamined": body_part,
+                "ViewPosition": view, "StudyDate": "20240101"}
+        write_dicom(noisy, path, tags, bits_stored=12)
+        if n % 2:
+            ds = pydicom.dcmread(path)
+            ds.compress(JPEGLSLossless)
+            ds.save_as(path)
+
+
+def make_model(folder: Path, preset_name: str) -> Path:
+    preset = load_preset(preset_name)
+    tokenizer = train_wordpiece(["FINDINGS: no effusion. IMPRESSION: normal chest."] * 4, preset.vocab_size)
+    dual = build_dual_encoder(preset, len(tokenizer))
+    profile = PreprocessProfile(size=preset.image_size, channels=preset.channels)
+    return RadsearchModel(dual, tokenizer, profile).save_pretrained(folder)
+
+
+def naive(archive: Path, model_dir: Path) -> dict:
+    """Read, embed one image at a time, add: what a first script does."""
+    model = RadsearchModel.from_pretrained(model_dir)
+    flat = faiss.IndexIDMap2(faiss.IndexFlatIP(model.embed_dim))
+    decode = embed = 0.0
+    started = time.perf_counter()
+    for n, path in enumerate(tqdm(sorted(archive.rglob("*.dcm")), desc="naive", unit="img")):
+        t0 = time.perf_counter()
+        pixels = preprocess(read(path), model.profile)
+        t1 = time.perf_counter()
+        vector = model.encode_image(pixels[None])
+        t2 = time.perf_counter()
+        flat.add_with_ids(vector, np.array([n], dtype=np.int64))
+        decode, embed = decode + t1 - t0, embed + t2 - t1
+    return {"images": flat.ntotal, "seconds": time.perf_counter() - started, "decode": decode, "embed": embed,
+            "write": 0.0}
+
+
+def radsearch(archive: Path, model_dir: Path, library: Path, workers: int | None) -> dict:
+    shutil.rmtree(library, ignore_errors=True)
+    started = time.perf_counter()
+    summary = index(archive, library, model_dir, workers=workers)
+    seconds = time.perf_counter() - started
+    print(f"    {summary}")
+    return {"images": summary.added, "seconds": seconds, "decode": summary.decode_seconds,
+            "embed": summary.embed_seconds, "write": summary.write_seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--preset", default="tiny")
+    parser.add_argument("--workdir", type=Path, help="keep the archive here between runs")
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="radsearch-index-bench-"))
+    archive = workdir / f"archive-{args.files}-{args.size}"
+    make_archive(archive, args.files, args.size)
+    model_dir = make_model(workdir / f"model-{args.preset}", args.preset)
+    runs = {"naive (1 process, 1 image at a time)": naive(archive, model_dir),
+            "radsearch, decode in the main process": radsearch(archive, model_dir, workdir / "lib0", 0),
+            f"radsearch, {default_workers()} decode worker processes": radsearch(archive, model_dir,
+                                                                                  workdir / "libN", None)}
+    base = runs["naive (1 process, 1 image at a time)"]
+    base_rate = base["images"] / base["seconds"]
+    print(f"\n{args.files} DICOM files, {args.size}x{args.size}, half JPEG-LS; preset {args.preset}; "
+          f"{default_workers()} default workers\n")
+    print("| run | images | seconds | images/s | vs naive | decode s | embed s | write s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, run in runs.items():
+        rate = run["images"] / run["seconds"]
+        print(f"| {name} | {run['images']} | {run['seconds']:.1f} | {rate:.1f} | {rate / base_rate:.2f}x | "
+              f"{run['decode']:.1f} | {run['embed']:.1f} | {run['write']:.1f} |")
+    print("\ndecode s: CPU time decoding, summed over processes (it overlaps embedding when workers > 0)")
+
+
+if __name__ == "__main__":
+    main()
