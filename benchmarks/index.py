@@ -5,7 +5,9 @@ JPEG-LS lossless (as PACS exports mix them), each with its own noise so no two f
 Model: a preset's encoders with untrained weights (throughput does not depend on the weights).
 
   naive      one process, one image at a time: read -> preprocess -> embed -> add to a FAISS flat index.
-             No hashing, no catalog, no previews: it does less work than radsearch.
+             No hashing, no catalog, no previews: it does less work than radsearch. Run twice: reading
+             as a first script would (pydicom's default decoders and its LUT functions: the baseline),
+             and with radsearch's reader, to separate the reader's share from the pipeline's.
   radsearch  indexer.index end to end (scan, hash, decode, batch embed, catalog rows, FAISS, previews),
              decoding in the main process (workers=0) and on decode worker processes (the default).
 
@@ -26,11 +28,12 @@ import faiss
 import numpy as np
 import pydicom
 from PIL import Image
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from pydicom.uid import JPEGLSLossless, generate_uid
 from tqdm import tqdm
 
 from radsearch.datasets.synthetic import render, write_dicom
-from radsearch.imaging import PreprocessProfile, preprocess, read
+from radsearch.imaging import PreprocessProfile, Radiograph, preprocess, read
 from radsearch.indexer import index
 from radsearch.indexer.workers import default_workers
 from radsearch.models import RadsearchModel, build_dual_encoder, load_preset, train_wordpiece
@@ -76,7 +79,17 @@ def make_model(folder: Path, preset_name: str) -> Path:
     return RadsearchModel(dual, tokenizer, profile).save_pretrained(folder)
 
 
-def naive(archive: Path, model_dir: Path) -> dict:
+def pydicom_read(path: Path) -> Radiograph:
+    """What a first script does to show a radiograph correctly: pydicom's defaults, its LUT functions."""
+    ds = pydicom.dcmread(path)
+    values = apply_voi_lut(apply_modality_lut(ds.pixel_array, ds), ds).astype(np.float32)
+    values = (values - values.min()) / max(float(values.max() - values.min()), 1e-6)
+    if ds.PhotometricInterpretation == "MONOCHROME1":
+        values = 1.0 - values
+    return Radiograph(values)
+
+
+def naive(archive: Path, model_dir: Path, reader) -> dict:  # noqa: ANN001
     """Read, embed one image at a time, add: what a first script does."""
     model = RadsearchModel.from_pretrained(model_dir)
     flat = faiss.IndexIDMap2(faiss.IndexFlatIP(model.embed_dim))
@@ -84,7 +97,7 @@ def naive(archive: Path, model_dir: Path) -> dict:
     started = time.perf_counter()
     for n, path in enumerate(tqdm(sorted(archive.rglob("*.dcm")), desc="naive", unit="img")):
         t0 = time.perf_counter()
-        pixels = preprocess(read(path), model.profile)
+        pixels = preprocess(reader(path), model.profile)
         t1 = time.perf_counter()
         vector = model.encode_image(pixels[None])
         t2 = time.perf_counter()
@@ -115,11 +128,12 @@ def main() -> None:
     archive = workdir / f"archive-{args.files}-{args.size}"
     make_archive(archive, args.files, args.size)
     model_dir = make_model(workdir / f"model-{args.preset}", args.preset)
-    runs = {"naive (1 process, 1 image at a time)": naive(archive, model_dir),
+    runs = {"naive, pydicom defaults (1 process, 1 image at a time)": naive(archive, model_dir, pydicom_read),
+            "naive, radsearch's reader (1 process, 1 image at a time)": naive(archive, model_dir, read),
             "radsearch, decode in the main process": radsearch(archive, model_dir, workdir / "lib0", 0),
             f"radsearch, {default_workers()} decode worker processes": radsearch(archive, model_dir,
                                                                                   workdir / "libN", None)}
-    base = runs["naive (1 process, 1 image at a time)"]
+    base = runs["naive, pydicom defaults (1 process, 1 image at a time)"]
     base_rate = base["images"] / base["seconds"]
     print(f"\n{args.files} DICOM files, {args.size}x{args.size}, half JPEG-LS; preset {args.preset}; "
           f"{default_workers()} default workers\n")

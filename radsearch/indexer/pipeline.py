@@ -31,7 +31,7 @@ from ..models import RadsearchModel
 from ..privacy import Pseudonymizer
 from ..storage import Image, Label, LibraryStore, Report, Sentence, Series, Study
 from ..storage.catalog import KINDS, to_blob
-from ..storage.database import new_library_url, prepare_database, safe
+from ..storage.database import new_library_url, parse, prepare_database, safe
 from .prepare import PreparedFrame, preview_png
 from .remove import missing_images
 from .scan import ScanItem, content_hash, scan
@@ -95,7 +95,7 @@ def open_or_create(library: str | Path, model_dir: str | Path | None, keep_ident
     library = Path(library)
     if (library / "radsearch.toml").is_file():
         store = LibraryStore.open(library)
-        if database_url and database_url != store.config.database_url:
+        if database_url and parse(database_url) != parse(store.database_url):
             raise LibraryMismatch(f"library {library} keeps its catalog at {safe(store.database_url)}; "
                                   "the database is chosen when a library is created")
         if keep_identifiers is not None and keep_identifiers != store.config.keep_identifiers:
@@ -126,7 +126,7 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
 
     Every frame of a multi-frame DICOM becomes an image. Patient IDs and accession numbers are stored
     as pseudonyms unless the library was created with keep_identifiers=True (see radsearch.privacy).
-    workers: decode processes (None = every core but one; 0 = decode in this process).
+    workers: decode processes (None = one per core; 0 = decode in this process).
     database_url: the catalog of a new library (default SQLite inside it; see storage.database).
     ray_address: embed on a Ray cluster ("auto", "ray://host:10001", or "local" to start one here).
     rehash: read and hash every file, even those whose path, size and modification time are known.

@@ -139,7 +139,8 @@ class Library:
 
     def stats(self) -> dict[str, Any]:
         counts = self.store.counts()
-        return {"images": counts["images"], "reports": counts["reports"], "model_id": self.store.config.model_id,
+        return {"images": counts["images"], "reports": counts["reports"], "report_sentences": counts["sentences"],
+                "model_id": self.store.config.model_id,
                 "index": self.store.config.index_spec,
                 "body_parts": self.store.catalog.distinct("body_part"), "views": self.store.catalog.distinct("view")}
 

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 AUTO = "auto"
 FLAT_LIMIT = 100_000  # below this many vectors exact search is fast enough (benchmarks/vector_index.py)
 LARGE_SPEC = "HNSW32"  # above it: graph search, no training, ~10x faster queries at a small recall cost
-TRAIN_SAMPLE = 100_000  # vectors an index that needs training (IVF, PQ) is trained on
+TRAIN_SAMPLE = 100_000  # vectors an index that needs training (IVF, PQ) is trained on, at least
+TRAIN_PER_LIST = 64  # and this many per IVF list (FAISS warns below 39): IVF16384 trains on 1M vectors
 HNSW_EF_SEARCH = 128  # candidate list per HNSW query: recall@10 near 0.99 at 10^5-10^6 vectors
 IVF_NPROBE = 32  # inverted lists visited per IVF query
 GPU_MAX_K = 2048  # the largest k FAISS GPU searches support
@@ -27,6 +28,14 @@ def gpu_count() -> int:
     """GPUs FAISS can use: non-zero only with a GPU build of FAISS (the `gpu` extra) on a GPU machine."""
     count = getattr(faiss, "get_num_gpus", None)
     return int(count()) if count else 0
+
+
+def _inverted_lists(index: faiss.Index) -> int:
+    """nlist of an IVF index (inside an IDMap), 0 for other types."""
+    try:
+        return int(faiss.extract_index_ivf(index).nlist)
+    except RuntimeError:
+        return 0
 
 
 def choose_spec(spec: str, n: int) -> str:
@@ -57,8 +66,8 @@ class VectorIndex:
         index = cls(dim, spec)
         if not index.index.is_trained:
             rng = np.random.default_rng(seed)
-            sample = vectors if len(vectors) <= TRAIN_SAMPLE else vectors[rng.choice(len(vectors), TRAIN_SAMPLE,
-                                                                                      replace=False)]
+            wanted = max(TRAIN_SAMPLE, TRAIN_PER_LIST * _inverted_lists(index.index))
+            sample = vectors if len(vectors) <= wanted else vectors[rng.choice(len(vectors), wanted, replace=False)]
             if len(sample) == 0:
                 raise RadsearchError(f"FAISS index {spec!r} needs training vectors; the library has none yet")
             index.index.train(np.ascontiguousarray(sample, dtype=np.float32))
