@@ -213,20 +213,23 @@ def _number(text: str) -> float | str | None:
 @click.option("--text", help="Query text, e.g. 'left pleural effusion'.")
 @click.option("-k", default=10, show_default=True, help="Number of results.")
 @click.option("--reports", is_flag=True, help="Return reports instead of images.")
+@click.option("--sentences", is_flag=True, help="Return reports ranked by their best-matching sentence.")
 @click.option("--where", multiple=True, help="Filter: body_part=CHEST, view=PA,LAT, age=40..70 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
-def search(library: Path, image: Path | None, text: str | None, k: int, reports: bool, where: tuple[str, ...],
-           as_json: bool) -> None:
+def search(library: Path, image: Path | None, text: str | None, k: int, reports: bool, sentences: bool,
+           where: tuple[str, ...], as_json: bool) -> None:
     """Search a library with an image or a text."""
     if (image is None) == (text is None):
         raise click.UsageError("give exactly one of --image or --text")
     from .search import open_library
     lib = open_library(library)
     query = str(image) if image is not None else text
+    reports = reports or sentences
     if reports:
         if where:
-            raise click.UsageError("--where filters image results; drop it with --reports")
-        hits = lib.search_reports(Path(query) if image is not None else query, k)
+            raise click.UsageError("--where filters image results; drop it with --reports or --sentences")
+        find = lib.search_sentences if sentences else lib.search_reports
+        hits = find(Path(query) if image is not None else query, k)
     elif image is not None:
         hits = lib.search_image(image, k, where=_parse_where(where))
     else:
@@ -235,8 +238,9 @@ def search(library: Path, image: Path | None, text: str | None, k: int, reports:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, default=str))
         return
     for rank, hit in enumerate(hits, start=1):
-        if reports:
-            click.echo(f"{rank:>3}  {hit.score:.3f}  {hit.study_key}  {hit.text}")
+        if reports:  # the sentence that matched, in brackets
+            shown = hit.why.highlight(hit.text, ("[", "]")) if hit.why else hit.text
+            click.echo(f"{rank:>3}  {hit.score:.3f}  {hit.study_key}  {shown}")
         else:
             meta = hit.metadata
             click.echo(f"{rank:>3}  {hit.score:.3f}  {meta.get('body_part') or '?'}/{meta.get('view') or '?'}  "

@@ -64,6 +64,14 @@ def test_report_search_prints_report_text(runner, tiny_library):
     assert result.exit_code == 0 and "IMPRESSION" in result.output
 
 
+def test_sentence_search_brackets_the_sentence_that_matched(runner, tiny_library):
+    result = runner.invoke(main, ["search", "--library", str(tiny_library), "--text", "No pneumothorax.",
+                                  "--sentences", "-k", "3"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 3 and all("[" in line and "]" in line for line in lines)
+
+
 def test_synth_then_index_then_eval_json(runner, tiny_model, tmp_path):
     assert runner.invoke(main, ["synth", str(tmp_path / "arch"), "--studies", "4", "--seed", "9"]).exit_code == 0
     result = runner.invoke(main, ["index", str(tmp_path / "arch"), "--library", str(tmp_path / "lib"),

@@ -7,6 +7,23 @@ from typing import Any
 
 
 @dataclass
+class Evidence:
+    """Why a result matched: its report's sentence nearest to the query, and where it sits in the text."""
+
+    sentence: str
+    section: str  # FINDINGS, IMPRESSION, ...
+    score: float  # similarity of the sentence to the query
+    start: int  # character span of the sentence in the report text (-1 when not found verbatim)
+    end: int
+
+    def highlight(self, text: str, mark: tuple[str, str] = ("**", "**")) -> str:
+        """The report text with this sentence marked (Markdown bold by default)."""
+        if self.start < 0:
+            return text
+        return text[:self.start] + mark[0] + text[self.start:self.end] + mark[1] + text[self.end:]
+
+
+@dataclass
 class Hit:
     """One image result: its catalog id, similarity, file, metadata, labels and study report."""
 
@@ -18,6 +35,7 @@ class Hit:
     labels: list[str] = field(default_factory=list)
     report: str | None = None
     thumbnail: str | None = None
+    why: Evidence | None = None  # the sentence of the study's report nearest to the query
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -34,6 +52,7 @@ class ReportHit:
     patient_id: str | None = None
     study_date: str | None = None
     image_ids: list[int] = field(default_factory=list)
+    why: Evidence | None = None  # the report's sentence nearest to the query, to highlight
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

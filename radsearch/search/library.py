@@ -14,9 +14,13 @@ from ..errors import ModelDirError
 from ..imaging import Radiograph, preprocess, read
 from ..models import RadsearchModel
 from ..storage import Image, LibraryStore
-from .hits import Hit, ReportHit
+from .hits import Evidence, Hit, ReportHit
+from .query import parse_text_query
 
 ImageQuery = Union[str, Path, bytes, Radiograph, np.ndarray]
+SENTENCES_PER_REPORT = 4  # sentence hits fetched per report wanted, before fetching more
+NEGATION_POOL, NEGATION_MIN_POOL = 20, 200  # candidates re-ranked for a query with negated phrases
+NEGATION_WEIGHT = 1.0  # how hard a match to a negated phrase pushes a result down
 
 
 class Library:
@@ -60,10 +64,20 @@ class Library:
         return self._image_hits(self.embed_images([image])[0], k, where)
 
     def search_text(self, text: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
-        """The k images whose embedding best matches a free-text description."""
+        """The k images whose embedding best matches a free-text description.
+
+        Negated phrases ("effusion without pneumothorax", "..., no nodule") are searched for apart:
+        among the images nearest the wanted findings, those that also match a negated phrase are
+        pushed down (score = similarity to the wanted text - NEGATION_WEIGHT x the highest similarity
+        to a negated phrase). A query that is all negation ("no pneumothorax") is searched as written.
+        """
         if not text or not text.strip():
             raise ValueError("a text query needs some text")
-        return self._image_hits(self.embed_texts([text])[0], k, where)
+        query = parse_text_query(text)
+        if not query.negated or not query.positive:
+            return self._image_hits(self.embed_texts([text])[0], k, where)
+        vectors = self.embed_texts([query.positive, *query.negated])
+        return self._image_hits(vectors[0], k, where, avoid=vectors[1:])
 
     def search_reports(self, query: ImageQuery | str, k: int = 10) -> list[ReportHit]:
         """The k reports closest to an image or to a text (a str that is not an existing file is text)."""
@@ -74,17 +88,65 @@ class Library:
         return self.search_reports_vector(vector, k)
 
     def search_reports_vector(self, vector: np.ndarray, k: int = 10) -> list[ReportHit]:
-        """Reports closest to an embedding you already have."""
-        scores, ids = self.store.vectors("reports").search(np.asarray(vector, dtype=np.float32), k)
+        """Reports closest to an embedding you already have, each with its sentence nearest to it."""
+        vector = np.asarray(vector, dtype=np.float32)
+        scores, ids = self.store.vectors("reports").search(vector, k)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return self._report_hits(vector, found)
+
+    def search_sentences(self, query: ImageQuery | str, k: int = 10) -> list[ReportHit]:
+        """The k reports holding the sentences closest to the query, ranked by their best sentence.
+
+        Finds a report by one matching statement even when the rest of it is about other things;
+        each hit's `why` is that sentence.
+        """
+        if isinstance(query, str) and not Path(query).is_file():
+            vector = self.embed_texts([query])[0]
+        else:
+            vector = self.embed_images([query])[0]
+        index = self.store.vectors("sentences")
+        best: dict[int, float] = {}
+        fetch = k * SENTENCES_PER_REPORT
+        while True:  # several sentences of one report can fill the first page: fetch more until k reports
+            scores, ids = index.search(vector, min(fetch, max(index.ntotal, 1)))
+            owners = self.store.catalog.sentence_rows([int(i) for i in ids[0] if i >= 0])
+            best = {}
+            for sentence_id, score in zip(ids[0], scores[0]):
+                report = owners.get(int(sentence_id))
+                if report is not None and report not in best:
+                    best[report] = float(score)
+            if len(best) >= k or fetch >= index.ntotal:
+                break
+            fetch *= 4
+        found = sorted(best.items(), key=lambda item: -item[1])[:k]
+        return self._report_hits(vector, found)
+
+    def _report_hits(self, vector: np.ndarray, found: list[tuple[int, float]]) -> list[ReportHit]:
         rows = self.store.catalog.report_rows([i for i, _ in found])
-        return [ReportHit(score=score, **rows[i]) for i, score in found if i in rows]
+        why = self._evidence(vector, [i for i, _ in found])
+        return [ReportHit(score=score, **rows[i], why=why.get(i)) for i, score in found if i in rows]
+
+    def _evidence(self, vector: np.ndarray, report_ids: Sequence[int]) -> dict[int, Evidence]:
+        """Report id -> its sentence nearest to the query vector (none for models without a text tower)."""
+        trained = self.model.info.get("trained_towers")
+        if not report_ids or (trained is not None and "text" not in trained):
+            return {}
+        texts = {i: row["text"] for i, row in self.store.catalog.report_rows(report_ids).items()}
+        out = {}
+        for report_id, sentences in self.store.catalog.sentences_of(report_ids, self.store.config.embed_dim).items():
+            scores = [float(sentence["vector"] @ vector) for sentence in sentences]
+            top = sentences[int(np.argmax(scores))]
+            start = texts.get(report_id, "").find(top["text"])
+            out[report_id] = Evidence(top["text"], top["section"], max(scores), start,
+                                      start + len(top["text"]) if start >= 0 else -1)
+        return out
 
     def search_vector(self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
         """Search with an embedding you already have (e.g. a stored image's, or an average)."""
         return self._image_hits(np.asarray(vector, dtype=np.float32), k, where)
 
-    def _image_hits(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Hit]:
+    def _image_hits(self, vector: np.ndarray, k: int, where: dict[str, Any] | None,
+                    avoid: np.ndarray | None = None) -> list[Hit]:
         allowed = None
         if where:
             with self.store.catalog.session() as s:
@@ -92,11 +154,15 @@ class Library:
             if len(allowed) == 0:
                 return []
         index = self.store.vectors("images")
-        scores, ids = index.search(vector, k, allowed=allowed)
+        fetch = k if avoid is None else max(k * NEGATION_POOL, NEGATION_MIN_POOL)
+        scores, ids = index.search(vector, fetch, allowed=allowed)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        if allowed is not None and not index.exact and len(found) < min(k, len(allowed)):
-            found = self._exact_among(vector, allowed, k)  # a graph search can run dry under a tight filter
+        if allowed is not None and not index.exact and len(found) < min(fetch, len(allowed)):
+            found = self._exact_among(vector, allowed, fetch)  # a graph search can run dry under a tight filter
+        if avoid is not None:
+            found = self._push_down(found, avoid)[:k]
         rows = self.store.catalog.image_rows([i for i, _ in found])
+        why = self._evidence(vector, sorted({r["report_id"] for r in rows.values() if r["report_id"] is not None}))
         thumbs = self.store.paths["thumbs"]
         hits = []
         for image_id, score in found:
@@ -106,8 +172,15 @@ class Library:
             thumb = thumbs / f"{image_id}.png"
             hits.append(Hit(id=image_id, score=score, path=row["path"], study_key=row["study_key"],
                             metadata=row["metadata"], labels=row["labels"], report=row["report"],
-                            thumbnail=str(thumb) if thumb.is_file() else None))
+                            thumbnail=str(thumb) if thumb.is_file() else None, why=why.get(row["report_id"])))
         return hits
+
+    def _push_down(self, found: list[tuple[int, float]], avoid: np.ndarray) -> list[tuple[int, float]]:
+        """Re-rank candidates: similarity to the wanted text minus the weighted best match to a negated one."""
+        ids, vectors = self.store.catalog.embeddings("images", [i for i, _ in found], self.store.config.embed_dim)
+        unwanted = dict(zip(ids.tolist(), (vectors @ np.asarray(avoid, dtype=np.float32).T).max(axis=1)))
+        rescored = [(i, score - NEGATION_WEIGHT * float(unwanted.get(i, 0.0))) for i, score in found]
+        return sorted(rescored, key=lambda pair: -pair[1])
 
     def _exact_among(self, vector: np.ndarray, allowed: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Brute-force top k among the allowed images, from the embeddings the catalog stores."""

@@ -286,6 +286,30 @@ class Catalog:
                                   "image_ids": sorted(i.id for i in study.images)}
         return out
 
+    def sentences_of(self, report_ids: Sequence[int], dim: int) -> dict[int, list[dict[str, Any]]]:
+        """Report id -> its sentences in order: id, position, section, text and embedding."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        ids = sorted({int(i) for i in report_ids})
+        with self._sessions() as s:
+            for i in range(0, len(ids), 500):
+                query = (select(Sentence).where(Sentence.report_id.in_(ids[i:i + 500]))
+                         .order_by(Sentence.report_id, Sentence.position))
+                for sentence in s.scalars(query):
+                    out.setdefault(sentence.report_id, []).append({
+                        "id": sentence.id, "position": sentence.position, "section": sentence.section,
+                        "text": sentence.text, "vector": from_blobs([sentence.embedding], dim)[0]})
+        return out
+
+    def sentence_rows(self, ids: Sequence[int]) -> dict[int, int]:
+        """Sentence id -> the id of its report."""
+        ids = [int(i) for i in ids]
+        out: dict[int, int] = {}
+        with self._sessions() as s:
+            for i in range(0, len(ids), 500):
+                query = select(Sentence.id, Sentence.report_id).where(Sentence.id.in_(ids[i:i + 500]))
+                out.update((sentence, report) for sentence, report in s.execute(query))
+        return out
+
     def record_failure(self, path: str, reason: str) -> None:
         with self.session() as s:
             s.add(Failure(path=path, reason=reason, at=datetime.now(UTC).isoformat(timespec="seconds")))

@@ -75,8 +75,11 @@ def show_hits(hits: list[Hit], section: str) -> None:
             st.markdown(f"**{hit.score:.3f}** · {meta.get('body_part') or '?'} {meta.get('view') or ''}  \n"
                         f"{meta.get('sex') or '?'}/{age} · {meta.get('study_date') or 'no date'}  \n"
                         f"findings: {', '.join(hit.labels) or 'none'}")
+            if hit.why is not None:
+                st.caption(f"matched: “{hit.why.sentence}”")
             with st.expander("Report"):
-                st.write(hit.report or "No report on file.")
+                st.markdown(hit.why.highlight(hit.report) if hit.report and hit.why else
+                            (hit.report or "No report on file."))
             if st.button("Similar", key=f"{section}-similar-{hit.id}"):
                 st.session_state["query_image_id"] = hit.id
                 st.rerun()

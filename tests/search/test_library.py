@@ -68,3 +68,25 @@ def test_empty_text_query_is_refused(lib):
 def test_opening_a_folder_that_is_not_a_library_says_how_to_make_one(tmp_path):
     with pytest.raises(LibraryNotFound, match="radsearch index"):
         open_library(tmp_path)
+
+
+def test_report_hits_name_and_highlight_the_sentence_that_matched(lib):
+    hits = lib.search_reports("pleural effusion", k=5)
+    assert hits and all(hit.why is not None for hit in hits)
+    for hit in hits:
+        assert hit.why.section in {"FINDINGS", "IMPRESSION"} and hit.why.sentence in hit.text
+        assert f"**{hit.why.sentence}**" in hit.why.highlight(hit.text)
+
+
+def test_sentence_search_ranks_k_distinct_reports_by_their_best_sentence(lib):
+    hits = lib.search_sentences("No pneumothorax.", k=5)
+    assert len({hit.id for hit in hits}) == len(hits) == 5
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+    for hit in hits:
+        assert hit.why.sentence in hit.text and abs(hit.why.score - hit.score) < 1e-4
+
+
+def test_image_hits_carry_the_nearest_sentence_of_their_report(lib):
+    hits = lib.search_text("cardiomegaly", k=5)
+    with_report = [hit for hit in hits if hit.report]
+    assert with_report and all(hit.why is not None and hit.why.sentence in hit.report for hit in with_report)

@@ -45,3 +45,24 @@ def test_hand_query_returns_hands(demo):
     hand = next(r for r in records if r.split == "test" and r.body_part == "HAND")
     hits = lib.search_image(hand.path, k=5, where={"patient_id": {"not": hand.patient_id}})
     assert all(h.metadata["body_part"] == "HAND" for h in hits)
+
+
+def test_effusion_without_pneumothorax_pushes_pneumothorax_cases_down(demo):
+    lib, _ = demo
+    where = {"body_part": "CHEST"}
+    plain = lib.search_text("pleural effusion", k=30, where=where)
+    negated = lib.search_text("pleural effusion without pneumothorax", k=30, where=where)
+
+    def pneumothorax(hits):
+        return sum("pneumothorax" in h.labels for h in hits)
+
+    # measured: 4 of 30 (1 in the top 10) as plain text, 2 of 30 (none in the top 10) with the negation
+    assert pneumothorax(negated) < pneumothorax(plain)
+    assert pneumothorax(negated[:10]) == 0 and "pneumothorax" not in negated[0].labels
+    assert sum("pleural_effusion" in h.labels for h in negated[:10]) >= 8  # still effusion cases
+
+
+def test_report_hits_highlight_a_sentence_about_the_query(demo):
+    lib, _ = demo
+    hits = lib.search_reports("pleural effusion", k=5)
+    assert sum("effusion" in hit.why.sentence.lower() for hit in hits) >= 4
