@@ -214,10 +214,14 @@ def _number(text: str) -> float | str | None:
 @click.option("-k", default=10, show_default=True, help="Number of results.")
 @click.option("--reports", is_flag=True, help="Return reports instead of images.")
 @click.option("--sentences", is_flag=True, help="Return reports ranked by their best-matching sentence.")
+@click.option("--by", "group_by", type=click.Choice(["study", "patient"]),
+              help="Return studies or patients, scored by their best-matching image.")
+@click.option("--include-own", is_flag=True,
+              help="Keep the query's own patient and study when the query file is in the library.")
 @click.option("--where", multiple=True, help="Filter: body_part=CHEST, view=PA,LAT, age=40..70 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def search(library: Path, image: Path | None, text: str | None, k: int, reports: bool, sentences: bool,
-           where: tuple[str, ...], as_json: bool) -> None:
+           group_by: str | None, include_own: bool, where: tuple[str, ...], as_json: bool) -> None:
     """Search a library with an image or a text."""
     if (image is None) == (text is None):
         raise click.UsageError("give exactly one of --image or --text")
@@ -230,15 +234,21 @@ def search(library: Path, image: Path | None, text: str | None, k: int, reports:
             raise click.UsageError("--where filters image results; drop it with --reports or --sentences")
         find = lib.search_sentences if sentences else lib.search_reports
         hits = find(Path(query) if image is not None else query, k)
+    elif group_by:
+        hits = lib.search_cases(Path(query) if image is not None else query, k, where=_parse_where(where),
+                                by=group_by, include_own=include_own)
     elif image is not None:
-        hits = lib.search_image(image, k, where=_parse_where(where))
+        hits = lib.search_image(image, k, where=_parse_where(where), include_own=include_own)
     else:
         hits = lib.search_text(text, k, where=_parse_where(where))
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, default=str))
         return
     for rank, hit in enumerate(hits, start=1):
-        if reports:  # the sentence that matched, in brackets
+        if group_by:
+            click.echo(f"{rank:>3}  {hit.score:.3f}  {group_by} {hit.key}  "
+                       f"{len(hit.hits)} matching images, e.g. {hit.hits[0].path}")
+        elif reports:  # the sentence that matched, in brackets
             shown = hit.why.highlight(hit.text, ("[", "]")) if hit.why else hit.text
             click.echo(f"{rank:>3}  {hit.score:.3f}  {hit.study_key}  {shown}")
         else:

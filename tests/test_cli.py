@@ -90,3 +90,10 @@ def test_demo_without_ui_prints_the_three_kinds_of_search(runner, demo_dir):
     for heading in ("image -> image", "text -> image", "image -> report"):
         assert heading in result.output
     assert "reusing" in result.output  # the finished demo is not rebuilt
+
+
+def test_search_by_study_prints_studies(runner, tiny_library):
+    result = runner.invoke(main, ["search", "--library", str(tiny_library), "--text", "nodule", "--by", "study",
+                                  "-k", "2"])
+    assert result.exit_code == 0, result.output
+    assert [line.split()[2] for line in result.output.strip().splitlines()] == ["study", "study"]

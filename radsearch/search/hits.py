@@ -56,3 +56,15 @@ class ReportHit:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class GroupHit:
+    """A study or a patient found through its images: the aggregated score and the images that matched."""
+
+    key: str  # study key, or the patient's (pseudonymised) id
+    score: float  # max or mean of its images' scores among those retrieved
+    hits: list[Hit] = field(default_factory=list)  # its matching images, best first
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,15 +13,17 @@ from sqlalchemy import select
 
 from ..errors import ModelDirError
 from ..imaging import Radiograph, preprocess, read
+from ..indexer.scan import content_hash
 from ..models import RadsearchModel
 from ..storage import Image, LibraryStore
-from .hits import Evidence, Hit, ReportHit
+from .hits import Evidence, GroupHit, Hit, ReportHit
 from .query import parse_text_query
 
 ImageQuery = Union[str, Path, bytes, Radiograph, np.ndarray]
 SENTENCES_PER_REPORT = 4  # sentence hits fetched per report wanted, before fetching more
 NEGATION_POOL, NEGATION_MIN_POOL = 20, 200  # candidates re-ranked for a query with negated phrases
 NEGATION_WEIGHT = 1.0  # how hard a match to a negated phrase pushes a result down
+GROUP_POOL = 10  # images retrieved per study or patient wanted, before grouping
 
 
 class Library:
@@ -59,9 +62,42 @@ class Library:
         return self.model.encode_text(list(texts))
 
     # -- search ----------------------------------------------------------------------------------
-    def search_image(self, image: ImageQuery, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
-        """The k images most similar to `image`, optionally restricted by metadata filters."""
-        return self._image_hits(self.embed_images([image])[0], k, where)
+    def search_image(self, image: ImageQuery, k: int = 10, where: dict[str, Any] | None = None,
+                     include_own: bool = False) -> list[Hit]:
+        """The k images most similar to `image`, optionally restricted by metadata filters.
+
+        When the query is a file already in the library, its own patient's and study's images are left
+        out (they would fill the first ranks and teach nothing); include_own=True keeps them.
+        """
+        skip = frozenset() if include_own else self._own_images(image)
+        return self._image_hits(self.embed_images([image])[0], k, where, skip=skip)
+
+    def search_like(self, image_id: int, k: int = 10, where: dict[str, Any] | None = None,
+                    include_own: bool = False) -> list[Hit]:
+        """Images similar to an indexed one (the UI's "Similar"), its patient and study left out by default."""
+        skip = frozenset() if include_own else self._same_case(int(image_id))
+        return self._image_hits(self.image_vector(image_id), k, where, skip=skip)
+
+    def search_cases(self, query: ImageQuery | str, k: int = 10, where: dict[str, Any] | None = None,
+                     by: str = "study", score: str = "max", include_own: bool = False) -> list[GroupHit]:
+        """The k studies (by="study") or patients (by="patient") whose images best match the query.
+
+        The top GROUP_POOL x k images are grouped; a group scores the max or the mean of its images'
+        scores among them. Text queries take a str that is not an existing file.
+        """
+        if by not in ("study", "patient") or score not in ("max", "mean"):
+            raise ValueError(f"group by 'study' or 'patient' with score 'max' or 'mean', not {by!r}/{score!r}")
+        if isinstance(query, str) and not Path(query).is_file():
+            hits = self.search_text(query, k * GROUP_POOL, where)
+        else:
+            hits = self.search_image(query, k * GROUP_POOL, where, include_own=include_own)
+        groups: dict[str, list[Hit]] = {}
+        for hit in hits:
+            key = hit.study_key if by == "study" else (hit.metadata.get("patient_id") or hit.study_key)
+            groups.setdefault(key, []).append(hit)
+        combine = max if score == "max" else (lambda values: sum(values) / len(values))
+        ranked = [GroupHit(key, float(combine([h.score for h in members])), members) for key, members in groups.items()]
+        return sorted(ranked, key=lambda group: -group.score)[:k]
 
     def search_text(self, text: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
         """The k images whose embedding best matches a free-text description.
@@ -146,17 +182,19 @@ class Library:
         return self._image_hits(np.asarray(vector, dtype=np.float32), k, where)
 
     def _image_hits(self, vector: np.ndarray, k: int, where: dict[str, Any] | None,
-                    avoid: np.ndarray | None = None) -> list[Hit]:
+                    avoid: np.ndarray | None = None, skip: frozenset[int] = frozenset()) -> list[Hit]:
         allowed = None
         if where:
             with self.store.catalog.session() as s:
                 allowed = np.fromiter(s.scalars(self.store.image_filter(where)), dtype=np.int64)
+            allowed = np.setdiff1d(allowed, np.fromiter(skip, dtype=np.int64)) if skip else allowed
             if len(allowed) == 0:
                 return []
         index = self.store.vectors("images")
         fetch = k if avoid is None else max(k * NEGATION_POOL, NEGATION_MIN_POOL)
-        scores, ids = index.search(vector, fetch, allowed=allowed)
-        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        over = len(skip) if allowed is None else 0  # without a filter, skipped images are dropped after the search
+        scores, ids = index.search(vector, fetch + over, allowed=allowed)
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip][:fetch]
         if allowed is not None and not index.exact and len(found) < min(fetch, len(allowed)):
             found = self._exact_among(vector, allowed, fetch)  # a graph search can run dry under a tight filter
         if avoid is not None:
@@ -174,6 +212,28 @@ class Library:
                             metadata=row["metadata"], labels=row["labels"], report=row["report"],
                             thumbnail=str(thumb) if thumb.is_file() else None, why=why.get(row["report_id"])))
         return hits
+
+    def _own_images(self, image: ImageQuery) -> frozenset[int]:
+        """The images of the query's patient and study, when the query is a file of this library."""
+        if isinstance(image, (str, Path)) and Path(image).is_file():
+            digest = content_hash(Path(image))
+        elif isinstance(image, bytes):
+            digest = hashlib.sha256(image).hexdigest()
+        else:
+            return frozenset()
+        image_id = self.find_by_hash(digest)
+        return self._same_case(image_id) if image_id is not None else frozenset()
+
+    def _same_case(self, image_id: int) -> frozenset[int]:
+        """Ids of every image sharing a patient or a study with this one (itself included)."""
+        with self.store.catalog.session() as s:
+            row = s.get(Image, image_id)
+            if row is None:
+                return frozenset()
+            same = Image.study_id == row.study_id
+            if row.patient_id:
+                same = same | (Image.patient_id == row.patient_id)
+            return frozenset(s.scalars(select(Image.id).where(same)))
 
     def _push_down(self, found: list[tuple[int, float]], avoid: np.ndarray) -> list[tuple[int, float]]:
         """Re-rank candidates: similarity to the wanted text minus the weighted best match to a negated one."""

@@ -105,7 +105,7 @@ def main() -> None:
         if close.button("Close", key="close-similar"):
             del st.session_state["query_image_id"]
             st.rerun()
-        show_hits(library.search_vector(library.image_vector(image_id), k, where=where), "similar")
+        show_hits(library.search_like(image_id, k, where=where), "similar")  # its own patient left out
         st.divider()
     tabs = ["Search by image", "Search by text"]
     if st.query_params.get("q"):

@@ -60,7 +60,7 @@ def test_folder_without_manifest_takes_metadata_from_dicom_headers(tiny_archive,
     assert len(scan(folder).items) == 3
     index(folder, tmp_path / "lib", tiny_model, progress=False)
     lib = open_library(tmp_path / "lib")
-    hits = lib.search_image(sorted(folder.iterdir())[0], k=3)
+    hits = lib.search_image(sorted(folder.iterdir())[0], k=3, include_own=True)
     assert hits[0].score > 0.99
     header_patient = pydicom.dcmread(sorted(folder.iterdir())[0]).PatientID
     assert hits[0].metadata["body_part"] == "CHEST"
@@ -108,7 +108,7 @@ def test_equipment_and_geometry_from_the_header_reach_the_hit(tiny_model, tmp_pa
     path = write_dicom(pixels, folder / "a.dcm", {"PatientID": "P9", "Manufacturer": "ACME",
                                                    "ImagerPixelSpacing": [0.2, 0.2], "BodyPartExamined": "CHEST"})
     index(folder, tmp_path / "lib", tiny_model, progress=False)
-    hit = open_library(tmp_path / "lib").search_image(path, k=1)[0]
+    hit = open_library(tmp_path / "lib").search_image(path, k=1, include_own=True)[0]
     assert hit.metadata["manufacturer"] == "ACME" and hit.metadata["extra"]["pixel_spacing"] == [0.2, 0.2]
 
 

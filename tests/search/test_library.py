@@ -27,14 +27,24 @@ def lib(request, tiny_library, tiny_archive, tmp_path_factory):
 
 def test_an_indexed_image_finds_itself_first(lib, tiny_archive):
     record = read_manifest(tiny_archive / "manifest.csv")[0]
-    hits = lib.search_image(record.path, k=5)
+    hits = lib.search_image(record.path, k=5, include_own=True)
     assert hits[0].path == record.path and hits[0].score == pytest.approx(1.0, abs=1e-4)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+def test_a_query_from_the_library_leaves_out_its_own_patient_and_study(lib, tiny_archive):
+    records = read_manifest(tiny_archive / "manifest.csv")
+    record = next(r for r in records if sum(o.patient_id == r.patient_id for o in records) > 1)
+    own = {o.path for o in records if o.patient_id == record.patient_id or o.study_id == record.study_id}
+    hits = lib.search_image(record.path, k=len(records))
+    assert len(hits) == len(records) - len(own) and not {h.path for h in hits} & own
+    similar = lib.search_like(lib.search_image(record.path, k=1, include_own=True)[0].id, k=len(records))
+    assert [h.id for h in similar] == [h.id for h in hits]
+
+
 def test_hits_carry_metadata_report_labels_and_thumbnail(lib, tiny_archive):
     record = next(r for r in read_manifest(tiny_archive / "manifest.csv") if r.labels)
-    hit = lib.search_image(record.path, k=1)[0]
+    hit = lib.search_image(record.path, k=1, include_own=True)[0]
     assert hit.labels == record.labels and hit.report == record.report
     assert hit.metadata["body_part"] == record.body_part and hit.metadata["split"] == record.split
     assert hit.thumbnail and hit.thumbnail.endswith(f"{hit.id}.png")
@@ -44,7 +54,7 @@ def test_filters_restrict_results_and_still_fill_k(lib, tiny_archive):
     records = read_manifest(tiny_archive / "manifest.csv")
     n_chest = sum(r.body_part == "CHEST" for r in records)
     hand = next(r for r in records if r.body_part != "CHEST")
-    hits = lib.search_image(hand.path, k=n_chest, where={"body_part": "CHEST"})
+    hits = lib.search_image(hand.path, k=n_chest, where={"body_part": "CHEST"}, include_own=True)
     assert len(hits) == n_chest and all(h.metadata["body_part"] == "CHEST" for h in hits)
 
 
@@ -90,3 +100,18 @@ def test_image_hits_carry_the_nearest_sentence_of_their_report(lib):
     hits = lib.search_text("cardiomegaly", k=5)
     with_report = [hit for hit in hits if hit.report]
     assert with_report and all(hit.why is not None and hit.why.sentence in hit.report for hit in with_report)
+
+
+def test_case_search_groups_images_into_studies_or_patients(lib):
+    studies = lib.search_cases("pleural effusion", k=4, by="study")
+    assert len({g.key for g in studies}) == len(studies) == 4
+    assert [g.score for g in studies] == sorted((g.score for g in studies), reverse=True)
+    for group in studies:
+        assert all(h.study_key == group.key for h in group.hits)
+        assert group.score == pytest.approx(max(h.score for h in group.hits))
+    patients = lib.search_cases("pleural effusion", k=3, by="patient", score="mean")
+    for group in patients:
+        assert all(h.metadata["patient_id"] == group.key for h in group.hits)
+        assert group.score == pytest.approx(sum(h.score for h in group.hits) / len(group.hits))
+    with pytest.raises(ValueError, match="study"):
+        lib.search_cases("x", by="series")

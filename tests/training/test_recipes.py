@@ -40,7 +40,7 @@ def test_ssl_trains_the_image_tower_from_images_alone(unreported_manifest, tmp_p
     index(unreported_manifest, tmp_path / "lib", out, progress=False)
     lib = open_library(tmp_path / "lib")
     first = read_manifest(unreported_manifest)[0].path
-    assert lib.search_image(first, k=1)[0].score > 0.99  # image search works
+    assert lib.search_image(first, k=1, include_own=True)[0].score > 0.99  # image search works
     with pytest.raises(ModelDirError, match="trained without reports"):
         lib.search_text("pleural effusion")  # text search would be noise: refused, with the reason
 
