@@ -6,6 +6,7 @@ Heavy imports happen inside commands so `radsearch --help` is instant.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -255,6 +256,37 @@ def search(library: Path, image: Path | None, text: str | None, k: int, reports:
             meta = hit.metadata
             click.echo(f"{rank:>3}  {hit.score:.3f}  {meta.get('body_part') or '?'}/{meta.get('view') or '?'}  "
                        f"[{', '.join(hit.labels) or 'no findings'}]  {hit.path}")
+
+
+@main.command()
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--image", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The image to report.")
+@click.option("-k", default=10, show_default=True, help="Similar reported studies to draft from.")
+@click.option("--generator", metavar="MODULE:FUNCTION",
+              help="A site's own text generator, called with (query, cases, consensus draft); returns text.")
+@click.option("--json", "as_json", is_flag=True, help="Print the draft, its evidence and the cases as JSON.")
+def draft(library: Path, image: Path, k: int, generator: str | None, as_json: bool) -> None:
+    """Draft a report for IMAGE from the most similar cases: agreed sentences, each citing its studies."""
+    from .search import open_library
+    made = open_library(library).draft_report(image, k=k, generator=_load_generator(generator) if generator else None)
+    if as_json:
+        click.echo(json.dumps({"text": made.text, "uncertain": made.uncertain, "disputed": made.disputed,
+                               "sentences": [vars(s) for s in made.sentences],
+                               "cases": [{"study_key": c.study_key, "score": c.score} for c in made.cases]},
+                              indent=2))
+        return
+    click.echo(made.text)
+    click.echo(f"\nfrom {len(made.cases)} similar studies: "
+               + ", ".join(f"{c.study_key} ({c.score:.3f})" for c in made.cases))
+
+
+def _load_generator(spec: str):  # noqa: ANN202
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise click.BadParameter(f"cannot load {spec!r} ({e}); give MODULE:FUNCTION importable here",
+                                 param_hint="--generator") from None
 
 
 @main.command(name="eval")

@@ -15,7 +15,8 @@ from ..errors import ModelDirError
 from ..imaging import Radiograph, preprocess, read
 from ..indexer.scan import content_hash
 from ..models import RadsearchModel
-from ..storage import Image, LibraryStore
+from ..storage import Image, LibraryStore, Report, Study
+from .draft import Case, Draft, Generator, draft_from_cases
 from .hits import Evidence, GroupHit, Hit, ReportHit
 from .query import parse_text_query
 
@@ -24,6 +25,7 @@ SENTENCES_PER_REPORT = 4  # sentence hits fetched per report wanted, before fetc
 NEGATION_POOL, NEGATION_MIN_POOL = 20, 200  # candidates re-ranked for a query with negated phrases
 NEGATION_WEIGHT = 1.0  # how hard a match to a negated phrase pushes a result down
 GROUP_POOL = 10  # images retrieved per study or patient wanted, before grouping
+DRAFT_CASES = 10  # reported studies a draft is built from
 
 
 class Library:
@@ -77,6 +79,55 @@ class Library:
         """Images similar to an indexed one (the UI's "Similar"), its patient and study left out by default."""
         skip = frozenset() if include_own else self._same_case(int(image_id))
         return self._image_hits(self.image_vector(image_id), k, where, skip=skip)
+
+    def search_examples(self, positive: Sequence[ImageQuery | int], negative: Sequence[ImageQuery | int] = (),
+                        k: int = 10, where: dict[str, Any] | None = None, combine: str = "mean",
+                        include_own: bool = False) -> list[Hit]:
+        """More like these, less like those: images or library image ids as positive and negative examples.
+
+        combine="mean" searches from the examples' average (several cases of one finding);
+        combine="max" lets each example bring its own neighbours and scores a result by its best
+        match (the views of one study: a PA finds PAs, a lateral finds laterals). Results matching a
+        negative example are pushed down as negated text is. The examples' own patients and studies
+        are left out unless include_own.
+        """
+        if combine not in ("mean", "max"):
+            raise ValueError(f"combine examples by 'mean' or 'max', not {combine!r}")
+        wanted = self._example_vectors(positive)
+        if not len(wanted):
+            raise ValueError("give at least one positive example")
+        unwanted = self._example_vectors(negative)
+        skip = frozenset() if include_own else frozenset().union(*(self._own_of(e) for e in [*positive, *negative]))
+        if combine == "mean":
+            centre = wanted.mean(axis=0)
+            wanted = (centre / max(float(np.linalg.norm(centre)), 1e-12))[None]
+        return self._image_hits(wanted, k, where, avoid=unwanted if len(unwanted) else None, skip=skip)
+
+    def draft_report(self, image: ImageQuery, k: int = DRAFT_CASES, where: dict[str, Any] | None = None,
+                     generator: Generator | None = None, include_own: bool = False) -> Draft:
+        """A report draft from the k most similar reported studies (search.draft): cited sentences the
+        cases agree on, or a statement that they disagree. `generator` replaces the consensus text with
+        a site's own (it receives the query, the cases and the consensus draft)."""
+        studies = self.search_cases(image, k * GROUP_POOL, where, by="study", include_own=include_own)
+        reported = [g for g in studies if g.hits[0].report][:k]
+        with self.store.catalog.session() as s:
+            query = (select(Study.study_key, Report.id).join(Report, Report.study_id == Study.id)
+                     .where(Study.study_key.in_([g.key for g in reported])))
+            report_ids = {key: report_id for key, report_id in s.execute(query)}
+        sentences = self.store.catalog.sentences_of(list(report_ids.values()), self.store.config.embed_dim)
+        cases = [Case(g.key, g.score, g.hits[0].report or "",
+                      [(x["section"], x["text"], x["vector"]) for x in sentences.get(report_ids.get(g.key), [])])
+                 for g in reported]
+        return draft_from_cases(cases, generator, query=str(image) if isinstance(image, (str, Path)) else "image")
+
+    def _example_vectors(self, examples: Sequence[ImageQuery | int]) -> np.ndarray:
+        ids = [e for e in examples if isinstance(e, (int, np.integer))]
+        images = [e for e in examples if not isinstance(e, (int, np.integer))]
+        parts = [self.image_vector(int(i))[None] for i in ids] + ([self.embed_images(images)] if images else [])
+        return np.concatenate(parts) if parts else np.zeros((0, self.store.config.embed_dim), np.float32)
+
+    def _own_of(self, example: ImageQuery | int) -> frozenset[int]:
+        return self._same_case(int(example)) if isinstance(example, (int, np.integer)) else self._own_images(example)
 
     def search_cases(self, query: ImageQuery | str, k: int = 10, where: dict[str, Any] | None = None,
                      by: str = "study", score: str = "max", include_own: bool = False) -> list[GroupHit]:
@@ -183,6 +234,9 @@ class Library:
 
     def _image_hits(self, vector: np.ndarray, k: int, where: dict[str, Any] | None,
                     avoid: np.ndarray | None = None, skip: frozenset[int] = frozenset()) -> list[Hit]:
+        """Top k images for one query vector, or several (rows of `vector`: a candidate scores its best
+        match among them), minus NEGATION_WEIGHT x its best match to any row of `avoid`."""
+        queries = np.atleast_2d(np.asarray(vector, dtype=np.float32))
         allowed = None
         if where:
             with self.store.catalog.session() as s:
@@ -190,15 +244,30 @@ class Library:
             allowed = np.setdiff1d(allowed, np.fromiter(skip, dtype=np.int64)) if skip else allowed
             if len(allowed) == 0:
                 return []
+        rerank = avoid is not None or len(queries) > 1
+        fetch = max(k * NEGATION_POOL, NEGATION_MIN_POOL) if rerank else k
+        best: dict[int, float] = {}
+        for query in queries:
+            for image_id, score in self._nearest(query, fetch, allowed, skip):
+                best[image_id] = max(score, best.get(image_id, -np.inf))
+        found = sorted(best.items(), key=lambda pair: -pair[1])
+        found = self._rescore([i for i, _ in found], queries, avoid)[:k] if rerank else found[:k]
+        centre = queries.mean(axis=0)
+        return self._hits(found, centre / max(float(np.linalg.norm(centre)), 1e-12))
+
+    def _nearest(self, vector: np.ndarray, n: int, allowed: np.ndarray | None,
+                 skip: frozenset[int]) -> list[tuple[int, float]]:
+        """(id, score) of the n nearest images, within `allowed` when given, never in `skip`."""
         index = self.store.vectors("images")
-        fetch = k if avoid is None else max(k * NEGATION_POOL, NEGATION_MIN_POOL)
         over = len(skip) if allowed is None else 0  # without a filter, skipped images are dropped after the search
-        scores, ids = index.search(vector, fetch + over, allowed=allowed)
-        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip][:fetch]
-        if allowed is not None and not index.exact and len(found) < min(fetch, len(allowed)):
-            found = self._exact_among(vector, allowed, fetch)  # a graph search can run dry under a tight filter
-        if avoid is not None:
-            found = self._push_down(found, avoid)[:k]
+        scores, ids = index.search(vector, n + over, allowed=allowed)
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip][:n]
+        if allowed is not None and not index.exact and len(found) < min(n, len(allowed)):
+            found = self._exact_among(vector, allowed, n)  # a graph search can run dry under a tight filter
+        return found
+
+    def _hits(self, found: list[tuple[int, float]], vector: np.ndarray) -> list[Hit]:
+        """Hits for (id, score) pairs, with what the UI shows and the report sentence nearest `vector`."""
         rows = self.store.catalog.image_rows([i for i, _ in found])
         why = self._evidence(vector, sorted({r["report_id"] for r in rows.values() if r["report_id"] is not None}))
         thumbs = self.store.paths["thumbs"]
@@ -235,12 +304,15 @@ class Library:
                 same = same | (Image.patient_id == row.patient_id)
             return frozenset(s.scalars(select(Image.id).where(same)))
 
-    def _push_down(self, found: list[tuple[int, float]], avoid: np.ndarray) -> list[tuple[int, float]]:
-        """Re-rank candidates: similarity to the wanted text minus the weighted best match to a negated one."""
-        ids, vectors = self.store.catalog.embeddings("images", [i for i, _ in found], self.store.config.embed_dim)
-        unwanted = dict(zip(ids.tolist(), (vectors @ np.asarray(avoid, dtype=np.float32).T).max(axis=1)))
-        rescored = [(i, score - NEGATION_WEIGHT * float(unwanted.get(i, 0.0))) for i, score in found]
-        return sorted(rescored, key=lambda pair: -pair[1])
+    def _rescore(self, ids: list[int], queries: np.ndarray, avoid: np.ndarray | None) -> list[tuple[int, float]]:
+        """Exact scores from the stored embeddings: best match to a query row, minus the weighted best
+        match to an avoided one; best first."""
+        stored_ids, vectors = self.store.catalog.embeddings("images", ids, self.store.config.embed_dim)
+        scores = (vectors @ queries.T).max(axis=1)
+        if avoid is not None and len(avoid):
+            scores = scores - NEGATION_WEIGHT * (vectors @ np.asarray(avoid, dtype=np.float32).T).max(axis=1)
+        order = np.argsort(-scores, kind="stable")
+        return [(int(stored_ids[i]), float(scores[i])) for i in order]
 
     def _exact_among(self, vector: np.ndarray, allowed: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Brute-force top k among the allowed images, from the embeddings the catalog stores."""

@@ -115,3 +115,20 @@ def test_case_search_groups_images_into_studies_or_patients(lib):
         assert group.score == pytest.approx(sum(h.score for h in group.hits) / len(group.hits))
     with pytest.raises(ValueError, match="study"):
         lib.search_cases("x", by="series")
+
+
+def test_examples_more_like_these_less_like_those(lib, tiny_archive):
+    records = read_manifest(tiny_archive / "manifest.csv")
+    pa, lat = next((r, o) for r in records for o in records
+                   if r.study_id == o.study_id and (r.view, o.view) == ("PA", "LAT"))
+    # a study's two views, each finding itself: the best match among the views scores a result
+    both = lib.search_examples([pa.path, lat.path], k=2, combine="max", include_own=True)
+    assert {h.path for h in both} == {pa.path, lat.path} and all(h.score > 0.999 for h in both)
+    # by default the examples' own patient and study stay out
+    assert not {h.path for h in lib.search_examples([pa.path, lat.path], k=10)} & {pa.path, lat.path}
+    plain = lib.search_examples([pa.path], k=len(records), include_own=True)
+    unwanted = plain[1]
+    pushed = lib.search_examples([pa.path], [unwanted.id], k=len(records), include_own=True)
+    assert [h.id for h in pushed].index(unwanted.id) > 1  # a negative example sinks in the ranking
+    with pytest.raises(ValueError, match="positive"):
+        lib.search_examples([])

@@ -1,0 +1,175 @@
+"""Retrieval-augmented report drafts: the sentences the most similar cases agree on, each cited.
+
+No language model: sentences are taken verbatim from the neighbours' reports, grouped when they say
+the same thing (same words, or text embeddings closer than DUPLICATE_SIMILARITY), weighted by how
+similar their case is to the query, and kept when enough of that weight supports them. Sentences
+that contradict the majority ("No pleural effusion." against "Small left pleural effusion.") lose
+to it; when no side has a clear majority the draft says the cases disagree instead of choosing.
+A site may pass its own generator (e.g. a local language model), which receives the cases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SECTIONS = ("FINDINGS", "IMPRESSION")  # the order a draft is written in
+DUPLICATE_SIMILARITY = 0.95  # text-embedding cosine above which two sentences say the same thing
+MIN_SUPPORT = 0.5  # share of the neighbours' weight a sentence must exceed to enter the draft
+MAJORITY = 0.65  # share of a disputed topic's weight the winning side needs; below it, the draft says so
+
+_NEGATION = re.compile(r"\b(no|not|without|negative for|free of|absence of|resolved|normal)\b", re.IGNORECASE)
+_SIDES = {"left", "right", "bilateral"}
+_CUE_WORDS = {"no", "not", "without", "negative", "for", "free", "absence", "resolved", "normal"}
+# words that carry no topic: grammar, certainty, size and place (place is compared on its own, as sides)
+_FILLER = {"a", "an", "the", "is", "are", "was", "were", "there", "seen", "present", "identified", "noted",
+           "evidence", "of", "with", "and", "or", "in", "at", "on", "to", "this", "that", "any", "acute",
+           "small", "moderate", "large", "mild", "minimal", "trace", "new", "stable", "apical", "basal",
+           "upper", "mid", "lower", "zone", "lobe", "visible", "line", "mm", "cm", "size", "sized"} | _SIDES
+
+
+@dataclass
+class Case:
+    """One retrieved neighbour: its study, its similarity to the query and its report's sentences."""
+
+    study_key: str
+    score: float
+    report: str
+    sentences: list[tuple[str, str, np.ndarray]]  # (section, text, unit text embedding)
+
+
+@dataclass
+class DraftSentence:
+    text: str
+    section: str
+    support: float  # share of the neighbours' weight whose reports say it
+    cases: list[str] = field(default_factory=list)  # study keys it was taken from
+
+
+@dataclass
+class Draft:
+    """A drafted report, the evidence for each sentence, and whether the neighbours agreed."""
+
+    sentences: list[DraftSentence]
+    cases: list[Case]
+    disputed: list[str] = field(default_factory=list)  # "pleural effusion: 3 cases say ..., 2 say ..."
+    uncertain: bool = False  # the neighbours disagree too much for a draft
+    generated: str | None = None  # a site generator's text, when one was given
+
+    @property
+    def text(self) -> str:
+        """The draft as a report, each sentence followed by the studies it came from."""
+        if self.generated is not None:
+            return self.generated
+        if self.uncertain:
+            return ("NO DRAFT: the most similar cases disagree too much to suggest a report. "
+                    + " ".join(self.disputed)).strip()
+        parts = []
+        for section in SECTIONS:
+            chosen = [s for s in self.sentences if s.section == section]
+            if chosen:
+                parts.append(f"{section}: " + " ".join(f"{s.text} [{', '.join(s.cases)}]" for s in chosen))
+        if self.disputed:
+            parts.append("NOT DRAFTED, cases disagree: " + " ".join(self.disputed))
+        return "\n".join(parts)
+
+
+Generator = Callable[[str, list[Case], Draft], str]  # (query description, cases, consensus draft) -> text
+
+
+def draft_from_cases(cases: list[Case], generator: Generator | None = None, query: str = "") -> Draft:
+    """Consensus draft from retrieved cases (best first); see the module docstring."""
+    weights = {c.study_key: max(c.score, 0.0) for c in cases}
+    total = sum(weights.values()) or 1.0
+    groups = _group(cases)
+    for group in groups:
+        group["support"] = sum(weights[key] for key in group["cases"]) / total
+    winners, disputed = _settle(groups, cases, total)
+    sentences = [DraftSentence(g["text"], g["section"], round(g["support"], 3), sorted(g["cases"]))
+                 for g in winners if g["support"] > MIN_SUPPORT]
+    sentences.sort(key=lambda s: (SECTIONS.index(s.section), -s.support))
+    impressions = [s for s in sentences if s.section == "IMPRESSION"]
+    offered = [g for g in groups if g["section"] == "IMPRESSION"]
+    draft = Draft(sentences, cases, disputed, uncertain=not cases or (not impressions and bool(offered)))
+    if draft.uncertain and offered:
+        top = max(offered, key=lambda g: g["support"])
+        draft.disputed.append(f"The most common impression, \"{top['text']}\", is in {len(top['cases'])} of "
+                              f"{len(cases)} cases ({top['support']:.0%} of their similarity weight).")
+    if generator is not None:
+        draft.generated = generator(query, cases, draft)
+    return draft
+
+
+def _group(cases: list[Case]) -> list[dict]:
+    """Sentences saying the same thing, across reports: one group each, with the cases that say it.
+
+    Same thing: the same words; or the same polarity, side and topic ("No pneumothorax." and "There
+    is no pneumothorax."); or the same polarity and side, a shared topic word and text embeddings
+    closer than DUPLICATE_SIMILARITY.
+    """
+    groups: list[dict] = []
+    for case in cases:
+        for section, text, vector in case.sentences:
+            if section not in SECTIONS:
+                continue
+            key = _words(text)
+            facts = {"negated": bool(_NEGATION.search(text)), "topic": key - _FILLER - _CUE_WORDS,
+                     "sides": key & _SIDES}
+            same = next((g for g in groups if g["section"] == section and _same(g, key, vector, facts)), None)
+            if same is None:
+                groups.append({"section": section, "text": text, "key": key, "vector": vector,
+                               "cases": {case.study_key}} | facts)
+            else:
+                same["cases"].add(case.study_key)
+    return groups
+
+
+def _same(group: dict, key: frozenset[str], vector: np.ndarray, facts: dict) -> bool:
+    if group["key"] == key:
+        return True
+    if group["negated"] != facts["negated"] or group["sides"] != facts["sides"]:
+        return False  # text towers barely see negation or side: never let embeddings merge across them
+    if facts["topic"] and group["topic"] == facts["topic"]:
+        return True
+    shared = not (group["topic"] or facts["topic"]) or bool(group["topic"] & facts["topic"])
+    return shared and float(group["vector"] @ vector) >= DUPLICATE_SIMILARITY
+
+
+def _settle(groups: list[dict], cases: list[Case], total: float) -> tuple[list[dict], list[str]]:
+    """Drop the losing side of each contradiction; report topics where no side has a clear majority."""
+    losers: set[int] = set()
+    disputed: list[str] = []
+    for i, group in enumerate(groups):
+        if i in losers or not group["topic"]:
+            continue
+        rivals = [j for j, other in enumerate(groups) if j != i and other["section"] == group["section"]
+                  and _contradict(group, other)]
+        if not rivals:
+            continue
+        sides = [i, *rivals]
+        weight = {j: groups[j]["support"] for j in sides}
+        winner = max(sides, key=lambda j: weight[j])
+        share = weight[winner] / (sum(weight.values()) or 1.0)
+        if share < MAJORITY:
+            views = "; ".join(f"{len(groups[j]['cases'])} say \"{groups[j]['text']}\"" for j in sides)
+            disputed.append(f"{' '.join(sorted(group['topic']))}: {views}.")
+            losers.update(sides)
+        else:
+            losers.update(j for j in sides if j != winner)
+    return [g for j, g in enumerate(groups) if j not in losers], disputed
+
+
+def _contradict(a: dict, b: dict) -> bool:
+    """Same topic, opposite statements: one negates what the other affirms, or they differ in side."""
+    if not a["topic"] or not b["topic"] or not (a["topic"] <= b["topic"] or b["topic"] <= a["topic"]):
+        return False
+    if a["negated"] != b["negated"]:
+        return True
+    return not a["negated"] and bool(a["sides"]) and bool(b["sides"]) and a["sides"] != b["sides"]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z]+", text.lower()))

@@ -1,0 +1,79 @@
+"""Report drafts: consensus sentences with citations, contradictions settled, disagreement said aloud."""
+
+from __future__ import annotations
+
+import numpy as np
+from click.testing import CliRunner
+
+from radsearch.cli import main
+from radsearch.datasets import read_manifest, report_sentences
+from radsearch.search.draft import Case, draft_from_cases
+
+
+def _case(key: str, score: float, report: str) -> Case:
+    """A neighbour whose sentences all get different random embeddings (no accidental duplicates)."""
+    rng = np.random.default_rng(abs(hash(report)) % 2**32)
+    sentences = []
+    for section, text in report_sentences(report):
+        v = rng.standard_normal(16).astype(np.float32)
+        sentences.append((section, text, v / np.linalg.norm(v)))
+    return Case(key, score, report, sentences)
+
+
+EFFUSION = "FINDINGS: Small left pleural effusion. No pneumothorax. IMPRESSION: Left pleural effusion."
+EFFUSION_2 = ("FINDINGS: There is a small left pleural effusion. There is no pneumothorax. "
+              "IMPRESSION: Left pleural effusion.")
+NORMAL = "FINDINGS: No pleural effusion. No pneumothorax. IMPRESSION: Normal chest radiograph."
+
+
+def test_the_majority_wins_contradictions_and_each_sentence_cites_its_cases():
+    draft = draft_from_cases([_case("S1", 0.9, EFFUSION), _case("S2", 0.85, NORMAL), _case("S3", 0.8, EFFUSION_2)])
+    texts = [s.text for s in draft.sentences]
+    assert "No pleural effusion." not in texts  # contradicts the weighted majority
+    assert [s.section for s in draft.sentences] == sorted((s.section for s in draft.sentences),
+                                                          key=["FINDINGS", "IMPRESSION"].index)
+    impression = next(s for s in draft.sentences if s.section == "IMPRESSION")
+    assert impression.text == "Left pleural effusion." and impression.cases == ["S1", "S3"]
+    # two phrasings of one finding become one sentence, cited by every case that says it
+    pneumothorax = [s for s in draft.sentences if "pneumothorax" in s.text]
+    assert len(pneumothorax) == 1 and pneumothorax[0].cases == ["S1", "S2", "S3"]
+    assert not draft.uncertain and "[S1, S3]" in draft.text and draft.text.startswith("FINDINGS:")
+
+
+def test_an_even_split_is_reported_not_guessed():
+    draft = draft_from_cases([_case("S1", 0.9, EFFUSION), _case("S2", 0.9, NORMAL)])
+    assert draft.uncertain and draft.text.startswith("NO DRAFT")
+    assert not any("effusion" in s.text.lower() for s in draft.sentences)  # neither side is asserted
+    assert any("pleural effusion" in d for d in draft.disputed)
+
+
+def test_left_and_right_are_not_merged():
+    right = EFFUSION.replace("left", "right").replace("Left", "Right")
+    draft = draft_from_cases([_case("S1", 0.9, EFFUSION), _case("S2", 0.9, right), _case("S3", 0.9, right)])
+    impressions = [s.text for s in draft.sentences if s.section == "IMPRESSION"]
+    assert impressions == ["Right pleural effusion."]
+
+
+def test_a_site_generator_receives_the_cases_and_the_consensus():
+    seen = {}
+
+    def generator(query, cases, consensus):  # noqa: ANN001, ANN202
+        seen.update(query=query, keys=[c.study_key for c in cases], consensus=consensus.sentences)
+        return "LLM draft"
+
+    draft = draft_from_cases([_case("S1", 0.9, EFFUSION)], generator, query="q.dcm")
+    assert draft.text == "LLM draft" and seen["keys"] == ["S1"] and seen["consensus"]
+
+
+def test_library_draft_cites_other_patients_studies(tiny_library, tiny_archive):
+    from radsearch import open_library
+    lib = open_library(tiny_library)
+    record = read_manifest(tiny_archive / "manifest.csv")[0]
+    draft = lib.draft_report(record.path, k=5)
+    assert 0 < len(draft.cases) <= 5 and all(case.report for case in draft.cases)
+    own = {r.study_id for r in read_manifest(tiny_archive / "manifest.csv") if r.patient_id == record.patient_id}
+    assert not {case.study_key for case in draft.cases} & own
+    cited = {key for sentence in draft.sentences for key in sentence.cases}
+    assert cited <= {case.study_key for case in draft.cases}
+    result = CliRunner().invoke(main, ["draft", "--library", str(tiny_library), "--image", record.path, "-k", "5"])
+    assert result.exit_code == 0 and result.output.split(":")[0] in {"FINDINGS", "IMPRESSION", "NO DRAFT"}
