@@ -297,14 +297,24 @@ def _load_generator(spec: str):  # noqa: ANN202
 @click.option("--split", default="test", show_default=True, help="Use only rows of this split ('' for all).")
 @click.option("--baseline", "baselines", multiple=True, type=click.Choice(["random-init", "pixels"]),
               help="Also score a same-run baseline: random-init weights, or downsampled pixels (repeatable).")
+@click.option("--drafts", is_flag=True,
+              help="Also score report drafts: label F1 against copying the single nearest report.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate(library: Path, queries: Path, k: int, split: str, baselines: tuple[str, ...], as_json: bool) -> None:
+def evaluate(library: Path, queries: Path, k: int, split: str, baselines: tuple[str, ...], drafts: bool,
+             as_json: bool) -> None:
     """Retrieval quality: precision/mAP/nDCG@K, recall@K, probe AUROC, per label and body part."""
+    from .evaluation.drafting import evaluate_drafts
     from .evaluation.retrieval import evaluate as run_eval
     from .search import open_library
-    report = run_eval(open_library(library), queries, k=k, split=split or None, baselines=baselines,
-                      progress=not as_json)
-    click.echo(json.dumps(report.to_dict()) if as_json else report.table())
+    lib = open_library(library)
+    report = run_eval(lib, queries, k=k, split=split or None, baselines=baselines, progress=not as_json)
+    drafting = evaluate_drafts(lib, queries, k=k, split=split or None, progress=not as_json) if drafts else None
+    if as_json:
+        click.echo(json.dumps(report.to_dict() | ({"drafting": drafting.to_dict()} if drafting else {})))
+        return
+    click.echo(report.table())
+    if drafting:
+        click.echo("\n" + drafting.table())
 
 
 @main.command()

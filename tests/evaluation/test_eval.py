@@ -35,6 +35,17 @@ def test_cli_eval_prints_json_with_each_baseline(tiny_library, tiny_archive):
     assert {"model", "pixels"} <= set(data) and "image_ndcg_at_k" in data["pixels"]
 
 
+def test_cli_eval_drafts_scores_drafts_beside_the_nearest_report(tiny_library, tiny_archive):
+    result = CliRunner().invoke(main, ["eval", "--library", str(tiny_library), "--queries",
+                                       str(tiny_archive / "manifest.csv"), "--split", "", "-k", "3", "--drafts",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    drafting = json.loads(result.output)["drafting"]
+    assert drafting["queries"] > 0 and 0.0 <= drafting["abstained"] <= 1.0
+    assert set(drafting["micro_f1"]) == {"draft", "nearest report"}
+    assert all(0.0 <= f1 <= 1.0 for scores in drafting["per_label"].values() for f1 in scores.values())
+
+
 def test_trained_demo_beats_both_baselines(demo_dir):
     # training is deterministic (fixed seeds, deterministic vocabulary): see docs/benchmarks.md for the figures
     report = evaluate(open_library(demo_dir / "library"), demo_dir / "archive" / "manifest.csv", k=10,

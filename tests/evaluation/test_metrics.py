@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from radsearch.datasets.report_labels import mine_labels
 from radsearch.evaluation import average_precision_at_k, precision_at_k, recall_at_k, relevant
 
 
@@ -39,3 +40,14 @@ def test_ndcg_is_one_for_the_ideal_order_and_lower_when_the_best_hit_comes_last(
     assert ndcg_at_k([1.0, 0.5, 0.0], gallery, 3) == 1.0
     assert 0 < ndcg_at_k([0.0, 0.5, 1.0], gallery, 3) < ndcg_at_k([0.5, 1.0, 0.0], gallery, 3) < 1.0
     assert ndcg_at_k([0.0, 0.0], [0.0, 0.0], 2) == 0.0
+
+
+@pytest.mark.parametrize("text, labels", [
+    ("FINDINGS: Small left pleural effusion. There is no pneumothorax. IMPRESSION: Left pleural effusion.",
+     {"pleural_effusion"}),
+    ("FINDINGS: No pleural effusion or pneumothorax. IMPRESSION: Normal chest radiograph.", set()),
+    ("The effusion has resolved. Right apical pneumothorax. Heart is enlarged.", {"pneumothorax", "cardiomegaly"}),
+    ("A 9 mm nodule in the left upper zone; no consolidation.", {"nodule"}),
+])
+def test_labels_mined_from_report_text_respect_negation(text, labels):
+    assert mine_labels(text) == labels

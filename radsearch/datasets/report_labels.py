@@ -1,0 +1,42 @@
+"""Findings stated in report text, negations respected: the labels a draft or a report asserts.
+
+A small rule-based labeller (NegEx-style): a finding counts when a sentence names it, no negation
+cue comes before it ("No pleural effusion or pneumothorax." asserts neither) and none follows it
+("The effusion has resolved.").
+"""
+
+from __future__ import annotations
+
+import re
+
+from .report_text import report_sentences
+
+# canonical label -> the phrases that name it (datasets.vocabulary names)
+FINDING_PHRASES = {
+    "cardiomegaly": r"cardiomegaly|enlarged (?:heart|cardiac silhouette)|heart is enlarged|cardiac enlargement",
+    "pleural_effusion": r"effusions?",
+    "pneumothorax": r"pneumothora(?:x|ces)",
+    "nodule": r"nodules?|nodular opacit(?:y|ies)",
+    "consolidation": r"consolidation|airspace (?:opacity|disease)",
+    "atelectasis": r"atelectasis|atelectatic",
+    "edema": r"(?:pulmonary )?o?edema|vascular congestion",
+    "fracture": r"fractures?",
+}
+_PHRASES = {label: re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE) for label, pattern in FINDING_PHRASES.items()}
+_NEGATION = re.compile(r"\b(?:no|not|without|negative for|free of|absence of|resolved|rule out|ruled out)\b",
+                       re.IGNORECASE)
+_NEGATED_AFTER = re.compile(r"\b(?:(?:is|are|was|were) (?:not seen|not present|not identified|absent)|"
+                            r"(?:has|have) resolved)\b", re.IGNORECASE)
+
+
+def mine_labels(text: str) -> set[str]:
+    """Labels the text asserts: named in a sentence and negated neither before nor after the name."""
+    found: set[str] = set()
+    sentences = [sentence for _, sentence in report_sentences(text)] or [text]
+    for sentence in sentences:
+        for label, phrase in _PHRASES.items():
+            match = phrase.search(sentence)
+            if match and not _NEGATION.search(sentence[:match.start()]) \
+                    and not _NEGATED_AFTER.search(sentence[match.end():]):
+                found.add(label)
+    return found
