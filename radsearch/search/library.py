@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from ..errors import ModelDirError
 from ..imaging import Radiograph, preprocess, read
@@ -25,7 +27,19 @@ SENTENCES_PER_REPORT = 4  # sentence hits fetched per report wanted, before fetc
 NEGATION_POOL, NEGATION_MIN_POOL = 20, 200  # candidates re-ranked for a query with negated phrases
 NEGATION_WEIGHT = 1.0  # how hard a match to a negated phrase pushes a result down
 GROUP_POOL = 10  # images retrieved per study or patient wanted, before grouping
+OVERFETCH_SHARE = 0.2  # filters matching at least this share of the library post-filter an over-fetched search
+OVERFETCH_MARGIN = 2.0  # fetched = k / share x this; too few matches among them falls back to the id selector
 DRAFT_CASES = 10  # reported studies a draft is built from
+
+
+@dataclass
+class FilterPlan:
+    """A metadata filter ready to apply: its SQL, how many images match and their share of the library."""
+
+    query: Select
+    matching: int
+    share: float
+    allowed: np.ndarray | None = None  # the matching ids, fetched only when the id selector is used
 
 
 class Library:
@@ -237,28 +251,54 @@ class Library:
         """Top k images for one query vector, or several (rows of `vector`: a candidate scores its best
         match among them), minus NEGATION_WEIGHT x its best match to any row of `avoid`."""
         queries = np.atleast_2d(np.asarray(vector, dtype=np.float32))
-        allowed = None
-        if where:
-            with self.store.catalog.session() as s:
-                allowed = np.fromiter(s.scalars(self.store.image_filter(where)), dtype=np.int64)
-            allowed = np.setdiff1d(allowed, np.fromiter(skip, dtype=np.int64)) if skip else allowed
-            if len(allowed) == 0:
-                return []
+        plan = self._filter_plan(where, skip)
+        if plan is not None and plan.matching == 0:
+            return []
         rerank = avoid is not None or len(queries) > 1
         fetch = max(k * NEGATION_POOL, NEGATION_MIN_POOL) if rerank else k
         best: dict[int, float] = {}
         for query in queries:
-            for image_id, score in self._nearest(query, fetch, allowed, skip):
+            for image_id, score in self._nearest(query, fetch, plan, skip):
                 best[image_id] = max(score, best.get(image_id, -np.inf))
         found = sorted(best.items(), key=lambda pair: -pair[1])
         found = self._rescore([i for i, _ in found], queries, avoid)[:k] if rerank else found[:k]
         centre = queries.mean(axis=0)
         return self._hits(found, centre / max(float(np.linalg.norm(centre)), 1e-12))
 
-    def _nearest(self, vector: np.ndarray, n: int, allowed: np.ndarray | None,
+    def _filter_plan(self, where: dict[str, Any] | None, skip: frozenset[int]) -> FilterPlan | None:
+        """How a filter is applied: its share of the library decides between post-filtering an
+        over-fetched search (broad filters: no id list to build) and an id selector inside FAISS."""
+        if not where:
+            return None
+        query = self.store.image_filter(where)
+        with self.store.catalog.session() as s:
+            matching = int(s.scalar(select(func.count()).select_from(query.subquery())) or 0)
+        share = matching / max(self.store.catalog.count("images"), 1)
+        return FilterPlan(query, matching, share)
+
+    def _allowed(self, plan: FilterPlan, skip: frozenset[int]) -> np.ndarray:
+        if plan.allowed is None:
+            with self.store.catalog.session() as s:
+                allowed = np.fromiter(s.scalars(plan.query), dtype=np.int64)
+            plan.allowed = np.setdiff1d(allowed, np.fromiter(skip, dtype=np.int64)) if skip else allowed
+        return plan.allowed
+
+    def _nearest(self, vector: np.ndarray, n: int, plan: FilterPlan | None,
                  skip: frozenset[int]) -> list[tuple[int, float]]:
-        """(id, score) of the n nearest images, within `allowed` when given, never in `skip`."""
+        """(id, score) of the n nearest images matching the filter plan, never in `skip`."""
         index = self.store.vectors("images")
+        if plan is not None and plan.share >= OVERFETCH_SHARE:
+            over = math.ceil(n / plan.share * OVERFETCH_MARGIN) + len(skip)
+            scores, ids = index.search(vector, over)
+            found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip]
+            with self.store.catalog.session() as s:
+                keep = set(s.scalars(plan.query.where(Image.id.in_([i for i, _ in found]))))
+            found = [pair for pair in found if pair[0] in keep][:n]
+            if len(found) >= n:
+                return found  # else too few matches were near: the id selector finds every one there is
+        allowed = self._allowed(plan, skip) if plan is not None else None
+        if allowed is not None and len(allowed) == 0:
+            return []
         over = len(skip) if allowed is None else 0  # without a filter, skipped images are dropped after the search
         scores, ids = index.search(vector, n + over, allowed=allowed)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip][:n]

@@ -132,3 +132,24 @@ def test_examples_more_like_these_less_like_those(lib, tiny_archive):
     assert [h.id for h in pushed].index(unwanted.id) > 1  # a negative example sinks in the ranking
     with pytest.raises(ValueError, match="positive"):
         lib.search_examples([])
+
+
+def test_broad_and_narrow_filters_give_the_exact_filtered_ranking(lib, tiny_archive):
+    """Whichever way a filter is applied (post-filtered over-fetch or id selector), the ranking is exact."""
+    from radsearch.search.library import OVERFETCH_SHARE
+    patient = read_manifest(tiny_archive / "manifest.csv")[0].patient_id
+    filters = [{"body_part": "CHEST"}, {"sex": "M"}, {"body_part": {"not": "CHEST"}}, {"patient_id": patient}]
+    shares = [lib._filter_plan(where, frozenset()).share for where in filters]
+    assert min(shares) < OVERFETCH_SHARE <= max(shares)  # both ways of filtering are exercised
+    for where in filters:
+        _check_exact_filtered_ranking(lib, where)
+
+
+def _check_exact_filtered_ranking(lib, where):
+    n = lib.store.catalog.count("images")
+    everything = lib.search_text("pleural effusion", k=n)
+    with lib.store.catalog.session() as s:
+        matching = set(s.scalars(lib.store.image_filter(where)))
+    expected = [h.id for h in everything if h.id in matching]
+    for k in (1, 3, len(expected)):
+        assert [h.id for h in lib.search_text("pleural effusion", k=k, where=where)] == expected[:k]
