@@ -87,7 +87,7 @@ def draft_from_cases(cases: list[Case], generator: Generator | None = None, quer
     groups = _group(cases)
     for group in groups:
         group["support"] = sum(weights[key] for key in group["cases"]) / total
-    winners, disputed = _settle(groups, cases, total)
+    winners, disputed = _settle(groups, weights, total)
     sentences = [DraftSentence(g["text"], g["section"], round(g["support"], 3), sorted(g["cases"]))
                  for g in winners if g["support"] > MIN_SUPPORT]
     sentences.sort(key=lambda s: (SECTIONS.index(s.section), -s.support))
@@ -138,10 +138,15 @@ def _same(group: dict, key: frozenset[str], vector: np.ndarray, facts: dict) -> 
     return shared and float(group["vector"] @ vector) >= DUPLICATE_SIMILARITY
 
 
-def _settle(groups: list[dict], cases: list[Case], total: float) -> tuple[list[dict], list[str]]:
-    """Drop the losing side of each contradiction; report topics where no side has a clear majority."""
+def _settle(groups: list[dict], weights: dict[str, float], total: float) -> tuple[list[dict], list[str]]:
+    """Drop the losing side of each contradiction; report topics where no side has a clear majority.
+
+    When the cases agree a finding is present but not on its side, one statement of the finding
+    with "side uncertain" and the count per side replaces the sided sentences.
+    """
     losers: set[int] = set()
     disputed: list[str] = []
+    merged: list[dict] = []
     for i, group in enumerate(groups):
         if i in losers or not group["topic"]:
             continue
@@ -153,13 +158,29 @@ def _settle(groups: list[dict], cases: list[Case], total: float) -> tuple[list[d
         weight = {j: groups[j]["support"] for j in sides}
         winner = max(sides, key=lambda j: weight[j])
         share = weight[winner] / (sum(weight.values()) or 1.0)
-        if share < MAJORITY:
-            views = "; ".join(f"{len(groups[j]['cases'])} say \"{groups[j]['text']}\"" for j in sides)
+        present = [j for j in sides if not groups[j]["negated"]]
+        present_share = sum(weight[j] for j in present) / (sum(weight.values()) or 1.0)
+        if share >= MAJORITY:
+            losers.update(j for j in sides if j != winner)
+        elif len(present) > 1 and present_share >= MAJORITY:  # agreed it is there, not on which side
+            losers.update(sides)
+            merged.append(_side_uncertain([groups[j] for j in present], weights, total))
+        else:
+            views = "; ".join(_say(len(groups[j]["cases"]), groups[j]["text"]) for j in sides)
             disputed.append(f"{' '.join(sorted(group['topic']))}: {views}.")
             losers.update(sides)
-        else:
-            losers.update(j for j in sides if j != winner)
-    return [g for j, g in enumerate(groups) if j not in losers], disputed
+    return [g for j, g in enumerate(groups) if j not in losers] + merged, disputed
+
+
+def _side_uncertain(groups: list[dict], weights: dict[str, float], total: float) -> dict:
+    """One statement for a finding the cases agree on but place on different sides; says so."""
+    best = max(groups, key=lambda g: g["support"])
+    cases = set().union(*(g["cases"] for g in groups))
+    unsided = re.sub(r"\s+", " ", re.sub(r"\b(?:left|right|bilateral)\b\s*", "", best["text"], flags=re.I)).strip()
+    unsided = unsided[:1].upper() + unsided[1:]
+    sides = ", ".join(f"{len(g['cases'])} {'/'.join(sorted(g['sides']))}" for g in groups)
+    return best | {"text": f"{unsided.rstrip('.')} (side uncertain: {sides}).", "cases": cases,
+                   "support": sum(weights[key] for key in cases) / total}
 
 
 def _contradict(a: dict, b: dict) -> bool:
@@ -173,3 +194,7 @@ def _contradict(a: dict, b: dict) -> bool:
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z]+", text.lower()))
+
+
+def _say(cases: int, text: str) -> str:
+    return f"{cases} {'case says' if cases == 1 else 'cases say'} \"{text}\""

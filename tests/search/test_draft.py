@@ -77,3 +77,12 @@ def test_library_draft_cites_other_patients_studies(tiny_library, tiny_archive):
     assert cited <= {case.study_key for case in draft.cases}
     result = CliRunner().invoke(main, ["draft", "--library", str(tiny_library), "--image", record.path, "-k", "5"])
     assert result.exit_code == 0 and result.output.split(":")[0] in {"FINDINGS", "IMPRESSION", "NO DRAFT"}
+
+
+def test_a_finding_placed_on_both_sides_is_kept_with_its_side_marked_uncertain():
+    right = EFFUSION.replace("left", "right").replace("Left", "Right")
+    draft = draft_from_cases([_case("S1", 0.9, EFFUSION), _case("S2", 0.9, right), _case("S3", 0.5, EFFUSION)])
+    impression = [s for s in draft.sentences if s.section == "IMPRESSION"]
+    assert len(impression) == 1 and impression[0].cases == ["S1", "S2", "S3"]
+    assert impression[0].text.startswith("Pleural effusion (side uncertain:")
+    assert "left" not in impression[0].text.split("(")[0].lower() and not draft.uncertain
