@@ -55,4 +55,7 @@ def print_examples(library: Path, manifest: Path, echo: Callable[[str], None] = 
                  f"[{', '.join(hit.labels) or 'no findings'}]  {hit.study_key}")
     echo(f"\nimage -> report: query {query.path}")
     for hit in lib.search_reports(query.path, 3):
-        echo(f"  {hit.score:.3f}  {hit.study_key}: {hit.text}")
+        echo(f"  {hit.score:.3f}  {hit.study_key}: {hit.why.highlight(hit.text, ('[', ']')) if hit.why else hit.text}")
+    echo(f"\ndraft report for {query.path} (from the 10 most similar reported studies of other patients):")
+    for line in lib.draft_report(query.path).text.splitlines():
+        echo(f"  {line}")

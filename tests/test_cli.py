@@ -84,10 +84,10 @@ def test_synth_then_index_then_eval_json(runner, tiny_model, tmp_path):
     assert report["k"] == 3 and report["queries"] > 0 and 0 <= report["model"]["image_precision_at_k"] <= 1
 
 
-def test_demo_without_ui_prints_the_three_kinds_of_search(runner, demo_dir):
+def test_demo_without_ui_prints_the_kinds_of_search_and_a_draft(runner, demo_dir):
     result = runner.invoke(main, ["demo", "--dir", str(demo_dir), "--no-ui"])
     assert result.exit_code == 0, result.output
-    for heading in ("image -> image", "text -> image", "image -> report"):
+    for heading in ("image -> image", "text -> image", "image -> report", "draft report for"):
         assert heading in result.output
     assert "reusing" in result.output  # the finished demo is not rebuilt
 
