@@ -122,7 +122,7 @@ class Library:
         """A report draft from the k most similar reported studies (search.draft): cited sentences the
         cases agree on, or a statement that they disagree. `generator` replaces the consensus text with
         a site's own (it receives the query, the cases and the consensus draft)."""
-        studies = self.search_cases(image, k * GROUP_POOL, where, by="study", include_own=include_own)
+        studies = self.search_cases(image, 2 * k, where, by="study", include_own=include_own)
         reported = [g for g in studies if g.hits[0].report][:k]
         with self.store.catalog.session() as s:
             query = (select(Study.study_key, Report.id).join(Report, Report.study_id == Study.id)
@@ -180,20 +180,32 @@ class Library:
         vectors = self.embed_texts([query.positive, *query.negated])
         return self._image_hits(vectors[0], k, where, avoid=vectors[1:])
 
-    def search_reports(self, query: ImageQuery | str, k: int = 10) -> list[ReportHit]:
-        """The k reports closest to an image or to a text (a str that is not an existing file is text)."""
-        if isinstance(query, str) and not Path(query).is_file():
-            vector = self.embed_texts([query])[0]
-        else:
-            vector = self.embed_images([query])[0]
-        return self.search_reports_vector(vector, k)
+    def search_reports(self, query: ImageQuery | str, k: int = 10, include_own: bool = False) -> list[ReportHit]:
+        """The k reports closest to an image or to a text (a str that is not an existing file is text).
 
-    def search_reports_vector(self, vector: np.ndarray, k: int = 10) -> list[ReportHit]:
+        An image query that is a file of the library does not get its own patient's reports back
+        unless include_own.
+        """
+        if isinstance(query, str) and not Path(query).is_file():
+            return self.search_reports_vector(self.embed_texts([query])[0], k)
+        skip = frozenset() if include_own else self._reports_of(self._own_images(query))
+        return self.search_reports_vector(self.embed_images([query])[0], k, skip)
+
+    def search_reports_vector(self, vector: np.ndarray, k: int = 10,
+                              skip: frozenset[int] = frozenset()) -> list[ReportHit]:
         """Reports closest to an embedding you already have, each with its sentence nearest to it."""
         vector = np.asarray(vector, dtype=np.float32)
-        scores, ids = self.store.vectors("reports").search(vector, k)
-        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        scores, ids = self.store.vectors("reports").search(vector, k + len(skip))
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip][:k]
         return self._report_hits(vector, found)
+
+    def _reports_of(self, image_ids: frozenset[int]) -> frozenset[int]:
+        """Ids of the reports of these images' studies."""
+        if not image_ids:
+            return frozenset()
+        with self.store.catalog.session() as s:
+            studies = select(Image.study_id).where(Image.id.in_(sorted(image_ids)))
+            return frozenset(s.scalars(select(Report.id).where(Report.study_id.in_(studies))))
 
     def search_sentences(self, query: ImageQuery | str, k: int = 10) -> list[ReportHit]:
         """The k reports holding the sentences closest to the query, ranked by their best sentence.

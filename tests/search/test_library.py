@@ -68,6 +68,10 @@ def test_report_search_by_text_and_by_image(lib, tiny_archive):
     by_text = lib.search_reports("pleural effusion", k=3)
     assert len(by_image) == 3 and len(by_text) == 3
     assert all(h.text and h.study_key and h.image_ids for h in by_image + by_text)
+    own = {r.study_id for r in read_manifest(tiny_archive / "manifest.csv") if r.patient_id == record.patient_id}
+    every = lib.store.catalog.count("reports")
+    assert not {h.study_key for h in lib.search_reports(record.path, k=every)} & own  # its own patient's stay out
+    assert own <= {h.study_key for h in lib.search_reports(record.path, k=every, include_own=True)}
 
 
 def test_empty_text_query_is_refused(lib):
