@@ -218,7 +218,7 @@ def _number(text: str) -> float | str | None:
 @click.option("--by", "group_by", type=click.Choice(["study", "patient"]),
               help="Return studies or patients, scored by their best-matching image.")
 @click.option("--include-own", is_flag=True,
-              help="Keep the query's own patient and study when the query file is in the library.")
+              help="Keep the query's own patient and study (images, reports) when the query file is in the library.")
 @click.option("--where", multiple=True, help="Filter: body_part=CHEST, view=PA,LAT, age=40..70 (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def search(library: Path, image: Path | None, text: str | None, k: int, reports: bool, sentences: bool,
@@ -233,8 +233,10 @@ def search(library: Path, image: Path | None, text: str | None, k: int, reports:
     if reports:
         if where:
             raise click.UsageError("--where filters image results; drop it with --reports or --sentences")
-        find = lib.search_sentences if sentences else lib.search_reports
-        hits = find(Path(query) if image is not None else query, k)
+        if sentences:
+            hits = lib.search_sentences(Path(query) if image is not None else query, k)
+        else:
+            hits = lib.search_reports(Path(query) if image is not None else query, k, include_own=include_own)
     elif group_by:
         hits = lib.search_cases(Path(query) if image is not None else query, k, where=_parse_where(where),
                                 by=group_by, include_own=include_own)
