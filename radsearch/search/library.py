@@ -213,10 +213,12 @@ class Library:
         Finds a report by one matching statement even when the rest of it is about other things;
         each hit's `why` is that sentence.
         """
+        skip: frozenset[int] = frozenset()
         if isinstance(query, str) and not Path(query).is_file():
             vector = self.embed_texts([query])[0]
         else:
             vector = self.embed_images([query])[0]
+            skip = self._reports_of(self._own_images(query))  # not its own patient's reports
         index = self.store.vectors("sentences")
         best: dict[int, float] = {}
         fetch = k * SENTENCES_PER_REPORT
@@ -226,7 +228,7 @@ class Library:
             best = {}
             for sentence_id, score in zip(ids[0], scores[0]):
                 report = owners.get(int(sentence_id))
-                if report is not None and report not in best:
+                if report is not None and report not in best and report not in skip:
                     best[report] = float(score)
             if len(best) >= k or fetch >= index.ntotal:
                 break
