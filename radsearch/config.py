@@ -29,7 +29,7 @@ class LibraryConfig:
     embed_dim: int = 0
     profile: dict = field(default_factory=dict)  # preprocessing profile (see imaging.PreprocessProfile)
     database_url: str = ""  # empty = catalog.sqlite inside the library; or any SQLAlchemy URL
-    index_spec: str = "auto"  # FAISS factory string (wrapped in IDMap2); auto = Flat below 10^5 vectors, else HNSW32
+    index_spec: str = "auto"  # FAISS factory string (wrapped in IDMap2); auto = Flat below 10^5, then IVF{nlist},Flat
     thumbnail_size: int = 192  # longest side of the stored previews, in pixels
     pseudonym_salt: str = ""  # key of the patient/accession pseudonyms (radsearch.privacy); made at creation
     keep_identifiers: bool = False  # True stores real patient IDs and accession numbers (a site's choice)

@@ -63,3 +63,12 @@ def test_trained_demo_beats_both_baselines(demo_dir):
     assert report.model.probe_auroc_mean > random_init.probe_auroc_mean, report.table()
     # the demo's contrastive-only recipe does not beat raw pixels' linear probe (0.807 vs 0.821, measured);
     # contrastive+ssl does (0.848): docs/benchmarks.md, benchmarks/training.py
+
+
+def test_demo_drafts_assert_findings_at_least_as_well_as_the_nearest_report(demo_dir):
+    from radsearch.evaluation.drafting import evaluate_drafts
+    scores = evaluate_drafts(open_library(demo_dir / "library"), demo_dir / "archive" / "manifest.csv", k=10,
+                             progress=False)
+    # measured on 164 test studies: micro F1 0.740 against 0.697, 5% of queries without a draft
+    assert scores.micro_f1["draft"] >= scores.micro_f1["nearest report"]
+    assert scores.abstained <= 0.1

@@ -48,9 +48,10 @@ def test_removed_ids_are_no_longer_found():
     assert 3 not in index.search(vectors[3], 5)[1][0]
 
 
-def test_auto_picks_flat_for_small_libraries_and_hnsw_for_large_ones():
+def test_auto_picks_flat_for_small_libraries_and_inverted_lists_sized_to_large_ones():
     from radsearch.storage.vectors import FLAT_LIMIT, choose_spec
-    assert choose_spec("auto", FLAT_LIMIT - 1) == "Flat" and choose_spec("auto", FLAT_LIMIT) == "HNSW32"
+    assert choose_spec("auto", FLAT_LIMIT - 1) == "Flat" and choose_spec("auto", FLAT_LIMIT) == "IVF1024,Flat"
+    assert choose_spec("auto", 1_000_000) == "IVF4096,Flat" and choose_spec("auto", 10_000_000) == "IVF16384,Flat"
     assert choose_spec("IVF256,PQ16", 10) == "IVF256,PQ16"  # an explicit factory string always wins
 
 
@@ -90,14 +91,16 @@ def test_hnsw_cannot_delete_so_the_library_rebuilds_it(tiny_archive, tiny_model,
     assert sorted(store.vectors("images").ids()) == sorted(store.catalog.ids("images")) and removed > 0
 
 
-def test_an_auto_library_switches_to_hnsw_when_it_grows(tiny_library, tmp_path, monkeypatch):
+def test_an_auto_library_switches_to_inverted_lists_when_it_grows(tiny_library, tmp_path, monkeypatch):
     import shutil
 
+    from radsearch.storage import store as store_module
     from radsearch.storage import vectors as vectors_module
     library = tmp_path / "lib"
     shutil.copytree(tiny_library, library)
     assert LibraryStore.open(library).vectors("images").exact
     monkeypatch.setattr(vectors_module, "FLAT_LIMIT", 5)  # pretend 5 vectors is a large library
+    monkeypatch.setattr(store_module, "MIN_TRAINED", 5)  # and enough to train the inverted lists
     store = LibraryStore.open(library)
     assert not store.vectors("images").exact and store.vectors("images").ntotal == store.catalog.count("images")
 
@@ -111,16 +114,18 @@ def test_a_tight_filter_on_an_approximate_index_still_gives_exactly_k(tiny_libra
     import shutil
 
     from radsearch.search import open_library
+    from radsearch.storage import store as store_module
     from radsearch.storage import vectors as vectors_module
     library = tmp_path / "lib"
     shutil.copytree(tiny_library, library)
     monkeypatch.setattr(vectors_module, "FLAT_LIMIT", 5)
+    monkeypatch.setattr(store_module, "MIN_TRAINED", 5)
     lib = open_library(library)
     assert not lib.store.vectors("images").exact
     knees = lib.search_text("knee", k=100, where={"body_part": "KNEE"})
     n_knees = len(knees)
     assert n_knees >= 2
-    # force the graph search to come back short, as it can under a selective filter
+    # force the approximate search to come back short, as it can under a selective filter
     monkeypatch.setattr(VectorIndex, "search", lambda self, q, k, allowed=None: (np.zeros((1, 1)), np.array([[-1]])))
     again = lib.search_text("knee", k=n_knees, where={"body_part": "KNEE"})
     assert len(again) == n_knees and {h.id for h in again} == {h.id for h in knees}
