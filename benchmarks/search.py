@@ -1,8 +1,8 @@
 """Query latency at 10^4, 10^5 and 10^6 vectors: radsearch's vector index against numpy brute force.
 
 Synthetic clustered unit vectors stand in for a library's embeddings (the issue allows it for the
-large sizes); the index type is what an "auto" library picks at that size (Flat below 10^5, HNSW32
-from there). For each size, 200 queries near library vectors are timed, k=10:
+large sizes); the index type is what an "auto" library picks at that size (Flat below 10^5, then
+IVF{nlist},Flat). For each size, 200 queries near library vectors are timed, k=10:
   unfiltered     VectorIndex.search
   filtered 1%    a selective metadata filter (1% of the ids), applied inside FAISS (id selector)
   brute force    numpy: one matrix-vector product and argpartition (the baseline), same filters
