@@ -83,8 +83,64 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
     weights an uninterrupted run would have.
     """
     settings = settings or TrainSettings()
-    weights = objectives(settings)
     out = Path(out)
+    run = _prepare(manifest, out, settings, progress)
+    start_epoch, start_batch, partial_losses, epoch_rng = _resume(run)
+    bar = tqdm(total=run.total_steps, initial=start_epoch * run.steps_per_epoch + start_batch // settings.accumulate,
+               desc="train", unit="step", disable=not progress)
+    for epoch in range(start_epoch, settings.epochs):
+        resuming = epoch == start_epoch
+        if resuming and epoch_rng is not None:  # resuming inside this epoch: replay its shuffle
+            after = run.generator.get_state()
+            run.generator.set_state(epoch_rng)
+            order = torch.randperm(len(run.groups), generator=run.generator)
+            run.generator.set_state(after)
+        else:
+            epoch_rng = run.generator.get_state()
+            order = torch.randperm(len(run.groups), generator=run.generator)
+        started = time.time()
+        losses = _run_epoch(run, epoch, order, start_batch if resuming else 0,
+                            list(partial_losses) if resuming else [], epoch_rng, bar)
+        _log_epoch(run, epoch, losses, time.time() - started)
+        _save_checkpoint(run, epoch + 1, 0, [], run.generator.get_state())
+    bar.close()
+    run.model.dual.eval()
+    run.model.to("cpu").save_pretrained(out)
+    shutil.copy(run.partial / "train_log.jsonl", out / "train_log.jsonl")
+    shutil.rmtree(run.partial, ignore_errors=True)
+    return out
+
+
+@dataclass
+class _Run:
+    """Everything one training run holds: settings, data, model, optimiser and where it checkpoints."""
+
+    settings: TrainSettings
+    weights: dict[str, float]
+    partial: Path
+    device: torch.device
+    data: TrainingSet
+    model: RadsearchModel
+    head: torch.nn.Linear | None
+    frozen: list
+    cache: TowerCache | None
+    params: list
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LambdaLR
+    groups: list[list[int]]  # the units an epoch shuffles: images, or whole studies
+    batches: int  # per epoch
+    steps_per_epoch: int
+    total_steps: int
+    generator: torch.Generator
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.partial / "checkpoint.pt"
+
+
+def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress: bool) -> _Run:
+    """Load the training split, build tokenizer, towers, optimiser and schedule for a run."""
+    weights = objectives(settings)
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     if settings.threads:
@@ -122,93 +178,84 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
     head = torch.nn.Linear(model.embed_dim, len(data.label_names)).to(device) if "supervised" in weights else None
     params = [p for p in model.dual.parameters() if p.requires_grad] + (list(head.parameters()) if head else [])
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    groups = _groups(data, settings.pool_study)  # the units an epoch shuffles: images, or whole studies
+    groups = _groups(data, settings.pool_study)
     batches = max(1, len(groups) // settings.batch_size)
     steps_per_epoch = math.ceil(batches / settings.accumulate)
     total_steps = steps_per_epoch * settings.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, settings.warmup_steps, total_steps))
-    generator = torch.Generator().manual_seed(settings.seed)
-    start_epoch, start_batch, partial_losses = 0, 0, []
-    checkpoint = partial / "checkpoint.pt"
-    epoch_rng = None
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=False)
-        if state["settings"] == asdict(settings) and state["n_images"] == len(data):
-            model.dual.load_state_dict(state["model"])
-            if head is not None:
-                head.load_state_dict(state["head"])
-            optimizer.load_state_dict(state["optimizer"])
-            schedule.load_state_dict(state["schedule"])
-            start_epoch, start_batch, partial_losses = state["epoch"], state["batch"], state["losses"]
-            epoch_rng = state["epoch_rng"] if start_batch else None  # mid-epoch: its shuffle is replayed
-            generator.set_state(state["rng"])
-            torch.set_rng_state(state["torch_rng"])  # dropout draws from torch's global generator
-            log.info("resuming training at epoch %d, batch %d", start_epoch + 1, start_batch)
-        else:
-            log.warning("checkpoint in %s is for other settings or data; starting afresh", partial)
+    return _Run(settings, weights, partial, device, data, model, head, frozen, cache, params, optimizer, schedule,
+                groups, batches, steps_per_epoch, total_steps, torch.Generator().manual_seed(settings.seed))
 
-    def save_checkpoint(epoch: int, batch: int, losses: list, epoch_state: torch.Tensor) -> None:
-        state = {"model": model.dual.state_dict(), "head": head.state_dict() if head else None,
-                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "epoch": epoch,
-                 "batch": batch, "losses": losses, "epoch_rng": epoch_state, "rng": generator.get_state(),
-                 "torch_rng": torch.get_rng_state(),
-                 "settings": asdict(settings), "n_images": len(data)}
-        torch.save(state, checkpoint.with_suffix(".tmp"))
-        checkpoint.with_suffix(".tmp").replace(checkpoint)
 
-    log_path = partial / "train_log.jsonl"
-    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch + start_batch // settings.accumulate,
-               desc="train", unit="step", disable=not progress)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-    for epoch in range(start_epoch, settings.epochs):
-        if epoch_rng is not None and epoch == start_epoch:  # resuming inside this epoch: replay its shuffle
-            resume_rng = generator.get_state()
-            generator.set_state(epoch_rng)
-            order = torch.randperm(len(groups), generator=generator)
-            generator.set_state(resume_rng)
-        else:
-            epoch_rng = generator.get_state()
-            order = torch.randperm(len(groups), generator=generator)
-        first = start_batch if epoch == start_epoch else 0
-        losses = list(partial_losses) if epoch == start_epoch else []
-        started = time.time()
-        model.dual.train()
-        for tower in frozen:
-            tower.eval()  # no dropout in a fixed tower
-        for batch in range(first, batches):
-            chosen = order[batch * settings.batch_size:(batch + 1) * settings.batch_size].tolist()
-            idx = torch.tensor([i for g in chosen for i in groups[g]])
-            owner = torch.tensor([n for n, g in enumerate(chosen) for _ in groups[g]])  # image -> unit in batch
-            with autocast:
-                terms = _losses(model, head, data, idx, owner if settings.pool_study else None, weights, generator,
-                                settings.ssl_temperature, device, cache)
-                loss = sum(weights[name] * value for name, value in terms.items())
-            (loss / settings.accumulate).backward()
-            losses.append({name: value.item() for name, value in terms.items()} | {"loss": loss.item()})
-            if (batch + 1) % settings.accumulate == 0 or batch + 1 == batches:
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                schedule.step()
-                bar.update(1)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]['loss']:.3f}")
-                step = schedule.last_epoch
-                if settings.checkpoint_every and step % settings.checkpoint_every == 0 and batch + 1 < batches:
-                    save_checkpoint(epoch, batch + 1, losses, epoch_rng)
-        entry = {"epoch": epoch + 1, "seconds": round(time.time() - started, 2),
-                 "temperature": float(1 / model.dual.logit_scale.detach().exp())}
-        for name in dict.fromkeys(key for item in losses for key in item):
-            values = [item[name] for item in losses if name in item]
-            entry[name] = sum(values) / len(values)
-        with open(log_path, "a") as fh:
-            fh.write(json.dumps(entry) + "\n")
-        save_checkpoint(epoch + 1, 0, [], generator.get_state())
-    bar.close()
-    model.dual.eval()
-    model.to("cpu").save_pretrained(out)
-    shutil.copy(log_path, out / "train_log.jsonl")
-    shutil.rmtree(partial, ignore_errors=True)
-    return out
+def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
+    """(epoch, batch, losses so far, the epoch's shuffle state) from the checkpoint, or a fresh start."""
+    if not run.checkpoint.is_file():
+        return 0, 0, [], None
+    state = torch.load(run.checkpoint, weights_only=False)
+    if state["settings"] != asdict(run.settings) or state["n_images"] != len(run.data):
+        log.warning("checkpoint in %s is for other settings or data; starting afresh", run.partial)
+        return 0, 0, [], None
+    run.model.dual.load_state_dict(state["model"])
+    if run.head is not None:
+        run.head.load_state_dict(state["head"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.schedule.load_state_dict(state["schedule"])
+    run.generator.set_state(state["rng"])
+    torch.set_rng_state(state["torch_rng"])  # dropout draws from torch's global generator
+    log.info("resuming training at epoch %d, batch %d", state["epoch"] + 1, state["batch"])
+    epoch_rng = state["epoch_rng"] if state["batch"] else None  # mid-epoch: its shuffle is replayed
+    return state["epoch"], state["batch"], state["losses"], epoch_rng
+
+
+def _save_checkpoint(run: _Run, epoch: int, batch: int, losses: list, epoch_state: torch.Tensor) -> None:
+    state = {"model": run.model.dual.state_dict(), "head": run.head.state_dict() if run.head else None,
+             "optimizer": run.optimizer.state_dict(), "schedule": run.schedule.state_dict(), "epoch": epoch,
+             "batch": batch, "losses": losses, "epoch_rng": epoch_state, "rng": run.generator.get_state(),
+             "torch_rng": torch.get_rng_state(), "settings": asdict(run.settings), "n_images": len(run.data)}
+    torch.save(state, run.checkpoint.with_suffix(".tmp"))
+    run.checkpoint.with_suffix(".tmp").replace(run.checkpoint)
+
+
+def _run_epoch(run: _Run, epoch: int, order: torch.Tensor, first: int, losses: list, epoch_rng: torch.Tensor,
+               bar: tqdm) -> list[dict]:
+    """Batches `first`.. of one epoch in `order`; optimizer steps every `accumulate` batches."""
+    settings = run.settings
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if run.device.type == "cuda" else contextlib.nullcontext()
+    run.model.dual.train()
+    for tower in run.frozen:
+        tower.eval()  # no dropout in a fixed tower
+    for batch in range(first, run.batches):
+        chosen = order[batch * settings.batch_size:(batch + 1) * settings.batch_size].tolist()
+        idx = torch.tensor([i for g in chosen for i in run.groups[g]])
+        owner = torch.tensor([n for n, g in enumerate(chosen) for _ in run.groups[g]])  # image -> unit in batch
+        with autocast:
+            terms = _losses(run.model, run.head, run.data, idx, owner if settings.pool_study else None, run.weights,
+                            run.generator, settings.ssl_temperature, run.device, run.cache)
+            loss = sum(run.weights[name] * value for name, value in terms.items())
+        (loss / settings.accumulate).backward()
+        losses.append({name: value.item() for name, value in terms.items()} | {"loss": loss.item()})
+        if (batch + 1) % settings.accumulate == 0 or batch + 1 == run.batches:
+            torch.nn.utils.clip_grad_norm_(run.params, 1.0)
+            run.optimizer.step()
+            run.optimizer.zero_grad(set_to_none=True)
+            run.schedule.step()
+            bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]['loss']:.3f}")
+            step = run.schedule.last_epoch
+            if settings.checkpoint_every and step % settings.checkpoint_every == 0 and batch + 1 < run.batches:
+                _save_checkpoint(run, epoch, batch + 1, losses, epoch_rng)
+    return losses
+
+
+def _log_epoch(run: _Run, epoch: int, losses: list[dict], seconds: float) -> None:
+    """One line of train_log.jsonl: the epoch's mean loss per objective and the temperature."""
+    entry = {"epoch": epoch + 1, "seconds": round(seconds, 2),
+             "temperature": float(1 / run.model.dual.logit_scale.detach().exp())}
+    for name in dict.fromkeys(key for item in losses for key in item):
+        values = [item[name] for item in losses if name in item]
+        entry[name] = sum(values) / len(values)
+    with open(run.partial / "train_log.jsonl", "a") as fh:
+        fh.write(json.dumps(entry) + "\n")
 
 
 def _groups(data: TrainingSet, by_study: bool) -> list[list[int]]:
