@@ -27,7 +27,8 @@ SENTENCES_PER_REPORT = 4  # sentence hits fetched per report wanted, before fetc
 NEGATION_POOL, NEGATION_MIN_POOL = 20, 200  # candidates re-ranked for a query with negated phrases
 NEGATION_WEIGHT = 1.0  # how hard a match to a negated phrase pushes a result down
 GROUP_POOL = 10  # images retrieved per study or patient wanted, before grouping
-OVERFETCH_SHARE = 0.2  # filters matching at least this share of the library post-filter an over-fetched search
+OVERFETCH_SHARE = 0.05  # filters matching at least this share post-filter an over-fetched search; below it the
+# id selector is faster (crossover measured at 200k images: benchmarks/filters.py)
 OVERFETCH_MARGIN = 2.0  # fetched = k / share x this; too few matches among them falls back to the id selector
 DRAFT_CASES = 10  # reported studies a draft is built from
 
