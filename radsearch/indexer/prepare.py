@@ -1,7 +1,7 @@
 """Decode work done off the main process: file -> per-frame encoder input, metadata and preview.
 
-Runs in decode worker processes (see pipeline), so it imports imaging only, never torch: a worker
-starts in well under a second. What travels back is small: the encoder-sized pixels, the header
+Runs in decode worker processes (indexer.workers) and Ray tasks (indexer.distributed); it uses
+imaging code only, never torch. What travels back is small: the encoder-sized pixels, the header
 facts and a PNG preview, never the full-resolution image.
 """
 
