@@ -126,7 +126,7 @@ def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[st
               help="Model directory; required for a new library.")
 @click.option("--batch-size", default=32, show_default=True, help="Images embedded and committed together.")
 @click.option("--workers", type=click.IntRange(min=0),
-              help="Decode processes [default: every core but one]; 0 decodes in the main process.")
+              help="Decode processes [default: one per core]; 0 decodes in the main process.")
 @click.option("--keep-identifiers", is_flag=True, default=None,
               help="New library only: store real patient IDs and accession numbers instead of salted pseudonyms.")
 @click.option("--database", "database_url", metavar="URL",
