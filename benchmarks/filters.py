@@ -19,11 +19,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import untrained_model
 from sqlalchemy import insert
 
 from radsearch.config import LibraryConfig
-from radsearch.imaging import PreprocessProfile
-from radsearch.models import RadsearchModel, build_dual_encoder, load_preset, train_wordpiece
 from radsearch.search import Library
 from radsearch.search import library as library_module
 from radsearch.storage import Image, LibraryStore, Series, Study
@@ -33,10 +32,7 @@ BUCKETS = 1000  # institution values; a filter on m of them keeps m / BUCKETS of
 
 
 def build(root: Path, n: int, rng: np.random.Generator) -> Library:
-    preset = load_preset("tiny")
-    tokenizer = train_wordpiece(["no effusion"] * 4, preset.vocab_size)
-    model = RadsearchModel(build_dual_encoder(preset, len(tokenizer)), tokenizer,
-                           PreprocessProfile(size=preset.image_size))
+    model = untrained_model("tiny")
     model.save_pretrained(root / "model")
     store = LibraryStore.create(root, LibraryConfig(model_id=model.model_id, embed_dim=model.embed_dim,
                                                     profile=model.profile.to_dict()))

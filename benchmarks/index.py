@@ -27,16 +27,17 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pydicom
+from common import untrained_model
 from PIL import Image
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from pydicom.uid import JPEGLSLossless, generate_uid
 from tqdm import tqdm
 
 from radsearch.datasets.synthetic import render, write_dicom
-from radsearch.imaging import PreprocessProfile, Radiograph, preprocess, read
+from radsearch.imaging import Radiograph, preprocess, read
 from radsearch.indexer import index
 from radsearch.indexer.workers import default_workers
-from radsearch.models import RadsearchModel, build_dual_encoder, load_preset, train_wordpiece
+from radsearch.models import RadsearchModel
 
 POOL = 40  # distinct renders; every file adds its own noise on top
 
@@ -72,11 +73,7 @@ def make_archive(folder: Path, files: int, size: int, seed: int = 0) -> None:
 
 
 def make_model(folder: Path, preset_name: str) -> Path:
-    preset = load_preset(preset_name)
-    tokenizer = train_wordpiece(["FINDINGS: no effusion. IMPRESSION: normal chest."] * 4, preset.vocab_size)
-    dual = build_dual_encoder(preset, len(tokenizer))
-    profile = PreprocessProfile(size=preset.image_size, channels=preset.channels)
-    return RadsearchModel(dual, tokenizer, profile).save_pretrained(folder)
+    return untrained_model(preset_name).save_pretrained(folder)
 
 
 def pydicom_read(path: Path) -> Radiograph:

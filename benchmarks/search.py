@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import untrained_model
 
 from radsearch.datasets.synthetic import render, write_dicom
-from radsearch.imaging import PreprocessProfile, preprocess, read
-from radsearch.models import RadsearchModel, build_dual_encoder, load_preset, train_wordpiece
+from radsearch.imaging import preprocess, read
 from radsearch.storage import vectors as vectors_module
 from radsearch.storage.vectors import VectorIndex, choose_spec
 
@@ -59,10 +59,8 @@ def timed(fn, queries: np.ndarray) -> tuple[list, np.ndarray]:  # noqa: ANN001
 def encoder_ms() -> tuple[np.ndarray, np.ndarray]:
     """Milliseconds to turn one query into a vector with the `tiny` preset: a text, and a 1024x1024
     DICOM file (read, preprocess, encode: what Library.search_image does before searching)."""
-    preset = load_preset("tiny")
-    tokenizer = train_wordpiece(PHRASES * 4, preset.vocab_size)
-    profile = PreprocessProfile(size=preset.image_size)
-    model = RadsearchModel(build_dual_encoder(preset, len(tokenizer)), tokenizer, profile)
+    model = untrained_model("tiny")
+    profile = model.profile
     model.encode_text(PHRASES[:1])
     _, text = timed(lambda i: model.encode_text([PHRASES[int(i) % len(PHRASES)]]), np.arange(QUERIES))
     with tempfile.TemporaryDirectory() as folder:

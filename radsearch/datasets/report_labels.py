@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .report_text import report_sentences
+from .report_text import negation_pattern, report_sentences
 
 # canonical label -> the phrases that name it (datasets.vocabulary names)
 FINDING_PHRASES = {
@@ -23,8 +23,7 @@ FINDING_PHRASES = {
     "fracture": r"fractures?",
 }
 _PHRASES = {label: re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE) for label, pattern in FINDING_PHRASES.items()}
-_NEGATION = re.compile(r"\b(?:no|not|without|negative for|free of|absence of|resolved|rule out|ruled out)\b",
-                       re.IGNORECASE)
+_NEGATION = negation_pattern()
 _NEGATED_AFTER = re.compile(r"\b(?:(?:is|are|was|were) (?:not seen|not present|not identified|absent)|"
                             r"(?:has|have) resolved)\b", re.IGNORECASE)
 

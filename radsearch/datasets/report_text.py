@@ -17,6 +17,15 @@ def sections(report: str) -> dict[str, str]:
 
 
 REPORT_SECTIONS = ("impression", "findings+impression")
+# words that negate the finding after them, in reports and queries alike; longest first so a regex
+# alternation prefers "negative for" over "no"
+NEGATION_CUES = ("negative for", "absence of", "free of", "rule out", "ruled out", "without", "resolved", "not", "no")
+
+
+def negation_pattern(*extra: str) -> re.Pattern:
+    """A case-insensitive whole-word regex for NEGATION_CUES plus `extra` cues (longest tried first)."""
+    cues = sorted({*NEGATION_CUES, *extra}, key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(cue) for cue in cues) + r")\b", re.IGNORECASE)
 FINDING_SECTIONS = ("FINDINGS", "IMPRESSION", "CONCLUSION", "TEXT")  # what a report says about the image
 # a sentence ends at . ! or ? followed by a capital or digit: "3.5 cm" and "e.g. a" stay whole
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import RadsearchError, UnreadableImage
 from ..imaging import PreprocessProfile
 from ..storage import LibraryStore
-from .prepare import PreparedFrame, timed_prepare
+from .prepare import EmbeddedBatch, PreparedFrame, timed_prepare
 from .scan import ScanItem
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,8 @@ class EmbedOnWorker:
 
 
 def ray_batches(todo: list[ScanItem], store: LibraryStore, batch_size: int, address: str,
-                actors: int | None = None) -> Iterator:
-    """EmbeddedBatch objects (see pipeline) computed on a Ray cluster, whole files per batch, in any order."""
-    from .pipeline import EmbeddedBatch
+                actors: int | None = None) -> Iterator[EmbeddedBatch]:
+    """Batches computed on a Ray cluster, whole files per batch, in any order."""
     ray = _ray()
     if not todo:
         return
@@ -99,15 +98,15 @@ def ray_batches(todo: list[ScanItem], store: LibraryStore, batch_size: int, addr
             if len(rows) == int(row["frames"]):  # every frame of the file has arrived
                 ready.append(int(row["position"]))
         if len(ready) >= batch_size:
-            yield _batch(EmbeddedBatch, todo, pending, ready, store.config.embed_dim)
+            yield _batch(todo, pending, ready, store.config.embed_dim)
             ready = []
     if ready:
-        yield _batch(EmbeddedBatch, todo, pending, ready, store.config.embed_dim)
+        yield _batch(todo, pending, ready, store.config.embed_dim)
     if pending:
         raise RadsearchError(f"Ray returned incomplete results for {len(pending)} files; re-run to index them")
 
 
-def _batch(cls, todo: list[ScanItem], pending: dict[int, list[dict]], ready: list[int], dim: int):  # noqa: ANN001, ANN202
+def _batch(todo: list[ScanItem], pending: dict[int, list[dict]], ready: list[int], dim: int) -> EmbeddedBatch:
     frames, vectors, failures, seconds = [], [], [], 0.0
     for position in ready:
         rows = pending.pop(position)
@@ -122,7 +121,7 @@ def _batch(cls, todo: list[ScanItem], pending: dict[int, list[dict]], ready: lis
             frames.append((item, frame))
             vectors.append(np.asarray(row["vector"], dtype=np.float32))
     matrix = np.stack(vectors) if vectors else np.zeros((0, dim), np.float32)
-    return cls(frames, matrix, failures, len(ready), decode_seconds=seconds)
+    return EmbeddedBatch(frames, matrix, failures, len(ready), decode_seconds=seconds)
 
 
 def _ray():  # noqa: ANN202

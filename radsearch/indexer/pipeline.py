@@ -32,7 +32,7 @@ from ..privacy import Pseudonymizer
 from ..storage import Image, Label, LibraryStore, Report, Sentence, Series, Study
 from ..storage.catalog import KINDS, to_blob
 from ..storage.database import new_library_url, parse, prepare_database, safe
-from .prepare import PreparedFrame, preview_png
+from .prepare import EmbeddedBatch, PreparedFrame, preview_png
 from .remove import missing_images
 from .scan import ScanItem, content_hash, scan
 from .workers import decoded, default_workers
@@ -179,18 +179,6 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
     summary.seconds = time.time() - started
     log.info("indexing finished: %s", summary)
     return summary
-
-
-@dataclass
-class EmbeddedBatch:
-    """Files decoded and embedded together, ready for one catalog transaction."""
-
-    frames: list[tuple[ScanItem, PreparedFrame]]  # one pair per frame; a file's frames stay in one batch
-    vectors: np.ndarray  # (len(frames), D) image embeddings
-    failures: list[tuple[ScanItem, UnreadableImage]]
-    files: int  # files the batch covers, for the progress bar
-    decode_seconds: float = 0.0
-    embed_seconds: float = 0.0
 
 
 def local_batches(todo: list[ScanItem], model: RadsearchModel, preview_side: int, batch_size: int,

@@ -18,6 +18,7 @@ from PIL import Image as PILImage
 
 from ..errors import UnreadableImage
 from ..imaging import PreprocessProfile, Radiograph, preprocess, read_frames
+from .scan import ScanItem
 
 
 @dataclass
@@ -28,6 +29,18 @@ class PreparedFrame:
     shape: tuple[int, int]  # decoded (height, width)
     pixels: np.ndarray  # (C, size, size) float32 encoder input
     preview: bytes  # PNG, longest side at most the library's thumbnail size
+
+
+@dataclass
+class EmbeddedBatch:
+    """Files decoded and embedded together, ready for one catalog transaction."""
+
+    frames: list[tuple[ScanItem, PreparedFrame]]  # one pair per frame; a file's frames stay in one batch
+    vectors: np.ndarray  # (len(frames), D) image embeddings
+    failures: list[tuple[ScanItem, UnreadableImage]]
+    files: int  # files the batch covers, for the progress bar
+    decode_seconds: float = 0.0
+    embed_seconds: float = 0.0
 
 
 def preview_png(radiograph: Radiograph, side: int) -> bytes:

@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..datasets.report_text import NEGATION_CUES, negation_pattern
+
 SECTIONS = ("FINDINGS", "IMPRESSION")  # the order a draft is written in
 DUPLICATE_SIMILARITY = 0.95  # text-embedding cosine above which two sentences say the same thing
 MIN_SUPPORT = 0.5  # share of the neighbours' weight a sentence must exceed to enter the draft
 MAJORITY = 0.65  # share of a disputed topic's weight the winning side needs; below it, the draft says so
 
-_NEGATION = re.compile(r"\b(no|not|without|negative for|free of|absence of|resolved|normal)\b", re.IGNORECASE)
+_NEGATION = negation_pattern("normal")  # "Normal heart size." states an absence too
 _SIDES = {"left", "right", "bilateral"}
-_CUE_WORDS = {"no", "not", "without", "negative", "for", "free", "absence", "resolved", "normal"}
+_CUE_WORDS = {word for cue in (*NEGATION_CUES, "normal") for word in cue.split()}
 # words that carry no topic: grammar, certainty, size and place (place is compared on its own, as sides)
 _FILLER = {"a", "an", "the", "is", "are", "was", "were", "there", "seen", "present", "identified", "noted",
            "evidence", "of", "with", "and", "or", "in", "at", "on", "to", "this", "that", "any", "acute",

@@ -153,7 +153,7 @@ class Library:
         """
         if by not in ("study", "patient") or score not in ("max", "mean"):
             raise ValueError(f"group by 'study' or 'patient' with score 'max' or 'mean', not {by!r}/{score!r}")
-        if isinstance(query, str) and not Path(query).is_file():
+        if _is_text(query):
             hits = self.search_text(query, k * GROUP_POOL, where)
         else:
             hits = self.search_image(query, k * GROUP_POOL, where, include_own=include_own)
@@ -187,7 +187,7 @@ class Library:
         An image query that is a file of the library does not get its own patient's reports back
         unless include_own.
         """
-        if isinstance(query, str) and not Path(query).is_file():
+        if _is_text(query):
             return self.search_reports_vector(self.embed_texts([query])[0], k)
         skip = frozenset() if include_own else self._reports_of(self._own_images(query))
         return self.search_reports_vector(self.embed_images([query])[0], k, skip)
@@ -215,7 +215,7 @@ class Library:
         each hit's `why` is that sentence.
         """
         skip: frozenset[int] = frozenset()
-        if isinstance(query, str) and not Path(query).is_file():
+        if _is_text(query):
             vector = self.embed_texts([query])[0]
         else:
             vector = self.embed_images([query])[0]
@@ -239,17 +239,17 @@ class Library:
 
     def _report_hits(self, vector: np.ndarray, found: list[tuple[int, float]]) -> list[ReportHit]:
         rows = self.store.catalog.report_rows([i for i, _ in found])
-        why = self._evidence(vector, [i for i, _ in found])
+        why = self._evidence(vector, {i: row["text"] for i, row in rows.items()})
         return [ReportHit(score=score, **rows[i], why=why.get(i)) for i, score in found if i in rows]
 
-    def _evidence(self, vector: np.ndarray, report_ids: Sequence[int]) -> dict[int, Evidence]:
-        """Report id -> its sentence nearest to the query vector (none for models without a text tower)."""
+    def _evidence(self, vector: np.ndarray, texts: dict[int, str]) -> dict[int, Evidence]:
+        """Report id -> its sentence nearest to the query vector, located in the report text `texts` holds
+        for that id (none for models without a text tower)."""
         trained = self.model.info.get("trained_towers")
-        if not report_ids or (trained is not None and "text" not in trained):
+        if not texts or (trained is not None and "text" not in trained):
             return {}
-        texts = {i: row["text"] for i, row in self.store.catalog.report_rows(report_ids).items()}
         out = {}
-        for report_id, sentences in self.store.catalog.sentences_of(report_ids, self.store.config.embed_dim).items():
+        for report_id, sentences in self.store.catalog.sentences_of(list(texts), self.store.config.embed_dim).items():
             scores = [float(sentence["vector"] @ vector) for sentence in sentences]
             top = sentences[int(np.argmax(scores))]
             start = texts.get(report_id, "").find(top["text"])
@@ -266,7 +266,7 @@ class Library:
         """Top k images for one query vector, or several (rows of `vector`: a candidate scores its best
         match among them), minus NEGATION_WEIGHT x its best match to any row of `avoid`."""
         queries = np.atleast_2d(np.asarray(vector, dtype=np.float32))
-        plan = self._filter_plan(where, skip)
+        plan = self._filter_plan(where)
         if plan is not None and plan.matching == 0:
             return []
         rerank = avoid is not None or len(queries) > 1
@@ -280,7 +280,7 @@ class Library:
         centre = queries.mean(axis=0)
         return self._hits(found, centre / max(float(np.linalg.norm(centre)), 1e-12))
 
-    def _filter_plan(self, where: dict[str, Any] | None, skip: frozenset[int]) -> FilterPlan | None:
+    def _filter_plan(self, where: dict[str, Any] | None) -> FilterPlan | None:
         """How a filter is applied: its share of the library decides between post-filtering an
         over-fetched search (broad filters: no id list to build) and an id selector inside FAISS."""
         if not where:
@@ -324,7 +324,7 @@ class Library:
     def _hits(self, found: list[tuple[int, float]], vector: np.ndarray) -> list[Hit]:
         """Hits for (id, score) pairs, with what the UI shows and the report sentence nearest `vector`."""
         rows = self.store.catalog.image_rows([i for i, _ in found])
-        why = self._evidence(vector, sorted({r["report_id"] for r in rows.values() if r["report_id"] is not None}))
+        why = self._evidence(vector, {r["report_id"]: r["report"] for r in rows.values() if r["report_id"] is not None})
         thumbs = self.store.paths["thumbs"]
         hits = []
         for image_id, score in found:
@@ -406,6 +406,11 @@ class Library:
 
     def filter_choices(self, column: str) -> list[str]:
         return self.store.catalog.distinct(column)
+
+
+def _is_text(query: ImageQuery | str) -> bool:
+    """A str that names no existing file is a text query; anything else is an image."""
+    return isinstance(query, str) and not Path(query).is_file()
 
 
 def _as_radiograph(image: ImageQuery) -> Radiograph:

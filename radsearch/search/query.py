@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# cue words that negate what follows them, longest first so "but not" wins over "not"
-_CUES = ("negative for", "absence of", "free of", "but not", "but no", "without", "excluding", "except",
-         "not", "no")
-_CUE = re.compile(r"\b(" + "|".join(re.escape(c) for c in _CUES) + r")\b", re.IGNORECASE)
+from ..datasets.report_text import negation_pattern
+
+_CUE = negation_pattern("but not", "but no", "excluding", "except")  # and the ways queries say "not this"
 _CLAUSES = re.compile(r"[,;.]|\bbut\b(?!\s+(?:no|not)\b)", re.IGNORECASE)
 _LIST = re.compile(r"\s*(?:,|\bor\b|\bnor\b|\band\b|/)\s*", re.IGNORECASE)
 

@@ -144,7 +144,7 @@ def test_broad_and_narrow_filters_give_the_exact_filtered_ranking(lib, tiny_arch
     monkeypatch.setattr(library_module, "OVERFETCH_SHARE", 0.2)  # a switch point a 17-image library can straddle
     patient = read_manifest(tiny_archive / "manifest.csv")[0].patient_id
     filters = [{"body_part": "CHEST"}, {"sex": "M"}, {"body_part": {"not": "CHEST"}}, {"patient_id": patient}]
-    shares = [lib._filter_plan(where, frozenset()).share for where in filters]
+    shares = [lib._filter_plan(where).share for where in filters]
     assert min(shares) < library_module.OVERFETCH_SHARE <= max(shares)  # both ways of filtering are exercised
     for where in filters:
         _check_exact_filtered_ranking(lib, where)
