@@ -47,7 +47,8 @@ class SyntheticImage:
     view: str
     laterality: str = ""
     labels: list[str] = field(default_factory=list)
-    regions: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    regions: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)  # finding -> pixel box
+    # (y0, x0, y1, x1) in fractions of the image, after positioning
 
 
 def sample_findings(rng: np.random.Generator) -> dict[str, dict]:
@@ -93,7 +94,20 @@ def render(rng: np.random.Generator, body_part: str, view: str, findings: dict[s
         density = density[:, ::-1]  # a right limb is the mirror image of a left one on a PA view
     pixels = _expose(rng, density)
     labels = sorted(findings) if body_part == "CHEST" else []
-    return SyntheticImage(pixels, body_part, view, laterality, labels, {k: regions[k] for k in labels if k in regions})
+    boxes = {k: _pixel_box(yy, xx, regions[k]) for k in labels if k in regions}
+    return SyntheticImage(pixels, body_part, view, laterality, labels, {k: box for k, box in boxes.items() if box})
+
+
+def _pixel_box(yy: np.ndarray, xx: np.ndarray, box: tuple[float, float, float, float]) -> tuple | None:
+    """A box drawn in anatomy coordinates, as the pixel box (fractions of the image) it covers after the
+    positioning affine: what a localisation map is checked against."""
+    y0, x0, y1, x1 = box
+    inside = (yy >= y0) & (yy <= y1) & (xx >= x0) & (xx <= x1)
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if not len(rows):
+        return None  # positioned out of the field of view
+    h, w = yy.shape
+    return (rows[0] / h, cols[0] / w, (rows[-1] + 1) / h, (cols[-1] + 1) / w)
 
 
 def _expose(rng: np.random.Generator, density: np.ndarray) -> np.ndarray:

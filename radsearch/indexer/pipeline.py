@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ..config import LibraryConfig
 from ..datasets import embedding_text, report_sentences
 from ..errors import LibraryMismatch, ModelDirError, UnreadableImage
+from ..heads import HeadRegistry
 from ..imaging import read, read_frames
 from ..models import RadsearchModel
 from ..privacy import Pseudonymizer
@@ -64,6 +65,7 @@ class IndexSummary:
     decode_seconds: float = 0.0  # summed over workers: decode, preprocess, preview
     embed_seconds: float = 0.0  # image and text encoders
     write_seconds: float = 0.0  # catalog transaction, FAISS add, previews (text encoding excluded)
+    predicted: dict = field(default_factory=dict)  # head -> new images given a stored prediction
 
     def __str__(self) -> str:
         rate = self.added / self.seconds if self.seconds else 0.0
@@ -78,10 +80,17 @@ class IndexSummary:
         if self.replaced:
             parts.append(f"{self.replaced} replaced (file rewritten with new content)")
         parts += [f"{n} skipped: {reason}" for reason, n in sorted(self.skipped.items())]
+        if self.predicted:
+            parts.append("stored head predictions for new images: "
+                         + ", ".join(f"{head} {n}" for head, n in sorted(self.predicted.items())))
         if self.added:
             parts.append(f"time: decode {self.decode_seconds:.1f} s on {self.workers or 'no'} worker processes, "
                          f"embed {self.embed_seconds:.1f} s, write {self.write_seconds:.1f} s")
         return "; ".join(parts)
+
+
+def _no_text(texts: list[str]) -> np.ndarray:
+    raise RuntimeError("indexing only applies stored heads; it never makes zero-shot ones")
 
 
 def open_or_create(library: str | Path, model_dir: str | Path | None, keep_identifiers: bool | None = None,
@@ -176,6 +185,9 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
             last_save = time.time()
     bar.close()
     store.save_vectors()
+    if summary.added:  # heads whose predictions are stored score the new images too (filters stay complete)
+        summary.predicted = {name: n for name, n in HeadRegistry(store, _no_text, lambda: 1.0).update_stored().items()
+                             if n}
     summary.seconds = time.time() - started
     log.info("indexing finished: %s", summary)
     return summary

@@ -13,8 +13,9 @@ from typing import Any, Union
 import numpy as np
 from sqlalchemy import Select, func, select
 
-from ..errors import ModelDirError
-from ..imaging import Radiograph, preprocess, read
+from ..errors import InvalidFilter, ModelDirError
+from ..heads import Explanation, HeadPrediction, HeadRegistry, explain
+from ..imaging import Radiograph, preprocess, read, read_frames
 from ..indexer.scan import content_hash
 from ..models import RadsearchModel
 from ..storage import Image, LibraryStore, Report, Study
@@ -49,6 +50,7 @@ class Library:
     def __init__(self, store: LibraryStore) -> None:
         self.store = store
         self._model: RadsearchModel | None = None
+        self._heads: HeadRegistry | None = None
 
     @property
     def path(self) -> Path:
@@ -61,6 +63,58 @@ class Library:
             self.store.check_model(model.model_id, model.profile.hash)
             self._model = model
         return self._model
+
+    @property
+    def heads(self) -> HeadRegistry:
+        """The library's task heads: train, list, get, remove, store predictions (radsearch.heads)."""
+        if self._heads is None:
+            self._heads = HeadRegistry(self.store, self.embed_texts,
+                                       lambda: float(self.model.dual.logit_scale.exp().item()))
+        return self._heads
+
+    # -- task heads ------------------------------------------------------------------------------
+    def predict(self, image: ImageQuery | int, head: str) -> HeadPrediction:
+        """A head's answer for an image: a new file, bytes or pixels, or the id of an indexed image
+        (which reuses its stored embedding)."""
+        model_head = self.heads.get(head)
+        return model_head.predict(self._query_vector(image)[None])[0]
+
+    def explain(self, image: ImageQuery | int, text: str | None = None, head: str | None = None,
+                target: str | None = None, method: str = "occlusion") -> Explanation:
+        """Where in the image a text phrase, or a head's target, is matched (heads.localise). A phrase
+        is contrasted with its absence ("no <phrase>"); a head without `target` explains its first
+        positive target (its first target when none is positive)."""
+        if (text is None) == (head is None):
+            raise ValueError("explain a text or a head, one of the two")
+        radiograph = self._radiograph(image)
+        if text is not None:
+            if not text.strip():
+                raise ValueError("a text to explain needs some text")
+            # against its absence, so what every film of that anatomy shares does not light up
+            wanted, absent = self.embed_texts([text, f"no {text.strip()}"])
+            return explain(self.model, radiograph, wanted - absent, query=text, method=method)
+        model_head = self.heads.get(head)
+        vector = self.embed_images([radiograph])[0]
+        if target is None:
+            answer = model_head.predict(vector[None])[0]
+            target = (answer.positive or model_head.targets)[0]
+        return explain(self.model, radiograph, model_head.direction(vector, target), query=f"{head}: {target}",
+                       method=method)
+
+    def _query_vector(self, image: ImageQuery | int) -> np.ndarray:
+        if isinstance(image, (int, np.integer)):
+            return self.image_vector(int(image))
+        return self.embed_images([image])[0]
+
+    def _radiograph(self, image: ImageQuery | int) -> Radiograph:
+        if not isinstance(image, (int, np.integer)):
+            return _as_radiograph(image)
+        with self.store.catalog.session() as s:
+            row = s.get(Image, int(image))
+            if row is None:
+                raise KeyError(f"no image with id {image} in {self.path}")
+            path, frame = row.path, row.frame or 0
+        return read_frames(path)[frame] if frame else read(path)
 
     # -- embedding -------------------------------------------------------------------------------
     def embed_images(self, images: Sequence[ImageQuery]) -> np.ndarray:
@@ -285,6 +339,13 @@ class Library:
         over-fetched search (broad filters: no id list to build) and an id selector inside FAISS."""
         if not where:
             return None
+        heads = [key[len("head:"):].partition(":")[0] for key in where if key.startswith("head:")]
+        if heads:
+            stored = self.store.catalog.predicted_heads()
+            missing = [h for h in heads if h not in stored]
+            if missing:
+                raise InvalidFilter(f"head {', '.join(missing)} has no stored predictions in {self.path}; store them "
+                                    f"with `radsearch heads predict --library {self.path} --head {missing[0]} --store`")
         query = self.store.image_filter(where)
         with self.store.catalog.session() as s:
             matching = int(s.scalar(select(func.count()).select_from(query.subquery())) or 0)

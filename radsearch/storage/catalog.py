@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -25,8 +26,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     func,
+    insert,
     select,
     update,
 )
@@ -102,6 +105,7 @@ class Image(Base):
     study: Mapped[Study] = relationship(back_populates="images")
     series: Mapped[Series] = relationship(back_populates="images")
     labels: Mapped[list[Label]] = relationship(back_populates="image", cascade="all, delete-orphan")
+    predictions: Mapped[list[Prediction]] = relationship(back_populates="image", cascade="all, delete-orphan")
     __table_args__ = (UniqueConstraint("content_hash", "frame"),)
 
 
@@ -136,6 +140,21 @@ class Label(Base):
     name: Mapped[str] = mapped_column(String(64))
     image: Mapped[Image] = relationship(back_populates="labels")
     __table_args__ = (Index("ix_labels_name_image", "name", "image_id"),)
+
+
+class Prediction(Base):
+    """A task head's stored answer for an indexed image, so heads can filter searches (`head:NAME`)."""
+
+    __tablename__ = "predictions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    head: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128))
+    probability: Mapped[float] = mapped_column(Float)
+    positive: Mapped[bool] = mapped_column(Boolean)  # at the head's operating point (categorical: the top class)
+    image: Mapped[Image] = relationship(back_populates="predictions")
+    __table_args__ = (Index("ix_predictions_head_target", "head", "target", "positive", "image_id"),
+                      Index("ix_predictions_image", "image_id"))
 
 
 class Failure(Base):
@@ -308,6 +327,47 @@ class Catalog:
             for i in range(0, len(ids), 500):
                 query = select(Sentence.id, Sentence.report_id).where(Sentence.id.in_(ids[i:i + 500]))
                 out.update((sentence, report) for sentence, report in s.execute(query))
+        return out
+
+    def store_predictions(self, head: str, rows: Sequence[tuple[int, str, float, bool]],
+                          replace_all: bool = False) -> int:
+        """Write a head's (image id, target, probability, positive) rows in one transaction, replacing that
+        head's earlier rows for the same images (or all its rows when replace_all)."""
+        image_ids = sorted({int(row[0]) for row in rows})
+        with self.session() as s:
+            if replace_all:
+                s.execute(delete(Prediction).where(Prediction.head == head))
+            else:
+                for i in range(0, len(image_ids), 500):
+                    s.execute(delete(Prediction).where(Prediction.head == head,
+                                                       Prediction.image_id.in_(image_ids[i:i + 500])))
+            if rows:
+                s.execute(insert(Prediction), [
+                    {"image_id": int(i), "head": head, "target": t, "probability": float(p), "positive": bool(y)}
+                    for i, t, p, y in rows])
+        return len(image_ids)
+
+    def predicted_heads(self) -> dict[str, int]:
+        """Head name -> how many images have its stored predictions."""
+        with self._sessions() as s:
+            query = select(Prediction.head, func.count(func.distinct(Prediction.image_id))).group_by(Prediction.head)
+            return {head: int(n) for head, n in s.execute(query)}
+
+    def unpredicted_images(self, head: str) -> list[int]:
+        """Ids of the images that have no stored prediction of this head (new since it last ran)."""
+        with self._sessions() as s:
+            done = select(Prediction.image_id).where(Prediction.head == head)
+            return list(s.scalars(select(Image.id).where(Image.id.not_in(done)).order_by(Image.id)))
+
+    def predictions_of(self, image_ids: Sequence[int]) -> dict[int, dict[str, dict[str, tuple[float, bool]]]]:
+        """Image id -> head -> target -> (probability, positive), for the images asked."""
+        ids = sorted({int(i) for i in image_ids})
+        out: dict[int, dict[str, dict[str, tuple[float, bool]]]] = {}
+        with self._sessions() as s:
+            for i in range(0, len(ids), 500):
+                query = select(Prediction).where(Prediction.image_id.in_(ids[i:i + 500]))
+                for p in s.scalars(query):
+                    out.setdefault(p.image_id, {}).setdefault(p.head, {})[p.target] = (p.probability, p.positive)
         return out
 
     def record_failure(self, path: str, reason: str) -> None:

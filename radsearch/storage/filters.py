@@ -5,6 +5,10 @@
     {"age": {"min": 40, "max": 70}}             inclusive range (numbers or ISO dates)
     {"patient_id": {"not": "P1"}}               exclusion (value or list)
     {"labels": "nodule"} / {"labels": [...]}    image carries any of these labels
+    {"head:effusion": "yes"} / "no"             a stored head prediction at its operating point
+    {"head:view": "PA"} / ["PA", "AP"]          a categorical head's top class
+    {"head:effusion": {"min": 0.8}}             a stored probability range ("head:NAME:TARGET" for one
+                                                target of a multi-target head)
 
 Patient IDs are matched by pseudonym: pass the library's Pseudonymizer and give real IDs (or pseudonyms).
 """
@@ -17,12 +21,13 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, not_, or_, select
 
 from ..errors import InvalidFilter
-from .catalog import Image, Label
+from .catalog import Image, Label, Prediction
 
 FILTER_COLUMNS = ("patient_id", "modality", "body_part", "view", "laterality", "sex", "age", "study_date",
                   "split", "institution", "manufacturer", "labels")
 IDENTIFIER_FILTERS = ("patient_id",)  # columns holding pseudonyms: filter values are pseudonymised first
 _RANGE_KEYS = {"min", "max"}
+HEAD_PREFIX = "head:"  # filters on stored task-head predictions (radsearch.heads)
 
 
 def _values(column: str, value: Any) -> list:
@@ -33,6 +38,8 @@ def _values(column: str, value: Any) -> list:
 
 
 def _condition(column: str, spec: Any):
+    if column.startswith(HEAD_PREFIX):
+        return _head_condition(column, spec)
     if column not in FILTER_COLUMNS:
         raise InvalidFilter(f"cannot filter by {column!r}; filterable columns are {', '.join(FILTER_COLUMNS)}")
     if column == "labels":
@@ -53,6 +60,29 @@ def _condition(column: str, spec: Any):
         return and_(*parts)
     values = _values(column, spec)
     return field.in_(values) if len(values) > 1 else field == values[0]
+
+
+def _head_condition(column: str, spec: Any):
+    """Images whose stored prediction of a head matches: yes/no, a class, or a probability range."""
+    head, _, target = column[len(HEAD_PREFIX):].partition(":")
+    if not head:
+        raise InvalidFilter(f"filter {column!r}: name the head, e.g. head:pleural_effusion=yes")
+    match = [Prediction.image_id == Image.id, Prediction.head == head]
+    if target:
+        match.append(Prediction.target == target)
+    if isinstance(spec, dict):
+        if not spec or not set(spec) <= _RANGE_KEYS:
+            raise InvalidFilter(f"filter {column!r}: a dict takes 'min'/'max' probabilities, got {sorted(spec)}")
+        match += [Prediction.probability >= float(spec["min"])] if spec.get("min") is not None else []
+        match += [Prediction.probability <= float(spec["max"])] if spec.get("max") is not None else []
+        return exists().where(*match)
+    values = [str(v) for v in _values(column, spec)]
+    answers = {v.lower() for v in values} & {"yes", "no", "true", "false"}
+    if answers and len(values) == 1:
+        wanted = values[0].lower() in ("yes", "true")
+        positive = exists().where(*match, Prediction.positive.is_(True))
+        return positive if wanted else and_(exists().where(*match), not_(positive))
+    return exists().where(*match, Prediction.target.in_(values), Prediction.positive.is_(True))
 
 
 def _has_label(names: list) -> Any:

@@ -1,0 +1,142 @@
+"""Localisation maps: where inside an image a direction of the embedding space (a text, a head's
+target) is matched.
+
+Two ways:
+- "occlusion" (default): the image tower sees the image again with one patch window at a time
+  blurred out; a patch scores by how much the direction's score drops without it. Model-agnostic
+  and faithful to what the embedding uses; one batched pass of OCCLUSION_GRID^2 + 1 images.
+- "tokens": one pass; each patch token of the tower's last layer goes through the final
+  normalisation, pooler and projection as if it were the whole image (MaskCLIP's reading of
+  dense features). Cheap, and sharp on ViT/DINOv2 towers with good dense features; on the tiny
+  ConvNeXt's 4x4 last layer it does not localise (docs/benchmarks.md has both figures).
+The map is then cropped to the image's own area (preprocessing pads to square) and upsampled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ..imaging import Radiograph, preprocess
+from ..models import RadsearchModel
+
+METHODS = ("occlusion", "tokens")
+OCCLUSION_GRID = 16  # window positions per side; 8 is 4x cheaper and localises less (docs/benchmarks.md)
+OCCLUSION_WINDOW = 0.125  # window side as a fraction of the image: twice the step, so windows overlap
+OCCLUSION_BLUR = 0.05  # blur sigma as a fraction of the side: removes structure, keeps overall brightness
+OCCLUSION_BATCH = 64
+OVERLAY_ALPHA = 0.45  # how much of the heat colour covers the radiograph at the map's peak
+
+
+@dataclass
+class Explanation:
+    """A localisation map for one image: `heatmap` (H, W) in [0, 1] over the image's own pixels."""
+
+    heatmap: np.ndarray  # (H, W) float32, 1 = best match
+    grid: np.ndarray  # (h, w) raw patch scores before cropping and upsampling
+    pixels: np.ndarray  # (H, W) the radiograph it explains, [0, 1]
+    query: str  # the text or head/target it answers
+    method: str
+
+    @property
+    def peak(self) -> tuple[float, float]:
+        """(y, x) of the map's maximum, in fractions of the image height and width."""
+        y, x = np.unravel_index(int(np.argmax(self.heatmap)), self.heatmap.shape)
+        h, w = self.heatmap.shape
+        return (y + 0.5) / h, (x + 0.5) / w
+
+    def overlay(self, alpha: float = OVERLAY_ALPHA) -> Image.Image:
+        """The radiograph in grey with the map in heat colours on top (RGB)."""
+        grey = np.repeat(np.clip(self.pixels, 0, 1)[..., None], 3, axis=2)
+        weight = alpha * self.heatmap[..., None]
+        blended = grey * (1 - weight) + heat_colours(self.heatmap) * weight
+        return Image.fromarray(np.round(blended * 255).astype(np.uint8), mode="RGB")
+
+
+def heat_colours(values: np.ndarray) -> np.ndarray:
+    """[0, 1] -> RGB in [0, 1] from red to yellow: never white or grey, so it stands out on a radiograph."""
+    v = np.clip(values, 0, 1)[..., None]
+    return np.concatenate([np.ones_like(v), v, np.zeros_like(v)], axis=-1)
+
+
+def explain(model: RadsearchModel, radiograph: Radiograph, direction: np.ndarray, query: str = "",
+            method: str = "occlusion") -> Explanation:
+    """The map of where `direction` (a (D,) vector in the shared space) matches inside the radiograph."""
+    if method not in METHODS:
+        raise ValueError(f"localisation method {method!r}: choose {' or '.join(METHODS)}")
+    image = preprocess(radiograph, model.profile)
+    if method == "occlusion":
+        grid = _occlusion_map(model, image, np.asarray(direction, dtype=np.float32))
+    else:
+        direction_t = torch.as_tensor(np.asarray(direction, dtype=np.float32)).to(model.device)
+        grid = _token_map(model, torch.as_tensor(image[None]).to(model.device), direction_t)
+    heatmap = _to_image(grid, radiograph.pixels.shape)
+    return Explanation(heatmap, grid, radiograph.pixels, query, method)
+
+
+def _occlusion_map(model: RadsearchModel, image: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """(G, G) drop of the direction's score when each overlapping patch window is blurred out."""
+    from scipy.ndimage import gaussian_filter
+    side = image.shape[-1]
+    step = side / OCCLUSION_GRID
+    half = max(int(round(OCCLUSION_WINDOW * side / 2)), 1)
+    blurred = np.stack([gaussian_filter(channel, OCCLUSION_BLUR * side) for channel in image])
+    variants = [image]
+    for i in range(OCCLUSION_GRID):
+        for j in range(OCCLUSION_GRID):
+            cy, cx = int((i + 0.5) * step), int((j + 0.5) * step)
+            y0, y1, x0, x1 = max(cy - half, 0), min(cy + half, side), max(cx - half, 0), min(cx + half, side)
+            variant = image.copy()
+            variant[:, y0:y1, x0:x1] = blurred[:, y0:y1, x0:x1]
+            variants.append(variant)
+    batch = np.stack(variants)
+    scores = np.concatenate([model.encode_image(batch[n:n + OCCLUSION_BATCH]) @ direction
+                             for n in range(0, len(batch), OCCLUSION_BATCH)])
+    return (scores[0] - scores[1:]).reshape(OCCLUSION_GRID, OCCLUSION_GRID)
+
+
+def _tower_outputs(model: RadsearchModel, batch: torch.Tensor):  # noqa: ANN202
+    return model.dual.vision_model(pixel_values=batch, return_dict=True)
+
+
+def _patch_tokens(model: RadsearchModel, out) -> tuple[torch.Tensor, int, int]:  # noqa: ANN001
+    """The last layer's patch features as (N, C) with the (h, w) grid they tile, after the tower's own
+    final normalisation and pooler: what the pooled vector is made of."""
+    vision = model.dual.vision_model
+    kind = vision.config.model_type
+    if kind == "convnext":
+        features = out.last_hidden_state[0]  # (C, h, w), before the final layernorm of the pooled mean
+        c, h, w = features.shape
+        tokens = vision.layernorm(features.permute(1, 2, 0).reshape(h * w, c))
+        return tokens, h, w
+    tokens = out.last_hidden_state[0, 1:]  # (N, C) after the final layernorm; CLS dropped
+    side = int(round(len(tokens) ** 0.5))
+    tokens = tokens[-side * side:]  # register tokens, if any, come first
+    pooler = getattr(vision, "pooler", None)
+    if kind == "vit" and pooler is not None:
+        tokens = pooler.activation(pooler.dense(tokens))
+    return tokens, side, side
+
+
+@torch.inference_mode()
+def _token_map(model: RadsearchModel, batch: torch.Tensor, direction: torch.Tensor) -> np.ndarray:
+    model.dual.eval()
+    tokens, h, w = _patch_tokens(model, _tower_outputs(model, batch))
+    vectors = F.normalize(model.dual.visual_projection(tokens), dim=-1)  # (N, D)
+    return (vectors @ direction).reshape(h, w).float().cpu().numpy()
+
+
+def _to_image(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A patch grid over the padded square -> (H, W) over the image itself, scaled to [0, 1]."""
+    h, w = shape
+    side = max(h, w)
+    square = np.asarray(Image.fromarray(grid.astype(np.float32)).resize((side, side), Image.Resampling.BILINEAR))
+    top, left = (side - h) // 2, (side - w) // 2
+    crop = square[top:top + h, left:left + w].astype(np.float32)
+    low, high = float(crop.min()), float(crop.max())
+    return (crop - low) / (high - low) if high > low else np.zeros_like(crop)
+
