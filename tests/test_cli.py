@@ -20,10 +20,13 @@ def runner() -> CliRunner:
 
 def test_every_command_has_help_and_a_readme_mention(runner):
     readme = README.read_text()
-    for name, command in main.commands.items():
-        result = runner.invoke(main, [name, "--help"])
-        assert result.exit_code == 0 and command.get_short_help_str(), name
-        assert f"radsearch {name}" in readme, f"README does not mention `radsearch {name}`"
+    commands = [([name], command) for name, command in main.commands.items()]
+    commands += [([name, sub], subcommand) for name, command in main.commands.items()
+                 for sub, subcommand in getattr(command, "commands", {}).items()]
+    for words, command in commands:
+        result = runner.invoke(main, [*words, "--help"])
+        assert result.exit_code == 0 and command.get_short_help_str(), words
+        assert f"radsearch {' '.join(words)}" in readme, f"README does not mention `radsearch {' '.join(words)}`"
 
 
 def test_missing_library_is_one_line_without_traceback(runner, tmp_path):
@@ -97,3 +100,36 @@ def test_search_by_study_prints_studies(runner, tiny_library):
                                   "-k", "2"])
     assert result.exit_code == 0, result.output
     assert [line.split()[2] for line in result.output.strip().splitlines()] == ["study", "study"]
+
+
+def test_heads_from_the_command_line(runner, tiny_library, tiny_archive, tmp_path):
+    import shutil
+
+    from radsearch.datasets import read_manifest
+    library = tmp_path / "lib"
+    shutil.copytree(tiny_library, library)
+    lib = ["--library", str(library)]
+    made = runner.invoke(main, ["heads", "train", *lib, "--name", "zs", "--prompt", "pleural effusion",
+                                "--negative", "no pleural effusion"])
+    assert made.exit_code == 0 and "head zs (zero-shot, 1 targets) saved" in made.output, made.output
+    listed = runner.invoke(main, ["heads", "list", *lib])
+    assert listed.exit_code == 0 and "zs  (zero-shot, binary" in listed.output
+    image = read_manifest(tiny_archive / "manifest.csv")[0].path
+    overlay = tmp_path / "overlay.png"
+    answer = runner.invoke(main, ["heads", "predict", *lib, "--head", "zs", "--image", image, "--json",
+                                  "--overlay", str(overlay)])
+    assert answer.exit_code == 0, answer.output
+    assert 0 <= json.loads(answer.output)["targets"]["zs"]["probability"] <= 1 and overlay.stat().st_size > 0
+    explained = runner.invoke(main, ["heads", "explain", *lib, "--image", image, "--text", "pleural effusion",
+                                     "--out", str(tmp_path / "text.png")])
+    assert explained.exit_code == 0 and "strongest match for 'pleural effusion'" in explained.output
+    stored = runner.invoke(main, ["heads", "predict", *lib, "--head", "zs", "--store"])
+    assert stored.exit_code == 0 and "stored zs predictions for" in stored.output
+    filtered = runner.invoke(main, ["search", *lib, "--text", "chest", "--where", "head:zs=0..1", "--json"])
+    assert filtered.exit_code == 0 and json.loads(filtered.output)
+    too_few = runner.invoke(main, ["heads", "train", *lib, "--column", "body_part"])
+    assert too_few.exit_code == 1 and "Traceback" not in too_few.output and "at least two classes" in too_few.output
+    gone = runner.invoke(main, ["heads", "remove", *lib, "zs"])
+    assert gone.exit_code == 0
+    missing = runner.invoke(main, ["heads", "predict", *lib, "--head", "zs", "--image", image])
+    assert missing.exit_code == 1 and "no head 'zs'" in missing.output
