@@ -42,12 +42,17 @@ class Scores:
     text_recall_at_k: float | None  # own report -> own image among the top k (queries in the library)
     report_recall_at_k: float | None  # own image -> own study's report among the top k
     probe_auroc: dict[str, float] = field(default_factory=dict)  # label -> AUROC of a linear probe
+    zero_shot_auroc: dict[str, float] = field(default_factory=dict)  # label -> AUROC of prompt "x" vs "no x"
     by_label: dict[str, float] = field(default_factory=dict)  # label -> image precision@k of its queries
     by_body_part: dict[str, float] = field(default_factory=dict)
 
     @property
     def probe_auroc_mean(self) -> float | None:
         return float(np.mean(list(self.probe_auroc.values()))) if self.probe_auroc else None
+
+    @property
+    def zero_shot_auroc_mean(self) -> float | None:
+        return float(np.mean(list(self.zero_shot_auroc.values()))) if self.zero_shot_auroc else None
 
 
 @dataclass
@@ -66,7 +71,8 @@ class RetrievalReport:
     def to_dict(self) -> dict:
         out = {"k": self.k, "queries": self.queries, "paired_queries": self.paired_queries}
         for scores in [self.model, *self.baselines]:
-            out[scores.name] = asdict(scores) | {"probe_auroc_mean": scores.probe_auroc_mean}
+            out[scores.name] = asdict(scores) | {"probe_auroc_mean": scores.probe_auroc_mean,
+                                                 "zero_shot_auroc_mean": scores.zero_shot_auroc_mean}
         return out
 
     def table(self) -> str:
@@ -78,13 +84,16 @@ class RetrievalReport:
                 (f"text->image precision@{k}", [c.text_precision_at_k for c in columns]),
                 (f"text->image recall@{k}", [c.text_recall_at_k for c in columns]),
                 (f"image->report recall@{k}", [c.report_recall_at_k for c in columns]),
-                ("linear-probe AUROC (mean)", [c.probe_auroc_mean for c in columns])]
+                ("linear-probe AUROC (mean)", [c.probe_auroc_mean for c in columns]),
+                ("zero-shot AUROC (mean)", [c.zero_shot_auroc_mean for c in columns])]
         labels = sorted(set().union(*(c.by_label for c in columns)))
         rows += [(f"  precision@{k}, label {name}", [c.by_label.get(name) for c in columns]) for name in labels]
         parts = sorted(set().union(*(c.by_body_part for c in columns)))
         rows += [(f"  precision@{k}, {part}", [c.by_body_part.get(part) for c in columns]) for part in parts]
         probed = sorted(set().union(*(c.probe_auroc for c in columns)))
         rows += [(f"  probe AUROC, {name}", [c.probe_auroc.get(name) for c in columns]) for name in probed]
+        prompted = sorted(set().union(*(c.zero_shot_auroc for c in columns)))
+        rows += [(f"  zero-shot AUROC, {name}", [c.zero_shot_auroc.get(name) for c in columns]) for name in prompted]
         width = max(len(name) for name, _ in rows)
         header = f"{'':<{width}}" + "".join(f"  {c.name:>11}" for c in columns)
         lines = [header] + [f"{name:<{width}}" + "".join(f"  {_fmt(v):>11}" for v in values) for name, values in rows]
@@ -207,6 +216,7 @@ def _score(encoder, gallery: _Gallery, gallery_vectors: np.ndarray, report_vecto
                   text_recall_at_k=_mean(text_r) if text_r else None,
                   report_recall_at_k=_mean(report_r) if report_r else None,
                   probe_auroc=_probe(gallery, gallery_vectors, records, query_vectors),
+                  zero_shot_auroc=_zero_shot(encoder, gallery, records, query_vectors),
                   by_label={name: _mean(v) for name, v in sorted(per_label.items())},
                   by_body_part={name: _mean(v) for name, v in sorted(per_part.items())})
 
@@ -223,6 +233,8 @@ def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_
     """AUROC per label of a logistic-regression probe fit on the gallery's train split, scored on the queries."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
+
+    from ..heads.probe import C_LINEAR
     train = [n for n, s in enumerate(gallery.splits) if s == "train"]
     if not train or not len(records):
         return {}
@@ -233,9 +245,29 @@ def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_
         y_test = np.array([name in r.labels for r in records])
         if y_train.all() or not y_train.any() or y_test.all() or not y_test.any():
             continue  # AUROC needs both classes on each side
-        probe = LogisticRegression(max_iter=2000, class_weight="balanced")
+        probe = LogisticRegression(C=C_LINEAR, max_iter=3000, class_weight="balanced")  # as a linear head
         probe.fit(gallery_vectors[train], y_train)
         out[name] = float(roc_auc_score(y_test, probe.decision_function(query_vectors)))
+    return out
+
+
+def _zero_shot(encoder, gallery: _Gallery, records: list, query_vectors: np.ndarray) -> dict:  # noqa: ANN001
+    """AUROC per label of the zero-shot prompt pair "<label>" / "no <label>" (heads.zeroshot), on the queries:
+    what a zero-shot head of this encoder would score, with no label used."""
+    from sklearn.metrics import roc_auc_score
+
+    from ..heads import default_prompts
+    if not encoder.has_text or not len(records):
+        return {}
+    names = sorted(set().union(*(gallery.labels)) - {NORMAL})
+    out = {}
+    for name in names:
+        truth = np.array([name in r.labels for r in records])
+        if truth.all() or not truth.any():
+            continue
+        prompts = default_prompts(name)
+        wanted, absent = encoder.texts(prompts["positive"] + prompts["negative"])
+        out[name] = float(roc_auc_score(truth, query_vectors @ (wanted - absent)))
     return out
 
 

@@ -64,30 +64,31 @@ def heat_colours(values: np.ndarray) -> np.ndarray:
 
 
 def explain(model: RadsearchModel, radiograph: Radiograph, direction: np.ndarray, query: str = "",
-            method: str = "occlusion") -> Explanation:
-    """The map of where `direction` (a (D,) vector in the shared space) matches inside the radiograph."""
+            method: str = "occlusion", grid: int = OCCLUSION_GRID) -> Explanation:
+    """The map of where `direction` (a (D,) vector in the shared space) matches inside the radiograph;
+    `grid` is the number of occlusion windows per side."""
     if method not in METHODS:
         raise ValueError(f"localisation method {method!r}: choose {' or '.join(METHODS)}")
     image = preprocess(radiograph, model.profile)
     if method == "occlusion":
-        grid = _occlusion_map(model, image, np.asarray(direction, dtype=np.float32))
+        scores = _occlusion_map(model, image, np.asarray(direction, dtype=np.float32), grid)
     else:
         direction_t = torch.as_tensor(np.asarray(direction, dtype=np.float32)).to(model.device)
-        grid = _token_map(model, torch.as_tensor(image[None]).to(model.device), direction_t)
-    heatmap = _to_image(grid, radiograph.pixels.shape)
-    return Explanation(heatmap, grid, radiograph.pixels, query, method)
+        scores = _token_map(model, torch.as_tensor(image[None]).to(model.device), direction_t)
+    heatmap = _to_image(scores, radiograph.pixels.shape)
+    return Explanation(heatmap, scores, radiograph.pixels, query, method)
 
 
-def _occlusion_map(model: RadsearchModel, image: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """(G, G) drop of the direction's score when each overlapping patch window is blurred out."""
+def _occlusion_map(model: RadsearchModel, image: np.ndarray, direction: np.ndarray, grid: int) -> np.ndarray:
+    """(grid, grid) drop of the direction's score when each overlapping patch window is blurred out."""
     from scipy.ndimage import gaussian_filter
     side = image.shape[-1]
-    step = side / OCCLUSION_GRID
+    step = side / grid
     half = max(int(round(OCCLUSION_WINDOW * side / 2)), 1)
     blurred = np.stack([gaussian_filter(channel, OCCLUSION_BLUR * side) for channel in image])
     variants = [image]
-    for i in range(OCCLUSION_GRID):
-        for j in range(OCCLUSION_GRID):
+    for i in range(grid):
+        for j in range(grid):
             cy, cx = int((i + 0.5) * step), int((j + 0.5) * step)
             y0, y1, x0, x1 = max(cy - half, 0), min(cy + half, side), max(cx - half, 0), min(cx + half, side)
             variant = image.copy()
@@ -96,7 +97,7 @@ def _occlusion_map(model: RadsearchModel, image: np.ndarray, direction: np.ndarr
     batch = np.stack(variants)
     scores = np.concatenate([model.encode_image(batch[n:n + OCCLUSION_BATCH]) @ direction
                              for n in range(0, len(batch), OCCLUSION_BATCH)])
-    return (scores[0] - scores[1:]).reshape(OCCLUSION_GRID, OCCLUSION_GRID)
+    return (scores[0] - scores[1:]).reshape(grid, grid)
 
 
 def _tower_outputs(model: RadsearchModel, batch: torch.Tensor):  # noqa: ANN202

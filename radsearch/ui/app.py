@@ -34,6 +34,40 @@ def load_library(path: str) -> Library:
     return library
 
 
+def head_answer(library: Library, image, head: str) -> str:  # noqa: ANN001 - an image id, bytes or pixels
+    """One line per head answer: each target's probability, and YES where it passes the operating point."""
+    answer = library.predict(image, head)
+    return " · ".join(f"{target} {p.probability:.2f}{' **YES**' if target in answer.positive else ''}"
+                      for target, p in answer.targets.items())
+
+
+def chosen_head(library: Library) -> str | None:
+    names = library.heads.names()
+    if not names:
+        return None
+    choice = st.sidebar.selectbox("Task head", ["(none)", *names],
+                                  help="Run a trained or zero-shot head on the query and on every result.")
+    return None if choice == "(none)" else choice
+
+
+def show_explanation(library: Library) -> None:
+    """The map asked for with a result's "Where?" button, above the tabs, with a button to close it."""
+    image_id, text, head = st.session_state["explain"]
+    header, close = st.columns([5, 1])
+    header.subheader(f"Where “{text or head}” matches in library image {image_id}")
+    if close.button("Close", key="close-explain"):
+        del st.session_state["explain"]
+        st.rerun()
+    try:
+        made = library.explain(image_id, text=text, head=None if text else head)
+    except (RadsearchError, KeyError) as e:
+        st.error(str(e))
+        return
+    st.image(made.overlay(), width=min(512, made.heatmap.shape[1]),
+             caption="Red to yellow: where hiding that part of the image lowers the match most.")
+    st.divider()
+
+
 def sidebar_filters(library: Library) -> tuple[dict, int]:
     st.sidebar.header("Filters")
     where: dict = {}
@@ -60,7 +94,8 @@ def preview_of(hit: Hit):  # noqa: ANN201 - a path or a pixel array, whatever st
         return None
 
 
-def show_hits(hits: list[Hit], section: str) -> None:
+def show_hits(hits: list[Hit], section: str, library: Library | None = None, head: str | None = None,
+              text: str | None = None) -> None:
     if not hits:
         st.info("No results match these filters.")
         return
@@ -77,11 +112,17 @@ def show_hits(hits: list[Hit], section: str) -> None:
                         f"findings: {', '.join(hit.labels) or 'none'}")
             if hit.why is not None:
                 st.caption(f"matched: “{hit.why.sentence}”")
+            if head and library is not None:
+                st.caption(f"{head}: {head_answer(library, hit.id, head)}")
             with st.expander("Report"):
                 st.markdown(hit.why.highlight(hit.report) if hit.report and hit.why else
                             (hit.report or "No report on file."))
             if st.button("Similar", key=f"{section}-similar-{hit.id}"):
                 st.session_state["query_image_id"] = hit.id
+                st.rerun()
+            if (text or head) and st.button("Where?", key=f"{section}-where-{hit.id}",
+                                            help="Map where the query text (or the head's finding) matches"):
+                st.session_state["explain"] = (hit.id, text, head)
                 st.rerun()
 
 
@@ -98,6 +139,9 @@ def main() -> None:
         st.error(str(e))
         return
     where, k = sidebar_filters(library)
+    head = chosen_head(library)
+    if "explain" in st.session_state:
+        show_explanation(library)
     if "query_image_id" in st.session_state:  # "Similar" on any result: shown first, whichever tab was open
         image_id = st.session_state["query_image_id"]
         header, close = st.columns([5, 1])
@@ -105,7 +149,7 @@ def main() -> None:
         if close.button("Close", key="close-similar"):
             del st.session_state["query_image_id"]
             st.rerun()
-        show_hits(library.search_like(image_id, k, where=where), "similar")  # its own patient left out
+        show_hits(library.search_like(image_id, k, where=where), "similar", library, head)  # own patient left out
         st.divider()
     tabs = ["Search by image", "Search by text"]
     if st.query_params.get("q"):
@@ -121,8 +165,13 @@ def main() -> None:
         else:
             try:  # the upload stays in memory; nothing is written to disk
                 hits = library.search_image(upload.getvalue(), k, where=where)
+                if head:
+                    query, overlay = st.columns([2, 1])
+                    query.markdown(f"**{upload.name}**, {head}: {head_answer(library, upload.getvalue(), head)}")
+                    overlay.image(library.explain(upload.getvalue(), head=head).overlay(),
+                                  caption=f"where {head} looks", width="stretch")
                 st.subheader(f"Images similar to {upload.name}")
-                show_hits(hits, "upload")
+                show_hits(hits, "upload", library, head)
             except RadsearchError as e:
                 st.error(str(e))
     with text_tab:
@@ -131,7 +180,7 @@ def main() -> None:
                              placeholder="e.g. left pleural effusion")
         if text.strip():
             st.subheader(f"Images matching “{text.strip()}”")
-            show_hits(library.search_text(text, k, where=where), "text")
+            show_hits(library.search_text(text, k, where=where), "text", library, head, text.strip())
 
 
 main()

@@ -83,3 +83,27 @@ def test_start_page_shows_the_search_controls_and_nothing_stray(tiny_library, mo
     assert at.get("file_uploader") and at.text_input and [t.label for t in at.tabs] == ["Search by image",
                                                                                          "Search by text"]
     assert not at.get("help_info")  # no object dumped onto the page by Streamlit's "magic"
+
+
+def test_a_head_answers_on_every_result_and_where_shows_the_map(tiny_library, monkeypatch, tmp_path):
+    import shutil
+
+    from radsearch import open_library
+    library = tmp_path / "with-head"
+    shutil.copytree(tiny_library, library)
+    open_library(library).heads.zero_shot("effusion", {"effusion": {"positive": ["pleural effusion"],
+                                                                    "negative": ["no pleural effusion"]}})
+    monkeypatch.setenv("RADSEARCH_LIBRARY", str(library))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.sidebar.selectbox[0].set_value("effusion").run()
+    at.text_input[0].input("pleural effusion").run()
+    assert not at.exception
+    answers = [c.value for c in at.caption if c.value.startswith("effusion: effusion ")]
+    assert len(answers) == 12  # one per result card, with its probability
+    at.button(key=next(b.key for b in at.button if b.key and "-where-" in b.key)).click().run()
+    assert not at.exception
+    assert at.subheader[0].value.startswith("Where “pleural effusion” matches in library image")
+    assert len(at.get("image")) == 13  # the overlay above the 12 result cards
+    at.button(key="close-explain").click().run()
+    assert not any(s.value.startswith("Where") for s in at.subheader)
