@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, select
 
 from ..errors import InvalidFilter, ModelDirError
 from ..heads import Explanation, HeadPrediction, HeadRegistry, explain
+from ..heads.localise import OCCLUSION_GRID
 from ..imaging import Radiograph, preprocess, read, read_frames
 from ..indexer.scan import content_hash
 from ..models import RadsearchModel
@@ -80,7 +81,7 @@ class Library:
         return model_head.predict(self._query_vector(image)[None])[0]
 
     def explain(self, image: ImageQuery | int, text: str | None = None, head: str | None = None,
-                target: str | None = None, method: str = "occlusion") -> Explanation:
+                target: str | None = None, method: str = "occlusion", grid: int = OCCLUSION_GRID) -> Explanation:
         """Where in the image a text phrase, or a head's target, is matched (heads.localise). A phrase
         is contrasted with its absence ("no <phrase>"); a head without `target` explains its first
         positive target (its first target when none is positive)."""
@@ -92,14 +93,14 @@ class Library:
                 raise ValueError("a text to explain needs some text")
             # against its absence, so what every film of that anatomy shares does not light up
             wanted, absent = self.embed_texts([text, f"no {text.strip()}"])
-            return explain(self.model, radiograph, wanted - absent, query=text, method=method)
+            return explain(self.model, radiograph, wanted - absent, query=text, method=method, grid=grid)
         model_head = self.heads.get(head)
         vector = self.embed_images([radiograph])[0]
         if target is None:
             answer = model_head.predict(vector[None])[0]
             target = (answer.positive or model_head.targets)[0]
         return explain(self.model, radiograph, model_head.direction(vector, target), query=f"{head}: {target}",
-                       method=method)
+                       method=method, grid=grid)
 
     def _query_vector(self, image: ImageQuery | int) -> np.ndarray:
         if isinstance(image, (int, np.integer)):
