@@ -406,7 +406,8 @@ def heads_train(library: Path, name: str | None, labels: tuple[str, ...], all_la
         head = lib.heads.train(name, labels=labels or None, column=column, manifest=manifest, kind=kind,
                                operating_point=operating_point, where=_parse_where(where), seed=seed)
     aurocs = ", ".join(f"{t} {c.auroc:.3f}" for t, c in head.calibrations.items() if c.auroc is not None)
-    click.echo(f"head {head.name} ({head.kind}, {len(head.targets)} targets) saved"
+    targets = f"{len(head.targets)} target" + ("s" if len(head.targets) != 1 else "")
+    click.echo(f"head {head.name} ({head.kind}, {targets}) saved"
                + (f"; held-out AUROC: {aurocs}" if aurocs else "; no labels to check it on (uncalibrated)"))
 
 

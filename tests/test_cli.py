@@ -111,7 +111,7 @@ def test_heads_from_the_command_line(runner, tiny_library, tiny_archive, tmp_pat
     lib = ["--library", str(library)]
     made = runner.invoke(main, ["heads", "train", *lib, "--name", "zs", "--prompt", "pleural effusion",
                                 "--negative", "no pleural effusion"])
-    assert made.exit_code == 0 and "head zs (zero-shot, 1 targets) saved" in made.output, made.output
+    assert made.exit_code == 0 and "head zs (zero-shot, 1 target) saved" in made.output, made.output
     listed = runner.invoke(main, ["heads", "list", *lib])
     assert listed.exit_code == 0 and "zs  (zero-shot, binary" in listed.output
     image = read_manifest(tiny_archive / "manifest.csv")[0].path

@@ -29,7 +29,8 @@ OCCLUSION_GRID = 16  # window positions per side; 8 is 4x cheaper and localises 
 OCCLUSION_WINDOW = 0.125  # window side as a fraction of the image: twice the step, so windows overlap
 OCCLUSION_BLUR = 0.05  # blur sigma as a fraction of the side: removes structure, keeps overall brightness
 OCCLUSION_BATCH = 64
-OVERLAY_ALPHA = 0.45  # how much of the heat colour covers the radiograph at the map's peak
+OVERLAY_ALPHA = 0.6  # how much of the heat colour covers the radiograph at the map's peak
+OVERLAY_FLOOR = 0.4  # map values below this share of the range leave the radiograph untinted
 
 
 @dataclass
@@ -50,10 +51,11 @@ class Explanation:
         return (y + 0.5) / h, (x + 0.5) / w
 
     def overlay(self, alpha: float = OVERLAY_ALPHA) -> Image.Image:
-        """The radiograph in grey with the map in heat colours on top (RGB)."""
+        """The radiograph in grey with the strongest part of the map in heat colours on top (RGB)."""
         grey = np.repeat(np.clip(self.pixels, 0, 1)[..., None], 3, axis=2)
-        weight = alpha * self.heatmap[..., None]
-        blended = grey * (1 - weight) + heat_colours(self.heatmap) * weight
+        strength = np.clip((self.heatmap - OVERLAY_FLOOR) / (1 - OVERLAY_FLOOR), 0, 1)
+        weight = alpha * strength[..., None]
+        blended = grey * (1 - weight) + heat_colours(strength) * weight
         return Image.fromarray(np.round(blended * 255).astype(np.uint8), mode="RGB")
 
 
