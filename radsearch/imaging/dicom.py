@@ -102,6 +102,26 @@ def _frame_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str, voi_preset: i
     return _display_pixels(ds, raw, name, voi_preset)
 
 
+def voi_preset_names(source: str | Path | bytes) -> list[str]:
+    """Names of the windows / VOI LUTs a DICOM header offers, in preset order ([] for other files):
+    the header's explanations where it has them, else "centre C / width W"."""
+    try:
+        ds = pydicom.dcmread(io.BytesIO(source) if isinstance(source, bytes) else source, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001 - not a DICOM (a PNG or JPEG has no presets)
+        return []
+    count = voi_preset_count(ds)
+    if not count:
+        return []
+    if "VOILUTSequence" in ds:
+        return [str(item.get("LUTExplanation", "") or f"VOI LUT {n + 1}") for n, item in enumerate(ds.VOILUTSequence)]
+    def listed(value) -> list:  # noqa: ANN001
+        return list(value) if isinstance(value, pydicom.multival.MultiValue) else [value]
+    centres, widths = listed(ds.WindowCenter), listed(ds.WindowWidth)
+    explanations = listed(ds.get("WindowCenterWidthExplanation", [])) if "WindowCenterWidthExplanation" in ds else []
+    return [str(explanations[n]) if n < len(explanations) and explanations[n] else
+            f"centre {float(centres[n]):g} / width {float(widths[min(n, len(widths) - 1)]):g}" for n in range(count)]
+
+
 def voi_preset_count(ds: pydicom.Dataset) -> int:
     """How many VOI presets (LUTs or windows) a header offers."""
     if "VOILUTSequence" in ds:

@@ -189,6 +189,7 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
         summary.predicted = {name: n for name, n in HeadRegistry(store, _no_text, lambda: 1.0).update_stored().items()
                              if n}
     summary.seconds = time.time() - started
+    store.catalog.record_run(str(source), summary.seconds, summary.added, summary.failed, str(summary))
     log.info("indexing finished: %s", summary)
     return summary
 

@@ -446,6 +446,12 @@ class Library:
             raise KeyError(f"no image with id {image_id} in {self.path}")
         return vectors[0]
 
+    def first_image_of(self, study_key: str) -> int | None:
+        """The id of a study's first image (a cited case's picture), or None."""
+        with self.store.catalog.session() as s:
+            return s.scalar(select(Image.id).join(Study, Image.study_id == Study.id)
+                            .where(Study.study_key == study_key).order_by(Image.id).limit(1))
+
     def find_by_hash(self, content_hash: str) -> int | None:
         """The id of an indexed file's image (its first frame), or None."""
         with self.store.catalog.session() as s:
@@ -467,7 +473,22 @@ class Library:
                 "body_parts": self.store.catalog.distinct("body_part"), "views": self.store.catalog.distinct("view")}
 
     def filter_choices(self, column: str) -> list[str]:
+        """The values a filter on `column` can take here (labels included), for pickers."""
+        if column == "labels":
+            return sorted(self.store.catalog.value_counts("labels"))
         return self.store.catalog.distinct(column)
+
+    def overview(self) -> dict[str, Any]:
+        """What the library holds and how it was built: counts by body part, view, label and split, the
+        model and index types, heads, the latest indexing runs and unreadable files (the UI's Library page)."""
+        catalog = self.store.catalog
+        return self.stats() | {
+            "counts": {column: catalog.value_counts(column) for column in ("body_part", "view", "labels", "split")},
+            "index_types": {kind: self.store.index_spec(kind) for kind in ("images", "reports", "sentences")},
+            "model": {"path": str(self.store.model_path), "training": self.model.info,
+                      "profile": self.model.profile.to_dict()},
+            "heads": [head.summary() for head in self.heads.list()],
+            "runs": catalog.runs(), "failures": catalog.failures()}
 
 
 def _is_text(query: ImageQuery | str) -> bool:

@@ -157,6 +157,19 @@ class Prediction(Base):
                       Index("ix_predictions_image", "image_id"))
 
 
+class IndexRun(Base):
+    """One finished indexing run: what the Library page shows as the last run."""
+
+    __tablename__ = "index_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    finished: Mapped[str] = mapped_column(String(32))
+    seconds: Mapped[float] = mapped_column(Float)
+    added: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+
+
 class Failure(Base):
     """A file an indexing run could not read, kept so the user can see and fix it."""
 
@@ -369,6 +382,34 @@ class Catalog:
                 for p in s.scalars(query):
                     out.setdefault(p.image_id, {}).setdefault(p.head, {})[p.target] = (p.probability, p.positive)
         return out
+
+    def record_run(self, source: str, seconds: float, added: int, failed: int, summary: str) -> None:
+        with self.session() as s:
+            s.add(IndexRun(source=source, finished=datetime.now(UTC).isoformat(timespec="seconds"),
+                           seconds=float(seconds), added=int(added), failed=int(failed), summary=summary))
+
+    def runs(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The latest indexing runs, newest first."""
+        with self._sessions() as s:
+            rows = s.scalars(select(IndexRun).order_by(IndexRun.id.desc()).limit(limit))
+            return [{"source": r.source, "finished": r.finished, "seconds": r.seconds, "added": r.added,
+                     "failed": r.failed, "summary": r.summary} for r in rows]
+
+    def failures(self, limit: int = 50) -> list[dict[str, str]]:
+        """The latest files that could not be read, newest first."""
+        with self._sessions() as s:
+            rows = s.scalars(select(Failure).order_by(Failure.id.desc()).limit(limit))
+            return [{"path": f.path, "reason": f.reason, "at": f.at} for f in rows]
+
+    def value_counts(self, column: str) -> dict[str, int]:
+        """Images per value of an image column, or per label for column="labels"."""
+        with self._sessions() as s:
+            if column == "labels":
+                query = select(Label.name, func.count()).group_by(Label.name)
+            else:
+                field = getattr(Image, column)
+                query = select(field, func.count()).group_by(field)
+            return {str(value) if value not in (None, "") else "(none)": int(n) for value, n in s.execute(query)}
 
     def record_failure(self, path: str, reason: str) -> None:
         with self.session() as s:

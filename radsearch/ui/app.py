@@ -1,7 +1,7 @@
 """The radsearch Streamlit app: thin, it calls the search API only.
 
 Run with `radsearch ui --library LIB` (or `streamlit run app.py -- --library LIB`;
-the RADSEARCH_LIBRARY environment variable works too).
+the RADSEARCH_LIBRARY environment variable works too). Two pages: Search and Library.
 """
 
 from __future__ import annotations
@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date
 
 import streamlit as st
 
-from radsearch.errors import RadsearchError, UnreadableImage
-from radsearch.imaging import read, read_frames
-from radsearch.search import Hit, Library, open_library
+from radsearch.errors import RadsearchError
+from radsearch.search import Library, open_library
+from radsearch.ui.cards import DETAIL, head_answer, show_detail, show_draft, show_hits
+from radsearch.ui.library_page import show_library
 
-MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops
-GRID_COLUMNS = 4
+MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops (RADSEARCH_MAX_UPLOAD_MB)
+UPLOAD_TYPES = ["dcm", "dicom", "png", "jpg", "jpeg"]
+GROUPS = {"Images": None, "Studies": "study", "Patients": "patient"}
 
 
 def library_path() -> str | None:
@@ -34,96 +37,148 @@ def load_library(path: str) -> Library:
     return library
 
 
-def head_answer(library: Library, image, head: str) -> str:  # noqa: ANN001 - an image id, bytes or pixels
-    """One line per head answer: each target's probability, and YES where it passes the operating point."""
-    answer = library.predict(image, head)
-    return " · ".join(f"{target} {p.probability:.2f}{' **YES**' if target in answer.positive else ''}"
-                      for target, p in answer.targets.items())
+@st.cache_data(show_spinner=False, max_entries=8)
+def filter_facts(path: str, images: int) -> dict:
+    """Filter choices and ranges; recomputed when the library's image count changes."""
+    library = load_library(path)
+    return {column: library.filter_choices(column) for column in ("body_part", "view", "sex", "labels", "split")} | {
+        "dates": library.filter_choices("study_date"), "ages": library.filter_choices("age")}
 
 
-def chosen_head(library: Library) -> str | None:
-    names = library.heads.names()
-    if not names:
-        return None
-    choice = st.sidebar.selectbox("Task head", ["(none)", *names],
-                                  help="Run a trained or zero-shot head on the query and on every result.")
-    return None if choice == "(none)" else choice
-
-
-def show_explanation(library: Library) -> None:
-    """The map asked for with a result's "Where?" button, above the tabs, with a button to close it."""
-    image_id, text, head = st.session_state["explain"]
-    header, close = st.columns([5, 1])
-    header.subheader(f"Where “{text or head}” matches in library image {image_id}")
-    if close.button("Close", key="close-explain"):
-        del st.session_state["explain"]
-        st.rerun()
-    try:
-        made = library.explain(image_id, text=text, head=None if text else head)
-    except (RadsearchError, KeyError) as e:
-        st.error(str(e))
-        return
-    st.image(made.overlay(), width=min(512, made.heatmap.shape[1]),
-             caption="Red to yellow: where hiding that part of the image lowers the match most.")
-    st.divider()
-
-
-def sidebar_filters(library: Library) -> tuple[dict, int]:
+def sidebar(library: Library) -> tuple[dict, int, str | None, bool, str | None]:
+    """Filters, result count, grouping, own-patient choice and task head, from the sidebar."""
     st.sidebar.header("Filters")
+    facts = filter_facts(str(library.path), library.store.catalog.count("images"))
     where: dict = {}
-    body_parts = st.sidebar.multiselect("Body part", library.filter_choices("body_part"))
-    views = st.sidebar.multiselect("View", library.filter_choices("view"))
-    if body_parts:
-        where["body_part"] = body_parts
-    if views:
-        where["view"] = views
+    for column, label in (("body_part", "Body part"), ("view", "View"), ("sex", "Sex"), ("labels", "Findings"),
+                          ("split", "Dataset split")):
+        if facts[column]:
+            chosen = st.sidebar.multiselect(label, facts[column], key=f"filter-{column}")
+            if chosen:
+                where[column] = chosen
+    ages = [float(a) for a in facts["ages"]]
+    if ages and min(ages) < max(ages):
+        low, high = st.sidebar.slider("Age", int(min(ages)), int(max(ages) + 0.999),
+                                      (int(min(ages)), int(max(ages) + 0.999)), key="filter-age")
+        if (low, high) != (int(min(ages)), int(max(ages) + 0.999)):
+            where["age"] = {"min": low, "max": high}
+    dates = facts["dates"]
+    if dates:
+        first, last = date.fromisoformat(dates[0]), date.fromisoformat(dates[-1])
+        chosen = st.sidebar.date_input("Study date", (first, last), min_value=first, max_value=last,
+                                       key="filter-date")
+        if isinstance(chosen, tuple) and len(chosen) == 2 and chosen != (first, last):
+            where["study_date"] = {"min": chosen[0].isoformat(), "max": chosen[1].isoformat()}
     k = st.sidebar.slider("Results", min_value=4, max_value=48, value=12, step=4)
+    group = GROUPS[st.sidebar.radio("Show", list(GROUPS), horizontal=True, key="group",
+                                    help="One card per image, or per study or patient (its best image)")]
+    include_own = st.sidebar.checkbox("Include the query's own patient", key="include-own",
+                                      help="When the query image is in the library, its own patient and study "
+                                           "are left out unless this is ticked")
+    names = library.heads.names()
+    head = None
+    if names:
+        choice = st.sidebar.selectbox("Task head", ["(none)", *names], key="head",
+                                      help="Run a trained or zero-shot head on the query and on every result.")
+        head = None if choice == "(none)" else choice
     stats = library.stats()
     st.sidebar.caption(f"{stats['images']} images · {stats['reports']} reports · model {stats['model_id']}")
-    return where, k
+    return where, k, group, include_own, head
 
 
-def preview_of(hit: Hit):  # noqa: ANN201 - a path or a pixel array, whatever st.image takes
-    """The stored thumbnail, or the decoded original when the thumbnail is missing."""
-    if hit.thumbnail:
-        return hit.thumbnail
-    try:
-        frame = hit.metadata.get("frame") or 0
-        return (read_frames(hit.path)[frame] if frame else read(hit.path)).pixels
-    except (UnreadableImage, IndexError):
+def checked_uploads(uploads: list) -> list[tuple[str, bytes]]:  # noqa: ANN001 - Streamlit UploadedFile objects
+    """(name, bytes) of the uploads within the size limit; the others are named in an error. Nothing is
+    written to disk: the bytes stay in memory."""
+    kept = []
+    limit = float(os.environ.get("RADSEARCH_MAX_UPLOAD_MB", MAX_UPLOAD_MB))
+    for upload in uploads:
+        if upload.size > limit * 1024 * 1024:
+            st.error(f"{upload.name} is larger than {limit:g} MB and was not searched.")
+        else:
+            kept.append((upload.name, upload.getvalue()))
+    return kept
+
+
+def image_search(library: Library, where: dict, k: int, group: str | None, include_own: bool,
+                 head: str | None) -> bytes | None:
+    """The image tab: one image, or several of one study (each view finds its own kind). Returns the
+    first query image, for the side-by-side view."""
+    uploads = st.file_uploader("Drop a DICOM, PNG or JPEG, or several images of one study", type=UPLOAD_TYPES,
+                               accept_multiple_files=True)
+    files = checked_uploads(uploads or [])
+    if not files:
+        st.caption("Upload an image, or use “Similar” on any result.")
         return None
+    names = ", ".join(name for name, _ in files)
+    try:
+        images = [data for _, data in files]
+        if group:
+            hits = library.search_cases(images[0], k, where, by=group, include_own=include_own)
+        elif len(images) == 1:
+            hits = library.search_image(images[0], k, where=where, include_own=include_own)
+        else:
+            hits = library.search_examples(images, k=k, where=where, combine="max", include_own=include_own)
+        query_columns = st.columns(min(len(files), 4) + (1 if head else 0))
+        for column, (name, data) in zip(query_columns, files):
+            column.image(_pixels(data), caption=name, width="stretch")  # decoded as the encoder sees it
+            if head:
+                column.markdown(f"{head}: {head_answer(library, data, head)}")
+        if head:
+            query_columns[-1].image(library.explain(images[0], head=head).overlay(),
+                                    caption=f"where {head} looks", width="stretch")
+        if st.toggle("Draft a report from similar cases", key="draft",
+                     help="Sentences the most similar reported studies agree on, each citing its studies"):
+            show_draft(library, images[0], where)
+        st.subheader(f"{'Studies' if group == 'study' else 'Patients' if group else 'Images'} similar to {names}")
+        show_hits(library, hits, "upload", head)
+    except RadsearchError as e:
+        st.error(str(e))
+    return files[0][1]
 
 
-def show_hits(hits: list[Hit], section: str, library: Library | None = None, head: str | None = None,
-              text: str | None = None) -> None:
-    if not hits:
-        st.info("No results match these filters.")
+def _pixels(data: bytes):  # noqa: ANN202
+    from radsearch.imaging import read
+    return read(data).pixels
+
+
+def text_search(library: Library, where: dict, k: int, group: str | None, head: str | None) -> None:
+    # ?q=... in the URL pre-fills the query, so a search can be bookmarked or shared
+    text = st.text_input("Describe the finding", value=st.query_params.get("q", ""),
+                         placeholder="e.g. left pleural effusion")
+    if not text.strip():
         return
-    columns = st.columns(GRID_COLUMNS)
-    for n, hit in enumerate(hits):
-        meta = hit.metadata
-        with columns[n % GRID_COLUMNS]:
-            preview = preview_of(hit)
-            if preview is not None:
-                st.image(preview, width="stretch")
-            age = f"{meta['age']:.0f}" if meta.get("age") is not None else "?"
-            st.markdown(f"**{hit.score:.3f}** · {meta.get('body_part') or '?'} {meta.get('view') or ''}  \n"
-                        f"{meta.get('sex') or '?'}/{age} · {meta.get('study_date') or 'no date'}  \n"
-                        f"findings: {', '.join(hit.labels) or 'none'}")
-            if hit.why is not None:
-                st.caption(f"matched: “{hit.why.sentence}”")
-            if head and library is not None:
-                st.caption(f"{head}: {head_answer(library, hit.id, head)}")
-            with st.expander("Report"):
-                st.markdown(hit.why.highlight(hit.report) if hit.report and hit.why else
-                            (hit.report or "No report on file."))
-            if st.button("Similar", key=f"{section}-similar-{hit.id}"):
-                st.session_state["query_image_id"] = hit.id
-                st.rerun()
-            if (text or head) and st.button("Where?", key=f"{section}-where-{hit.id}",
-                                            help="Map where the query text (or the head's finding) matches"):
-                st.session_state["explain"] = (hit.id, text, head)
-                st.rerun()
+    try:
+        hits = (library.search_cases(text, k, where, by=group) if group else
+                library.search_text(text, k, where=where))
+    except RadsearchError as e:
+        st.error(str(e))
+        return
+    st.subheader(f"{'Studies' if group == 'study' else 'Patients' if group else 'Images'} matching “{text.strip()}”")
+    show_hits(library, hits, "text", head, text.strip())
+
+
+def search_page(library: Library) -> None:
+    where, k, group, include_own, head = sidebar(library)
+    if DETAIL in st.session_state:  # "Open" on any result: shown first, whichever tab was open
+        show_detail(library, st.session_state.get("query-bytes"), head)
+    if "query_image_id" in st.session_state:  # "Similar" on any result
+        image_id = st.session_state["query_image_id"]
+        header, close = st.columns([5, 1])
+        header.subheader(f"Images similar to library image {image_id}")
+        if close.button("Close", key="close-similar"):
+            del st.session_state["query_image_id"]
+            st.rerun()
+        show_hits(library, library.search_like(image_id, k, where=where, include_own=include_own), "similar", head)
+        st.divider()
+    tabs = ["Search by image", "Search by text"]
+    if st.query_params.get("q"):
+        tabs.reverse()  # a shared text search opens on its results
+    first, second = st.tabs(tabs)
+    image_tab, text_tab = (first, second) if tabs[0] == "Search by image" else (second, first)
+    with image_tab:
+        st.session_state["query-bytes"] = image_search(library, where, k, group, include_own, head)
+    with text_tab:
+        text_search(library, where, k, group, head)
 
 
 def main() -> None:
@@ -138,49 +193,11 @@ def main() -> None:
     except RadsearchError as e:
         st.error(str(e))
         return
-    where, k = sidebar_filters(library)
-    head = chosen_head(library)
-    if "explain" in st.session_state:
-        show_explanation(library)
-    if "query_image_id" in st.session_state:  # "Similar" on any result: shown first, whichever tab was open
-        image_id = st.session_state["query_image_id"]
-        header, close = st.columns([5, 1])
-        header.subheader(f"Images similar to library image {image_id}")
-        if close.button("Close", key="close-similar"):
-            del st.session_state["query_image_id"]
-            st.rerun()
-        show_hits(library.search_like(image_id, k, where=where), "similar", library, head)  # own patient left out
-        st.divider()
-    tabs = ["Search by image", "Search by text"]
-    if st.query_params.get("q"):
-        tabs.reverse()  # a shared text search opens on its results
-    first, second = st.tabs(tabs)
-    image_tab, text_tab = (first, second) if tabs[0] == "Search by image" else (second, first)
-    with image_tab:
-        upload = st.file_uploader("Drop a DICOM, PNG or JPEG", type=["dcm", "dicom", "png", "jpg", "jpeg"])
-        if upload is None:
-            st.caption("Upload an image, or use “Similar” on any result.")
-        elif upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-            st.error(f"{upload.name} is larger than {MAX_UPLOAD_MB} MB.")
-        else:
-            try:  # the upload stays in memory; nothing is written to disk
-                hits = library.search_image(upload.getvalue(), k, where=where)
-                if head:
-                    query, overlay = st.columns([2, 1])
-                    query.markdown(f"**{upload.name}**, {head}: {head_answer(library, upload.getvalue(), head)}")
-                    overlay.image(library.explain(upload.getvalue(), head=head).overlay(),
-                                  caption=f"where {head} looks", width="stretch")
-                st.subheader(f"Images similar to {upload.name}")
-                show_hits(hits, "upload", library, head)
-            except RadsearchError as e:
-                st.error(str(e))
-    with text_tab:
-        # ?q=... in the URL pre-fills the query, so a search can be bookmarked or shared
-        text = st.text_input("Describe the finding", value=st.query_params.get("q", ""),
-                             placeholder="e.g. left pleural effusion")
-        if text.strip():
-            st.subheader(f"Images matching “{text.strip()}”")
-            show_hits(library.search_text(text, k, where=where), "text", library, head, text.strip())
+    page = st.sidebar.radio("Page", ["Search", "Library"], horizontal=True, key="page")
+    if page == "Library":
+        show_library(library)
+    else:
+        search_page(library)
 
 
 main()

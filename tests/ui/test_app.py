@@ -85,7 +85,7 @@ def test_start_page_shows_the_search_controls_and_nothing_stray(tiny_library, mo
     assert not at.get("help_info")  # no object dumped onto the page by Streamlit's "magic"
 
 
-def test_a_head_answers_on_every_result_and_where_shows_the_map(tiny_library, monkeypatch, tmp_path):
+def test_a_head_answers_on_every_result_and_open_shows_its_map(tiny_library, monkeypatch, tmp_path):
     import shutil
 
     from radsearch import open_library
@@ -96,14 +96,71 @@ def test_a_head_answers_on_every_result_and_where_shows_the_map(tiny_library, mo
     monkeypatch.setenv("RADSEARCH_LIBRARY", str(library))
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.sidebar.selectbox[0].set_value("effusion").run()
+    at.sidebar.selectbox(key="head").set_value("effusion").run()
     at.text_input[0].input("pleural effusion").run()
     assert not at.exception
     answers = [c.value for c in at.caption if c.value.startswith("effusion: effusion ")]
     assert len(answers) == 12  # one per result card, with its probability
-    at.button(key=next(b.key for b in at.button if b.key and "-where-" in b.key)).click().run()
+    opened = next(b.key for b in at.button if b.key and "-open-" in b.key)
+    at.button(key=opened).click().run()
     assert not at.exception
-    assert at.subheader[0].value.startswith("Where “pleural effusion” matches in library image")
-    assert len(at.get("image")) == 13  # the overlay above the 12 result cards
-    at.button(key="close-explain").click().run()
-    assert not any(s.value.startswith("Where") for s in at.subheader)
+    assert at.subheader[0].value.startswith(f"Library image {opened.rsplit('-', 1)[1]}")
+    at.toggle(key="detail-overlay").set_value(True).run()
+    assert not at.exception
+    assert any(c.value == "where “pleural effusion” matches" for c in at.caption)
+    at.button(key="close-detail").click().run()
+    assert not any(s.value.startswith("Library image") for s in at.subheader)
+
+
+def test_open_shows_the_result_large_with_the_windows_its_dicom_stores(app):
+    app.text_input[0].input("pleural effusion").run()
+    dicom = next(b.key for b in app.button if b.key and "-open-" in b.key)
+    app.button(key=dicom).click().run()
+    assert not app.exception
+    window = app.selectbox(key="detail-window")
+    assert window.options and (window.options == ["as stored"] or window.options[0].startswith("centre "))
+    before = len(app.get("image"))
+    app.slider(key="detail-width").set_value(0.3).run()  # a narrower window re-renders the large image
+    assert not app.exception and len(app.get("image")) == before
+
+
+def test_findings_filter_and_grouping_by_study(app):
+    app.sidebar.multiselect(key="filter-labels").set_value(["pleural_effusion"]).run()
+    app.text_input[0].input("chest").run()
+    cards = [m.value for m in app.markdown if "findings:" in m.value]
+    assert cards and all("pleural_effusion" in card for card in cards)
+    app.sidebar.radio(key="group").set_value("Studies").run()
+    assert not app.exception
+    assert app.subheader[0].value.startswith("Studies matching")
+    cards = [m.value for m in app.markdown if "findings:" in m.value]
+    assert cards and all("matching image" in card for card in cards)
+
+
+def test_uploading_a_study_searches_and_drafts_with_citations(app, tiny_archive):
+    from radsearch.datasets import read_manifest
+    records = [r for r in read_manifest(tiny_archive / "manifest.csv") if r.body_part == "CHEST"]
+    study = [r for r in records if r.study_id == records[0].study_id]
+    files = [(Path(r.path).name, Path(r.path).read_bytes(), "application/octet-stream") for r in study]
+    app.file_uploader[0].set_value(files).run()
+    assert not app.exception
+    assert any(s.value.startswith("Images similar to") for s in app.subheader)
+    assert len([m for m in app.markdown if "findings:" in m.value]) == 12
+    app.toggle(key="draft").set_value(True).run()
+    assert not app.exception
+    assert app.code and app.code[0].value.strip()  # the draft, in a block with a copy button
+
+
+def test_an_oversized_upload_is_refused_by_name(app, monkeypatch):
+    monkeypatch.setenv("RADSEARCH_MAX_UPLOAD_MB", "0.001")
+    app.file_uploader[0].set_value(("big.png", b"\x89PNG" + b"0" * 2048, "image/png")).run()
+    assert any("big.png is larger than" in e.value for e in app.error)
+
+
+def test_library_page_shows_what_is_indexed_and_the_last_run(app):
+    app.sidebar.radio(key="page").set_value("Library").run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert int(metrics["Images"]) > 0 and int(metrics["Reports"]) > 0
+    assert any("Last run finished" in m.value for m in app.markdown)
+    assert any("Model **" in m.value for m in app.markdown)
+    assert len(app.dataframe) >= 4  # counts by body part, view, label, split ...
