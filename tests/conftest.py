@@ -89,7 +89,11 @@ def tiny_library(tiny_archive, tiny_model, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
-    """The full demo (800 studies, trained encoders, library): about three minutes, built once."""
+    """The full demo (800 studies, trained encoders, library): about three minutes, built once.
+    RADSEARCH_TEST_DEMO_DIR reuses a demo built by this checkout (`radsearch demo --dir D --no-ui`) while
+    developing; CI always builds its own."""
+    if os.environ.get("RADSEARCH_TEST_DEMO_DIR"):
+        return Path(os.environ["RADSEARCH_TEST_DEMO_DIR"])
     from radsearch.demo import prepare_demo
     workdir = tmp_path_factory.mktemp("demo")
     prepare_demo(workdir, echo=lambda _: None)
