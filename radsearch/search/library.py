@@ -342,8 +342,7 @@ class Library:
             return None
         heads = [key[len("head:"):].partition(":")[0] for key in where if key.startswith("head:")]
         if heads:
-            stored = self.store.catalog.predicted_heads()
-            missing = [h for h in heads if h not in stored]
+            missing = [h for h in heads if not self.store.catalog.has_predictions(h)]
             if missing:
                 raise InvalidFilter(f"head {', '.join(missing)} has no stored predictions in {self.path}; store them "
                                     f"with `radsearch heads predict --library {self.path} --head {missing[0]} --store`")

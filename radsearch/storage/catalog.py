@@ -366,22 +366,16 @@ class Catalog:
             query = select(Prediction.head, func.count(func.distinct(Prediction.image_id))).group_by(Prediction.head)
             return {head: int(n) for head, n in s.execute(query)}
 
+    def has_predictions(self, head: str) -> bool:
+        """Whether the head's predictions are stored (one indexed lookup, whatever the library's size)."""
+        with self._sessions() as s:
+            return s.scalar(select(Prediction.id).where(Prediction.head == head).limit(1)) is not None
+
     def unpredicted_images(self, head: str) -> list[int]:
         """Ids of the images that have no stored prediction of this head (new since it last ran)."""
         with self._sessions() as s:
             done = select(Prediction.image_id).where(Prediction.head == head)
             return list(s.scalars(select(Image.id).where(Image.id.not_in(done)).order_by(Image.id)))
-
-    def predictions_of(self, image_ids: Sequence[int]) -> dict[int, dict[str, dict[str, tuple[float, bool]]]]:
-        """Image id -> head -> target -> (probability, positive), for the images asked."""
-        ids = sorted({int(i) for i in image_ids})
-        out: dict[int, dict[str, dict[str, tuple[float, bool]]]] = {}
-        with self._sessions() as s:
-            for i in range(0, len(ids), 500):
-                query = select(Prediction).where(Prediction.image_id.in_(ids[i:i + 500]))
-                for p in s.scalars(query):
-                    out.setdefault(p.image_id, {}).setdefault(p.head, {})[p.target] = (p.probability, p.positive)
-        return out
 
     def record_run(self, source: str, seconds: float, added: int, failed: int, summary: str) -> None:
         with self.session() as s:
