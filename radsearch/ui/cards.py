@@ -92,10 +92,10 @@ def show_detail(library: Library, query_image: bytes | None, head: str | None) -
         return
     left, right = st.columns(2)
     with left:
-        if query_image is not None:
-            st.image(read(query_image).pixels, caption="query", width="stretch")
-        elif text:
+        if text:  # opened from a text search
             st.markdown(f"**Query:** {text}")
+        elif query_image is not None:
+            st.image(read(query_image).pixels, caption="query", width="stretch")
     with right:
         presets = voi_preset_names(row["path"])
         choice = st.selectbox("Window", presets or ["as stored"], key="detail-window",
