@@ -7,8 +7,8 @@ Two ways:
   and faithful to what the embedding uses; one batched pass of OCCLUSION_GRID^2 + 1 images.
 - "tokens": one pass; each patch token of the tower's last layer goes through the final
   normalisation, pooler and projection as if it were the whole image (MaskCLIP's reading of
-  dense features). Cheap, and sharp on ViT/DINOv2 towers with good dense features; on the tiny
-  ConvNeXt's 4x4 last layer it does not localise (docs/benchmarks.md has both figures).
+  dense features). Cheap; meant for ViT/DINOv2 towers with good dense features (not yet measured on
+  one). On the tiny ConvNeXt's 4x4 last layer it does not localise (docs/benchmarks.md).
 The map is then cropped to the image's own area (preprocessing pads to square) and upsampled.
 """
 

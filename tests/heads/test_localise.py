@@ -63,3 +63,20 @@ def test_explaining_needs_a_text_or_a_head(demo):
         lib.explain(records[0].path)
     with pytest.raises(ValueError, match="one of the two"):
         lib.explain(records[0].path, text="effusion", head="x")
+
+
+@pytest.mark.parametrize(("preset", "side"), [("tiny", 4), ("tiny-vit", 8)])
+def test_token_maps_follow_the_patch_grid_of_each_tower(preset, side, tiny_archive):
+    """The one-pass map reads a ConvNeXt's last feature map and a ViT's patch tokens (CLS left out)."""
+    from radsearch.datasets import read_manifest as manifest
+    from radsearch.heads import explain
+    from radsearch.imaging import PreprocessProfile
+    from radsearch.models import RadsearchModel, build_dual_encoder, load_preset, train_wordpiece
+    settings = load_preset(preset)
+    tokenizer = train_wordpiece(["pleural effusion", "no pleural effusion"] * 4, settings.vocab_size)
+    model = RadsearchModel(build_dual_encoder(settings, len(tokenizer)), tokenizer,
+                           PreprocessProfile(size=settings.image_size, channels=settings.channels))
+    radiograph = read(manifest(tiny_archive / "manifest.csv")[0].path)
+    made = explain(model, radiograph, model.encode_text(["pleural effusion"])[0], method="tokens")
+    assert made.grid.shape == (side, side) and np.ptp(made.grid) > 0
+    assert made.heatmap.shape == radiograph.pixels.shape
