@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import RadsearchError
 from .calibration import Rule, calibrate
-from .head import Head
+from .head import KINDS, Head
 
 C_LINEAR = 10.0  # inverse L2 strength for unit-norm embeddings; 1.0 under-fits 128-d unit vectors
 MLP_HIDDEN = 128  # one hidden layer: enough for the interactions a linear probe misses, little to over-fit
@@ -42,7 +42,7 @@ def fit_probe(name: str, embeddings: np.ndarray, truth: np.ndarray, targets: lis
     elif kind == "mlp":
         layers = _fit_mlp(x_train, y_train, task, len(targets), seed)
     else:
-        raise RadsearchError(f"probe kind {kind!r}: choose linear or mlp")
+        raise RadsearchError(f"probe kind {kind!r}: choose {' or '.join(k for k in KINDS if k != 'zero-shot')}")
     head = Head(name=name, kind=kind, task=task, targets=list(targets), model_id=model_id, layers=layers,
                 created=datetime.now(UTC).isoformat(timespec="seconds"))
     finish_calibration(head, x_held, y_held, rule)

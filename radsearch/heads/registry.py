@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import RadsearchError
 from ..storage import LibraryStore
 from .calibration import Rule
-from .head import Head, HeadMismatch, HeadNotFound, HeadPrediction, check_name
+from .head import Head, HeadMismatch, HeadNotFound, check_name
 from .probe import finish_calibration, fit_probe
 from .truth import Truth, column_truth, label_truth, manifest_truth
 from .zeroshot import default_prompts, zero_shot_head
@@ -114,15 +114,12 @@ class HeadRegistry:
 
     def _save(self, head: Head) -> Head:
         head.save(self.directory)
-        if head.name in self.store.catalog.predicted_heads():
+        if self.store.catalog.has_predictions(head.name):
             self.store_predictions(head.name)  # stored predictions follow the head they came from
         log.info("head %s saved (%s, %s)", head.name, head.kind, ", ".join(head.targets))
         return head
 
     # -- using heads -------------------------------------------------------------------------------
-    def predict_vectors(self, name: str, embeddings: np.ndarray) -> list[HeadPrediction]:
-        return self.get(name).predict(embeddings)
-
     def store_predictions(self, name: str, only_new: bool = False) -> int:
         """Score indexed images with the head and keep the answers in the catalog (filters `head:NAME`).
         only_new scores just the images without a stored answer (what an indexing run added)."""

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ..errors import RadsearchError
-from .head import Head
+from .head import TASKS, Head
 
 TextEncoder = Callable[[Sequence[str]], np.ndarray]
 
@@ -40,6 +40,8 @@ def zero_shot_head(name: str, prompts: dict[str, dict[str, list[str]]], encode: 
     empty: then the score is scale x cos(image, positive)); categorical classes map to {"positive": [...]}."""
     if not prompts:
         raise RadsearchError(f"zero-shot head {name!r} needs prompts for at least one target")
+    if task not in TASKS:
+        raise RadsearchError(f"zero-shot head {name!r}: task {task!r} is not one of {', '.join(TASKS)}")
     targets = list(prompts)
     columns = []
     for target in targets:
