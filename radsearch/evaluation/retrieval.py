@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from ..datasets import embedding_text, read_manifest
 from ..errors import UnreadableImage
-from ..imaging import Radiograph, read, read_frames
+from ..imaging import Radiograph, read, read_frame
 from ..indexer import content_hash
 from ..search import Library
 from .encoders import ModelEncoder, baseline_encoders
@@ -122,7 +122,7 @@ class _Gallery:
         out = []
         for path, frame in tqdm(list(zip(self.paths, self.frames)), desc="decode gallery", unit="img",
                                 disable=not log.isEnabledFor(logging.INFO)):
-            out.append(read_frames(path)[frame] if frame else read(path))
+            out.append(read_frame(path, frame))
         return out
 
 

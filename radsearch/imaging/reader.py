@@ -39,6 +39,17 @@ def read_frames(source: str | Path | bytes, name: str | None = None, voi_preset:
     return _read(source, name, voi_preset, max_pixels, all_frames=True)
 
 
+def read_frame(source: str | Path | bytes, frame: int = 0, voi_preset: int = 0) -> Radiograph:
+    """One frame of a file (0 for single-frame images): how an indexed image is decoded again."""
+    if not frame:
+        return read(source, voi_preset=voi_preset)
+    frames = read_frames(source, voi_preset=voi_preset)
+    if frame >= len(frames):
+        raise UnreadableImage(str(source) if not isinstance(source, bytes) else "<upload>",
+                              f"has {len(frames)} frames, not frame {frame}; re-index it if the file changed")
+    return frames[frame]
+
+
 def _read(source: str | Path | bytes, name: str | None, voi_preset: int, max_pixels: int | None,
           all_frames: bool) -> list[Radiograph]:
     if isinstance(source, (bytes, bytearray)):

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from ..errors import InvalidFilter, ModelDirError
 from ..heads import Explanation, HeadPrediction, HeadRegistry, explain
 from ..heads.localise import OCCLUSION_GRID
-from ..imaging import Radiograph, preprocess, read, read_frames
+from ..imaging import Radiograph, preprocess, read, read_frame
 from ..indexer.scan import content_hash
 from ..models import RadsearchModel
 from ..storage import Image, LibraryStore, Report, Study
@@ -115,7 +115,7 @@ class Library:
             if row is None:
                 raise KeyError(f"no image with id {image} in {self.path}")
             path, frame = row.path, row.frame or 0
-        return read_frames(path)[frame] if frame else read(path)
+        return read_frame(path, frame)
 
     # -- embedding -------------------------------------------------------------------------------
     def embed_images(self, images: Sequence[ImageQuery]) -> np.ndarray:

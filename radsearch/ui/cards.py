@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from radsearch.errors import RadsearchError, UnreadableImage
-from radsearch.imaging import read, read_frames, voi_preset_names
+from radsearch.imaging import read, read_frame, voi_preset_names
 from radsearch.search import GroupHit, Hit, Library
 
 GRID_COLUMNS = 4
@@ -21,9 +21,8 @@ def preview_of(hit: Hit):  # noqa: ANN201 - a path or a pixel array, whatever st
     if hit.thumbnail:
         return hit.thumbnail
     try:
-        frame = hit.metadata.get("frame") or 0
-        return (read_frames(hit.path)[frame] if frame else read(hit.path)).pixels
-    except (UnreadableImage, IndexError, OSError):
+        return read_frame(hit.path, hit.metadata.get("frame") or 0).pixels
+    except (UnreadableImage, OSError):
         return None
 
 
@@ -103,10 +102,8 @@ def show_detail(library: Library, query_image: bytes | None, head: str | None) -
         level, width = st.slider("Level", 0.0, 1.0, 0.5, key="detail-level"), \
             st.slider("Width", 0.05, 1.0, 1.0, key="detail-width")
         try:
-            frame = row["metadata"].get("frame") or 0
             preset = presets.index(choice) if presets else 0
-            pixels = (read_frames(row["path"], voi_preset=preset)[frame] if frame
-                      else read(row["path"], voi_preset=preset)).pixels
+            pixels = read_frame(row["path"], row["metadata"].get("frame") or 0, voi_preset=preset).pixels
         except (UnreadableImage, OSError) as e:
             st.error(str(e))
             return
