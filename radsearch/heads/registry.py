@@ -25,10 +25,11 @@ PREDICT_BATCH = 50_000  # stored embeddings scored per step when predictions are
 
 
 class HeadRegistry:
-    """Train, list, load and remove a library's heads; `encode_text` and `logit_scale` come from its model."""
+    """Train, list, load and remove a library's heads. `encode_text` and `logit_scale` come from its model
+    and are needed only to make zero-shot heads (the indexer applies stored heads without them)."""
 
-    def __init__(self, store: LibraryStore, encode_text: Callable[[Sequence[str]], np.ndarray],
-                 logit_scale: Callable[[], float]) -> None:
+    def __init__(self, store: LibraryStore, encode_text: Callable[[Sequence[str]], np.ndarray] | None = None,
+                 logit_scale: Callable[[], float] | None = None) -> None:
         self.store = store
         self.encode_text = encode_text
         self.logit_scale = logit_scale
@@ -76,6 +77,8 @@ class HeadRegistry:
         """A head from text prompts (or default prompts for `labels`); calibrated on the library's labels
         for those targets where it has them, left uncalibrated (threshold 0.5) where it does not."""
         check_name(name)
+        if self.encode_text is None or self.logit_scale is None:
+            raise RadsearchError("zero-shot heads need the library's text tower: make them through Library.heads")
         prompts = dict(prompts or {}) | {label: default_prompts(label) for label in labels or () if label not in
                                          (prompts or {})}
         head = zero_shot_head(name, prompts, self.encode_text, self.logit_scale(), task,

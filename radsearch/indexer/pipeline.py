@@ -89,10 +89,6 @@ class IndexSummary:
         return "; ".join(parts)
 
 
-def _no_text(texts: list[str]) -> np.ndarray:
-    raise RuntimeError("indexing only applies stored heads; it never makes zero-shot ones")
-
-
 def open_or_create(library: str | Path, model_dir: str | Path | None, keep_identifiers: bool | None = None,
                    database_url: str | None = None) -> tuple[LibraryStore, RadsearchModel]:
     """Open an existing library (checking `model_dir` matches it) or create one around `model_dir`.
@@ -186,8 +182,7 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
     bar.close()
     store.save_vectors()
     if summary.added:  # heads whose predictions are stored score the new images too (filters stay complete)
-        summary.predicted = {name: n for name, n in HeadRegistry(store, _no_text, lambda: 1.0).update_stored().items()
-                             if n}
+        summary.predicted = {name: n for name, n in HeadRegistry(store).update_stored().items() if n}
     summary.seconds = time.time() - started
     store.catalog.record_run(str(source), summary.seconds, summary.added, summary.failed, str(summary))
     log.info("indexing finished: %s", summary)
