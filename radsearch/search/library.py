@@ -80,6 +80,12 @@ class Library:
         model_head = self.heads.get(head)
         return model_head.predict(self._query_vector(image)[None])[0]
 
+    def predict_indexed(self, image_ids: Sequence[int], head: str) -> dict[int, HeadPrediction]:
+        """A head's answers for many indexed images at once, from their stored embeddings (a result page)."""
+        model_head = self.heads.get(head)
+        ids, vectors = self.store.catalog.embeddings("images", image_ids, self.store.config.embed_dim)
+        return {int(i): answer for i, answer in zip(ids, model_head.predict(vectors))} if len(ids) else {}
+
     def explain(self, image: ImageQuery | int, text: str | None = None, head: str | None = None,
                 target: str | None = None, method: str = "occlusion", grid: int = OCCLUSION_GRID) -> Explanation:
         """Where in the image a text phrase, or a head's target, is matched (heads.localise). A phrase

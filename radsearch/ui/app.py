@@ -14,6 +14,7 @@ from datetime import date
 import streamlit as st
 
 from radsearch.errors import RadsearchError
+from radsearch.imaging import read
 from radsearch.search import Library, open_library
 from radsearch.ui.cards import DETAIL, head_answer, show_detail, show_draft, show_hits
 from radsearch.ui.library_page import show_library
@@ -118,13 +119,16 @@ def image_search(library: Library, where: dict, k: int, group: str | None, inclu
             hits = library.search_image(images[0], k, where=where, include_own=include_own)
         else:
             hits = library.search_examples(images, k=k, where=where, combine="max", include_own=include_own)
-        query_columns = st.columns(min(len(files), 4) + (1 if head else 0))
-        for column, (name, data) in zip(query_columns, files):
-            column.image(_pixels(data), caption=name, width="stretch")  # decoded as the encoder sees it
+        # decoded once for showing, heads and maps; searches take the bytes, whose hash finds the query's
+        # own patient when the file is in the library
+        decoded = [read(data, name=name) for name, data in files[:4]]
+        query_columns = st.columns(len(decoded) + (1 if head else 0))
+        for column, (name, _), radiograph in zip(query_columns, files, decoded):
+            column.image(radiograph.pixels, caption=name, width="stretch")  # as the encoder sees it
             if head:
-                column.markdown(f"{head}: {head_answer(library, data, head)}")
+                column.markdown(f"{head}: {head_answer(library.predict(radiograph, head))}")
         if head:
-            query_columns[-1].image(library.explain(images[0], head=head).overlay(),
+            query_columns[-1].image(library.explain(decoded[0], head=head).overlay(),
                                     caption=f"where {head} looks", width="stretch")
         if st.toggle("Draft a report from similar cases", key="draft",
                      help="Sentences the most similar reported studies agree on, each citing its studies"):
@@ -134,11 +138,6 @@ def image_search(library: Library, where: dict, k: int, group: str | None, inclu
     except RadsearchError as e:
         st.error(str(e))
     return files[0][1]
-
-
-def _pixels(data: bytes):  # noqa: ANN202
-    from radsearch.imaging import read
-    return read(data).pixels
 
 
 def text_search(library: Library, where: dict, k: int, group: str | None, head: str | None) -> None:

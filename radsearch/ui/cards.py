@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from radsearch.errors import RadsearchError, UnreadableImage
+from radsearch.heads import HeadPrediction
 from radsearch.imaging import read, read_frame, voi_preset_names
 from radsearch.search import GroupHit, Hit, Library
 
@@ -26,9 +27,8 @@ def preview_of(hit: Hit):  # noqa: ANN201 - a path or a pixel array, whatever st
         return None
 
 
-def head_answer(library: Library, image, head: str) -> str:  # noqa: ANN001 - an image id, bytes or pixels
-    """One line per head answer: each target's probability, and YES where it passes the operating point."""
-    answer = library.predict(image, head)
+def head_answer(answer: HeadPrediction) -> str:
+    """A head's answer in one line: each target's probability, and YES where it passes the operating point."""
     return " · ".join(f"{target} {p.probability:.2f}{' **YES**' if target in answer.positive else ''}"
                       for target, p in answer.targets.items())
 
@@ -40,6 +40,8 @@ def show_hits(library: Library, hits: list[Hit] | list[GroupHit], section: str, 
         st.info("No results match these filters.")
         return
     columns = st.columns(GRID_COLUMNS)
+    shown = [item.hits[0] if isinstance(item, GroupHit) else item for item in hits]
+    answers = library.predict_indexed([hit.id for hit in shown], head) if head else {}
     for n, item in enumerate(hits):
         group = item if isinstance(item, GroupHit) else None
         hit = group.hits[0] if group else item
@@ -57,8 +59,8 @@ def show_hits(library: Library, hits: list[Hit] | list[GroupHit], section: str, 
                         f"findings: {', '.join(hit.labels) or 'none'}")
             if hit.why is not None:
                 st.caption(f"matched: “{hit.why.sentence}”")
-            if head:
-                st.caption(f"{head}: {head_answer(library, hit.id, head)}")
+            if hit.id in answers:
+                st.caption(f"{head}: {head_answer(answers[hit.id])}")
             with st.expander("Report"):
                 st.markdown(hit.why.highlight(hit.report) if hit.report and hit.why else
                             (hit.report or "No report on file."))
@@ -119,7 +121,7 @@ def show_detail(library: Library, query_image: bytes | None, head: str | None) -
         else:
             st.image(display_window(pixels, level, width), caption=row["path"], width="stretch", clamp=True)
         if head:
-            st.markdown(f"{head}: {head_answer(library, image_id, head)}")
+            st.markdown(f"{head}: {head_answer(library.predict(image_id, head))}")
         st.markdown(row["report"] or "No report on file.")
     st.divider()
 

@@ -110,6 +110,10 @@ def test_a_head_answers_on_every_result_and_open_shows_its_map(tiny_library, mon
     assert any(c.value == "where “pleural effusion” matches" for c in at.caption)
     at.button(key="close-detail").click().run()
     assert not any(s.value.startswith("Library image") for s in at.subheader)
+    upload = Path(open_library(library).store.catalog.image_rows([1])[1]["path"])  # an indexed file, uploaded
+    at.file_uploader[0].set_value((upload.name, upload.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception
+    assert any(m.value.startswith("effusion: effusion ") for m in at.markdown)  # the upload's own answer
 
 
 def test_open_shows_the_result_large_with_the_windows_its_dicom_stores(app):
