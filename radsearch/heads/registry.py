@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ..errors import RadsearchError
 from ..storage import LibraryStore
@@ -131,7 +132,8 @@ class HeadRegistry:
         if not ids:
             return 0
         done = 0
-        for start in range(0, len(ids), PREDICT_BATCH):
+        steps = range(0, len(ids), PREDICT_BATCH)
+        for start in tqdm(steps, desc=f"store {name}", unit="batch", disable=len(steps) < 2):
             chunk, vectors = self.store.catalog.embeddings("images", ids[start:start + PREDICT_BATCH],
                                                            self.store.config.embed_dim)
             rows = [(int(i), target, p.probability, positive)
@@ -143,5 +145,5 @@ class HeadRegistry:
 
     def update_stored(self) -> dict[str, int]:
         """Score images added since each stored head last ran; called at the end of an indexing run."""
-        return {name: self.store_predictions(name, only_new=True) for name in self.store.catalog.predicted_heads()
-                if name in self.names()}
+        return {name: self.store_predictions(name, only_new=True) for name in self.names()
+                if self.store.catalog.has_predictions(name)}
