@@ -39,3 +39,17 @@ def mine_labels(text: str) -> set[str]:
                     and not _NEGATED_AFTER.search(sentence[match.end():]):
                 found.add(label)
     return found
+
+
+# statements that rule a label out without naming it
+RULED_OUT_PHRASES = {
+    "cardiomegaly": r"heart (?:is )?normal|normal (?:heart|cardiac)|heart size (?:is )?(?:normal|within normal)|"
+                    r"cardiac silhouette (?:is )?(?:normal|within normal)|heart is not enlarged",
+}
+_RULED_OUT = {label: re.compile(rf"\b(?:{pattern})", re.IGNORECASE) for label, pattern in RULED_OUT_PHRASES.items()}
+
+
+def mentioned_labels(text: str) -> set[str]:
+    """Labels on which the text takes a position: named (asserted or negated) or ruled out ("normal heart size")."""
+    named = {label for label, phrase in _PHRASES.items() if phrase.search(text or "")}
+    return named | {label for label, phrase in _RULED_OUT.items() if phrase.search(text or "")}

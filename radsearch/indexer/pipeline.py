@@ -147,6 +147,7 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
     gone = missing_images(store, under=source if source.is_dir() else source.parent)
     if gone:
         summary.removed = store.remove_images(gone)["images"]
+    store.catalog.forget_missing_copies(str(source if source.is_dir() else source.parent))
     repair_thumbnails(store)
     todo = _new_items(store, found.items, summary, progress, rehash)
     indexes = {kind: store.vectors(kind) for kind in KINDS}
@@ -238,15 +239,30 @@ def _new_items(store: LibraryStore, items: list[ScanItem], summary: IndexSummary
                                      if item.content_hash in found and str(item.path) in known})
     seen: set[str] = set()
     todo = []
+    copies = []
     for item in to_hash:
-        if item.content_hash in found:
+        same_file = str(item.path) in known and known[str(item.path)][2] == item.content_hash
+        if item.content_hash in found and same_file:
             summary.unchanged += 1
-        elif item.content_hash in seen:
+        elif item.content_hash in found or item.content_hash in seen:
             summary.duplicates += 1
+            copies.append(_copy_row(item, store.pseudonymise))
         else:
             seen.add(item.content_hash)
             todo.append(item)
+    # exact duplicates are not indexed twice, but curation reports them (and the splits they leak into)
+    store.catalog.record_copies([str(item.path) for item in to_hash], copies)
     return todo
+
+
+def _copy_row(item: ScanItem, pseudonymise: Pseudonymizer) -> dict:
+    """The catalog row of a duplicate file: its path, content and what its manifest row says of it."""
+    record = item.record
+    return {"path": str(item.path), "content_hash": item.content_hash,
+            "patient_id": pseudonymise(record.patient_id) if record and record.patient_id else None,
+            "study_key": record.study_id if record and record.study_id else None,
+            "split": record.split if record and record.split else None,
+            "labels": "|".join(record.labels) if record and record.labels else None}
 
 
 def _facts(item: ScanItem, frame: PreparedFrame, pseudonymise: Pseudonymizer) -> dict:

@@ -13,6 +13,7 @@ from typing import Any, Union
 import numpy as np
 from sqlalchemy import Select, func, select
 
+from ..curation import Curator
 from ..errors import InvalidFilter, ModelDirError
 from ..heads import Explanation, HeadPrediction, HeadRegistry, explain
 from ..heads.localise import OCCLUSION_GRID
@@ -72,6 +73,11 @@ class Library:
             self._heads = HeadRegistry(self.store, self.embed_texts,
                                        lambda: float(self.model.dual.logit_scale.exp().item()))
         return self._heads
+
+    @property
+    def curate(self) -> Curator:
+        """Dataset curation: duplicates, leakage, outliers, label noise, map, export (radsearch.curation)."""
+        return Curator(self.store, lambda: self.model)
 
     # -- task heads ------------------------------------------------------------------------------
     def predict(self, image: ImageQuery | int, head: str) -> HeadPrediction:

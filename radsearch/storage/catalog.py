@@ -7,6 +7,7 @@ indexes can always be rebuilt from here. SQLite by default (WAL), any SQLAlchemy
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -170,6 +171,23 @@ class IndexRun(Base):
     summary: Mapped[str] = mapped_column(Text)
 
 
+class Copy(Base):
+    """A file not indexed because an indexed image has the same content: an exact duplicate.
+
+    Kept with the facts its manifest row gave it, so curation can report duplicate files and the
+    splits and patients they leak into; joined to its image by content hash.
+    """
+
+    __tablename__ = "copies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    patient_id: Mapped[str | None] = mapped_column(String(128))  # pseudonym, as on images
+    study_key: Mapped[str | None] = mapped_column(String(128))
+    split: Mapped[str | None] = mapped_column(String(16))
+    labels: Mapped[str | None] = mapped_column(Text)  # "|"-joined, as in a manifest
+
+
 class Failure(Base):
     """A file an indexing run could not read, kept so the user can see and fix it."""
 
@@ -255,6 +273,16 @@ class Catalog:
             for path, digest in files:
                 ids.extend(s.scalars(select(Image.id).where(Image.path == path, Image.content_hash == digest)))
         return ids
+
+    def content_keys(self, ids: Sequence[int]) -> dict[int, str]:
+        """Image id -> "content hash:frame", what identifies its pixels across removals and re-indexing."""
+        ids = [int(i) for i in ids]
+        out: dict[int, str] = {}
+        with self._sessions() as s:
+            for i in range(0, len(ids), 500):
+                query = select(Image.id, Image.content_hash, Image.frame).where(Image.id.in_(ids[i:i + 500]))
+                out.update((image_id, f"{digest}:{frame}") for image_id, digest, frame in s.execute(query))
+        return out
 
     def update_file_stats(self, stats: dict[str, tuple[int, int]]) -> None:
         """Record new (size, mtime) for files whose content was re-hashed and found unchanged."""
@@ -404,6 +432,32 @@ class Catalog:
                 field = getattr(Image, column)
                 query = select(field, func.count()).group_by(field)
             return {str(value) if value not in (None, "") else "(none)": int(n) for value, n in s.execute(query)}
+
+    def record_copies(self, paths: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        """Forget the copies recorded for `paths` (the files this run looked at) and store `rows` instead."""
+        paths = list(paths)
+        with self.session() as s:
+            for i in range(0, len(paths), 500):
+                s.execute(delete(Copy).where(Copy.path.in_(paths[i:i + 500])))
+            if rows:
+                s.execute(insert(Copy), list(rows))
+
+    def copies(self) -> list[dict[str, Any]]:
+        """Every recorded duplicate file with the id of the indexed image that has its content."""
+        with self._sessions() as s:
+            rows = s.execute(select(Copy, Image.id).join(Image, (Image.content_hash == Copy.content_hash)
+                                                         & (Image.frame == 0)).order_by(Copy.id))
+            return [{"path": c.path, "content_hash": c.content_hash, "patient_id": c.patient_id,
+                     "study_key": c.study_key, "split": c.split, "labels": c.labels, "image_id": image_id}
+                    for c, image_id in rows]
+
+    def forget_missing_copies(self, under: str) -> int:
+        """Drop copies below `under` whose file is gone; returns how many."""
+        with self.session() as s:
+            gone = [c.id for c in s.scalars(select(Copy)) if c.path.startswith(under) and not os.path.exists(c.path)]
+            if gone:
+                s.execute(delete(Copy).where(Copy.id.in_(gone)))
+        return len(gone)
 
     def record_failure(self, path: str, reason: str) -> None:
         with self.session() as s:

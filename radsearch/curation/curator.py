@@ -1,0 +1,131 @@
+"""`Library.curate`: every curation check over a library (or the part of it a filter selects)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from ..storage.store import LibraryStore
+from . import duplicates as dup
+from . import embedding_map, export, labelnoise, leakage, outliers
+
+OUTLIER_CHECKS = ("anatomy", "inverted", "window", "text")
+
+
+class Curator:
+    """Duplicates, leakage, outliers, label noise, a browsing map and a clean export for one library."""
+
+    def __init__(self, store: LibraryStore, model: Callable[[], Any], progress: bool = False) -> None:
+        self.store = store
+        self._model = model  # called only by the inversion check, the one that needs the encoder
+        self.progress = progress
+
+    def _vectors(self, where: dict[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
+        ids = None
+        if where:
+            with self.store.catalog.session() as s:
+                ids = list(s.scalars(self.store.image_filter(where)))
+        return self.store.catalog.embeddings("images", ids, self.store.config.embed_dim)
+
+    def exact_duplicates(self) -> list[dup.DuplicateGroup]:
+        """Files with identical content: the indexed image first (keep), then its copies (drop)."""
+        return dup.exact_duplicates(self.store)
+
+    def near_duplicates(self, where: dict[str, Any] | None = None, k: int = dup.CANDIDATES,
+                        threshold: float = dup.THRESHOLD) -> list[dup.DuplicateGroup]:
+        """Re-encoded, resized or slightly cropped copies among indexed images, verified on pixels."""
+        ids, vectors = self._vectors(where)
+        return dup.near_duplicates(self.store, ids, vectors, k, threshold, self.progress)
+
+    def duplicates(self, where: dict[str, Any] | None = None, near: bool = True, k: int = dup.CANDIDATES,
+                   threshold: float = dup.THRESHOLD) -> list[dup.DuplicateGroup]:
+        """Exact groups, then near groups; each group's first member is the suggested keeper."""
+        groups = self.exact_duplicates()
+        return groups + (self.near_duplicates(where, k, threshold) if near else [])
+
+    def leakage(self, manifest: str | Path | None = None, near: bool = True,
+                groups: Sequence[dup.DuplicateGroup] | None = None) -> list[dict[str, Any]]:
+        """Patients and duplicates found in more than one split (the library's, or a manifest's by path)."""
+        if groups is None:
+            groups = self.duplicates(near=near)
+        overrides = leakage.split_overrides(self.store, manifest) if manifest else None
+        return leakage.find_leakage(self.store, list(groups), overrides)
+
+    def outliers(self, where: dict[str, Any] | None = None,
+                 checks: Sequence[str] = OUTLIER_CHECKS) -> list[dict[str, Any]]:
+        """Wrong anatomy, inverted, badly windowed and burned-in text, each with a score and a reason."""
+        unknown = set(checks) - set(OUTLIER_CHECKS)
+        if unknown:
+            raise ValueError(f"unknown outlier check(s) {', '.join(sorted(unknown))}; "
+                             f"choose from {', '.join(OUTLIER_CHECKS)}")
+        ids, vectors = self._vectors(where)
+        rows = self.store.catalog.image_rows(ids)
+        parts = {i: r["metadata"]["body_part"] for i, r in rows.items()}
+        found: list[dict[str, Any]] = []
+        anatomy = outliers.anatomy_outliers(ids, vectors, parts)
+        inverted: list[dict[str, Any]] = []
+        if "inverted" in checks:
+            model = self._model()
+            centres = outliers.part_centres(ids, vectors, parts)
+            position = {int(i): n for n, i in enumerate(ids)}
+            # a film typical of the body part its neighbours show is filed under the wrong one, not inverted
+            elsewhere = {r["image_id"] for r in anatomy if r["suggested"] in centres and
+                         float(vectors[position[r["image_id"]]] @ centres[r["suggested"]][0])
+                         >= centres[r["suggested"]][1]}
+            candidates = [i for i in outliers.inversion_candidates(ids, vectors, centres) if i not in elsewhere]
+            inverted = outliers.inverted_images(self.store, candidates, centres, parts, model.encode_image,
+                                                model.profile)
+            found += inverted
+        flipped = {r["image_id"] for r in inverted}  # an inverted film also looks like another body part
+        if "anatomy" in checks:
+            found += [r for r in anatomy if r["image_id"] not in flipped]
+        if "window" in checks or "text" in checks:
+            pixel = outliers.pixel_outliers(self.store, ids.tolist(), parts, self._bar)
+            wanted = {"window": "bad_window", "text": "burned_in_text"}
+            found += [r for r in pixel if r["problem"] in {wanted[c] for c in checks if c in wanted}
+                      and not (r["problem"] == "bad_window" and r["image_id"] in flipped)]
+        for row in found:
+            row["path"] = rows[row["image_id"]]["path"]
+            row["action"] = "review"
+        return sorted(found, key=lambda r: (r["problem"], -r["score"], r["image_id"]))
+
+    def label_noise(self, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Labels the report or the image's neighbours contradict, most confident first."""
+        ids, vectors = self._vectors(where)
+        rows = self.store.catalog.image_rows(ids)
+        found = labelnoise.label_noise(ids, vectors, rows)
+        for row in found:
+            row["path"] = rows[row["image_id"]]["path"]
+            row["action"] = "review"
+        return found
+
+    def map(self, where: dict[str, Any] | None = None, method: str = "auto",
+            clusters: int | None = None) -> list[dict[str, Any]]:
+        """Each image's 2-D map position and cluster, with its body part and labels, for browsing."""
+        ids, vectors = self._vectors(where)
+        xy, used = embedding_map.project_2d(vectors, method)
+        groups = embedding_map.cluster(vectors, clusters)
+        rows = self.store.catalog.image_rows(ids)
+        return [{"image_id": int(i), "path": rows[int(i)]["path"], "x": float(x), "y": float(y), "cluster": int(c),
+                 "body_part": rows[int(i)]["metadata"]["body_part"], "labels": "|".join(rows[int(i)]["labels"]),
+                 "method": used} for i, (x, y), c in zip(ids, xy, groups)]
+
+    def export(self, out: str | Path, where: dict[str, Any] | None = None,
+               exclude: Sequence[str | Path] = ()) -> tuple[Path, int]:
+        """Write a manifest of the images the filter selects minus those the exclusion CSVs drop."""
+        drop = export.excluded_ids(exclude)
+        if where:
+            with self.store.catalog.session() as s:
+                ids = list(s.scalars(self.store.image_filter(where)))
+        else:
+            ids = self.store.catalog.ids("images").tolist()
+        rows = self.store.catalog.image_rows([i for i in ids if i not in drop])
+        path = export.write_export(rows, out)
+        return path, len({r["path"] for r in rows.values()})
+
+    def _bar(self, items: Sequence, **kwargs: Any) -> Any:
+        return tqdm(items, disable=not self.progress, **kwargs)
