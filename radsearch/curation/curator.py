@@ -66,16 +66,22 @@ class Curator:
         rows = self.store.catalog.image_rows(ids)
         parts = {i: r["metadata"]["body_part"] for i, r in rows.items()}
         found: list[dict[str, Any]] = []
-        anatomy = outliers.anatomy_outliers(ids, vectors, parts)
+        centres = outliers.part_centres(ids, vectors, parts)
+        position = {int(i): n for n, i in enumerate(ids)}
+        # filed under the wrong body part: most neighbours show another, and of every body part and view
+        # (a lateral chest is not a PA chest) the centre it lies nearest belongs to that other part
+        views = outliers.part_centres(ids, vectors, {i: f"{parts[i]}/{r['metadata']['view']}"
+                                                     for i, r in rows.items() if parts.get(i)})
+        names = sorted(views)
+        matrix = np.stack([views[n][0] for n in names]) if names else np.zeros((0, vectors.shape[1]))
+        anatomy = [r for r in outliers.anatomy_outliers(ids, vectors, parts)
+                   if names[int(np.argmax(matrix @ vectors[position[r["image_id"]]]))].split("/")[0] == r["suggested"]]
+        # a film typical of the body part its neighbours show is filed under the wrong one, not inverted
+        elsewhere = {r["image_id"] for r in anatomy if r["suggested"] in centres and
+                     float(vectors[position[r["image_id"]]] @ centres[r["suggested"]][0]) >= centres[r["suggested"]][1]}
         inverted: list[dict[str, Any]] = []
         if "inverted" in checks:
             model = self._model()
-            centres = outliers.part_centres(ids, vectors, parts)
-            position = {int(i): n for n, i in enumerate(ids)}
-            # a film typical of the body part its neighbours show is filed under the wrong one, not inverted
-            elsewhere = {r["image_id"] for r in anatomy if r["suggested"] in centres and
-                         float(vectors[position[r["image_id"]]] @ centres[r["suggested"]][0])
-                         >= centres[r["suggested"]][1]}
             candidates = [i for i in outliers.inversion_candidates(ids, vectors, centres) if i not in elsewhere]
             inverted = outliers.inverted_images(self.store, candidates, centres, parts, model.encode_image,
                                                 model.profile)

@@ -22,7 +22,7 @@ from .previews import preview
 
 # Defaults, each with its reason.
 NEIGHBOURS = 10  # votes per image for its body part
-WRONG_ANATOMY_SHARE = 0.7  # this share of neighbours agreeing on another body part flags it
+WRONG_ANATOMY_SHARE = 0.6  # this share of neighbours agreeing on another body part makes it a suspect
 INVERSION_MARGIN = 0.02  # the negative must be this much closer (cosine) to the body part's centre
 INVERSION_CHECK_SHARE = 0.1  # the farthest 10% of each body part (and all anatomy outliers) are checked
 WINDOW_Z = 5.0  # robust z-score against the image's body part that makes a window doubtful
