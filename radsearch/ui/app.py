@@ -1,7 +1,7 @@
 """The radsearch Streamlit app: thin, it calls the search API only.
 
 Run with `radsearch ui --library LIB` (or `streamlit run app.py -- --library LIB`;
-the RADSEARCH_LIBRARY environment variable works too). Two pages: Search and Library.
+the RADSEARCH_LIBRARY environment variable works too). Three pages: Search, Library and Curation.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from radsearch.errors import RadsearchError
 from radsearch.imaging import read
 from radsearch.search import Library, open_library
 from radsearch.ui.cards import DETAIL, head_answer, show_detail, show_draft, show_hits
+from radsearch.ui.curation_page import show_curation
 from radsearch.ui.library_page import show_library
 
 MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops (RADSEARCH_MAX_UPLOAD_MB)
@@ -192,9 +193,11 @@ def main() -> None:
     except RadsearchError as e:
         st.error(str(e))
         return
-    page = st.sidebar.radio("Page", ["Search", "Library"], horizontal=True, key="page")
+    page = st.sidebar.radio("Page", ["Search", "Library", "Curation"], horizontal=True, key="page")
     if page == "Library":
         show_library(library)
+    elif page == "Curation":
+        show_curation(library)
     else:
         search_page(library)
 

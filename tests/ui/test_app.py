@@ -168,3 +168,19 @@ def test_library_page_shows_what_is_indexed_and_the_last_run(app):
     assert any("Last run finished" in m.value for m in app.markdown)
     assert any("Model **" in m.value for m in app.markdown)
     assert len(app.dataframe) >= 4  # counts by body part, view, label, split ...
+
+
+def test_curation_page_maps_every_image_and_lists_duplicates(app, tiny_library):
+    from radsearch import open_library
+    images = open_library(tiny_library).store.catalog.count()
+    app.sidebar.radio(key="page").set_value("Curation").run()
+    assert not app.exception
+    app.selectbox(key="curation-check").set_value("Map and clusters").run()
+    app.button(key="curation-run").click().run()
+    assert not app.exception
+    assert any(m.value == f"{images} rows" for m in app.markdown)
+    assert len(app.dataframe) == 1 and len(app.dataframe[0].value) == images
+    app.selectbox(key="curation-check").set_value("Duplicates").run()
+    app.button(key="curation-run").click().run()
+    assert not app.exception
+    assert any(m.value.endswith(" rows") for m in app.markdown)
