@@ -511,7 +511,8 @@ def _report(check: str, rows: list, out: Path, what: str) -> None:
 @_OUT
 @_WHERE
 @click.option("--exact-only", is_flag=True, help="Only files with identical content (no pixel checks).")
-@click.option("--threshold", type=float, help="Pixel-detail correlation that makes a near duplicate (default 0.75).")
+@click.option("--threshold", type=float, help="Pixel-detail correlation that makes a near duplicate "
+              "(default 0.42; docs/benchmarks.md).")
 def curate_duplicates(library: Path, out: Path, where: tuple[str, ...], exact_only: bool,
                       threshold: float | None) -> None:
     """Exact and near duplicates in clusters; each cluster's suggested keeper has action=keep."""

@@ -2,6 +2,6 @@
 
 from .curator import OUTLIER_CHECKS, Curator
 from .duplicates import DuplicateGroup
-from .report import COLUMNS, duplicate_rows, write_rows
+from .report import COLUMNS, duplicate_rows, rows_csv, write_rows
 
-__all__ = ["COLUMNS", "OUTLIER_CHECKS", "Curator", "DuplicateGroup", "duplicate_rows", "write_rows"]
+__all__ = ["COLUMNS", "OUTLIER_CHECKS", "Curator", "DuplicateGroup", "duplicate_rows", "rows_csv", "write_rows"]

@@ -65,7 +65,7 @@ def library_fingerprints(store: LibraryStore, ids: np.ndarray, progress: bool = 
         pixels = preview(store, image_id)
         cached[key] = fingerprint(pixels) if pixels is not None else np.zeros(GRID * GRID, np.uint8)
     if todo:
-        _save(path, {key: cached[key] for key in keys.values()})
+        _save(path, cached)  # entries of images outside `ids` too: a filtered run must not drop them
     if not len(ids):
         return np.zeros((0, GRID * GRID), np.uint8)
     return np.stack([cached[keys[int(i)]] for i in ids])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
 
 import numpy as np
 from PIL import Image as PILImage
@@ -25,11 +24,6 @@ def preview(store: LibraryStore, image_id: int) -> np.ndarray | None:
             return np.asarray(image.convert("L"), np.float32) / 255.0
     except (OSError, ValueError):
         return _from_source(store, image_id)
-
-
-def previews(store: LibraryStore, ids: Sequence[int]) -> Iterator[tuple[int, np.ndarray | None]]:
-    for image_id in ids:
-        yield int(image_id), preview(store, image_id)
 
 
 def _from_source(store: LibraryStore, image_id: int) -> np.ndarray | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,20 @@ def duplicate_rows(groups: Sequence[DuplicateGroup]) -> list[dict[str, Any]]:
             for n, g in enumerate(groups, start=1) for m in g.members]
 
 
+def rows_csv(check: str, rows: Sequence[dict[str, Any]]) -> str:
+    """A check's rows as CSV text with its columns (what `radsearch curate` writes and the UI downloads)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS[check], extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if row.get(k) is None else row.get(k) for k in COLUMNS[check]} for row in rows)
+    return buffer.getvalue()
+
+
 def write_rows(check: str, rows: Sequence[dict[str, Any]], out: str | Path) -> Path:
-    """Write a check's rows with its columns (atomically: a partial report never looks complete)."""
+    """Write a check's rows as CSV (atomically: a partial report never looks complete)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS[check], extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in COLUMNS[check]})
+    tmp.write_text(rows_csv(check, rows), encoding="utf-8")
     tmp.replace(out)
     return out

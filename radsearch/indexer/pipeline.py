@@ -261,8 +261,7 @@ def _copy_row(item: ScanItem, pseudonymise: Pseudonymizer) -> dict:
     return {"path": str(item.path), "content_hash": item.content_hash,
             "patient_id": pseudonymise(record.patient_id) if record and record.patient_id else None,
             "study_key": record.study_id if record and record.study_id else None,
-            "split": record.split if record and record.split else None,
-            "labels": "|".join(record.labels) if record and record.labels else None}
+            "split": record.split if record and record.split else None}
 
 
 def _facts(item: ScanItem, frame: PreparedFrame, pseudonymise: Pseudonymizer) -> dict:

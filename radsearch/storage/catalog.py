@@ -174,18 +174,17 @@ class IndexRun(Base):
 class Copy(Base):
     """A file not indexed because an indexed image has the same content: an exact duplicate.
 
-    Kept with the facts its manifest row gave it, so curation can report duplicate files and the
-    splits and patients they leak into; joined to its image by content hash.
+    Kept with the patient, study and split its manifest row gave it, so curation can report duplicate
+    files and the splits they leak into; joined to its image by content hash.
     """
 
     __tablename__ = "copies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text, index=True)  # each run replaces the rows of the files it hashed
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     patient_id: Mapped[str | None] = mapped_column(String(128))  # pseudonym, as on images
     study_key: Mapped[str | None] = mapped_column(String(128))
     split: Mapped[str | None] = mapped_column(String(16))
-    labels: Mapped[str | None] = mapped_column(Text)  # "|"-joined, as in a manifest
 
 
 class Failure(Base):
@@ -448,7 +447,7 @@ class Catalog:
             rows = s.execute(select(Copy, Image.id).join(Image, (Image.content_hash == Copy.content_hash)
                                                          & (Image.frame == 0)).order_by(Copy.id))
             return [{"path": c.path, "content_hash": c.content_hash, "patient_id": c.patient_id,
-                     "study_key": c.study_key, "split": c.split, "labels": c.labels, "image_id": image_id}
+                     "study_key": c.study_key, "split": c.split, "image_id": image_id}
                     for c, image_id in rows]
 
     def forget_missing_copies(self, under: str) -> int:

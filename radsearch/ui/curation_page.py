@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import streamlit as st
 
-from radsearch.curation import COLUMNS, duplicate_rows
+from radsearch.curation import COLUMNS, duplicate_rows, rows_csv
 from radsearch.search import Library
 
 CHECKS = {"Duplicates": "duplicates", "Leakage between splits": "leakage", "Outliers": "outliers",
@@ -27,14 +24,6 @@ def _rows(library: Library, check: str) -> list[dict]:
     return curate.map()
 
 
-def _csv(check: str, rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS[check], extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows({k: "" if r.get(k) is None else r.get(k) for k in COLUMNS[check]} for r in rows)
-    return buffer.getvalue()
-
-
 def show_curation(library: Library) -> None:
     st.header("Curation")
     label = st.selectbox("Check", list(CHECKS), key="curation-check")
@@ -51,5 +40,5 @@ def show_curation(library: Library) -> None:
         st.scatter_chart({"x": [r["x"] for r in rows], "y": [r["y"] for r in rows],
                           "body part": [r["body_part"] or "(none)" for r in rows]}, x="x", y="y", color="body part")
     st.dataframe([{k: r.get(k) for k in COLUMNS[check]} for r in rows], hide_index=True)
-    st.download_button("Download CSV", _csv(check, rows), file_name=f"{check}.csv", mime="text/csv",
+    st.download_button("Download CSV", rows_csv(check, rows), file_name=f"{check}.csv", mime="text/csv",
                        key="curation-download")
