@@ -24,12 +24,15 @@ class Curator:
         self._model = model  # called only by the inversion check, the one that needs the encoder
         self.progress = progress
 
+    def _ids(self, where: dict[str, Any] | None) -> list[int] | None:
+        """Ids of the images a filter selects; None (every image) without one."""
+        if not where:
+            return None
+        with self.store.catalog.session() as s:
+            return list(s.scalars(self.store.image_filter(where)))
+
     def _vectors(self, where: dict[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
-        ids = None
-        if where:
-            with self.store.catalog.session() as s:
-                ids = list(s.scalars(self.store.image_filter(where)))
-        return self.store.catalog.embeddings("images", ids, self.store.config.embed_dim)
+        return self.store.catalog.embeddings("images", self._ids(where), self.store.config.embed_dim)
 
     def exact_duplicates(self) -> list[dup.DuplicateGroup]:
         """Files with identical content: the indexed image first (keep), then its copies (drop)."""
@@ -66,29 +69,14 @@ class Curator:
         rows = self.store.catalog.image_rows(ids)
         parts = {i: r["metadata"]["body_part"] for i, r in rows.items()}
         found: list[dict[str, Any]] = []
-        centres = outliers.part_centres(ids, vectors, parts)
-        position = {int(i): n for n, i in enumerate(ids)}
-        # filed under the wrong body part: most neighbours show another, and of every body part and view
-        # (a lateral chest is not a PA chest) the centre it lies nearest belongs to that other part
-        views = outliers.part_centres(ids, vectors, {i: f"{parts[i]}/{r['metadata']['view']}"
-                                                     for i, r in rows.items() if parts.get(i)})
-        names = sorted(views)
-        matrix = np.stack([views[n][0] for n in names]) if names else np.zeros((0, vectors.shape[1]))
-        anatomy = [r for r in outliers.anatomy_outliers(ids, vectors, parts)
-                   if names[int(np.argmax(matrix @ vectors[position[r["image_id"]]]))].split("/")[0] == r["suggested"]]
-        # a film typical of the body part its neighbours show is filed under the wrong one, not inverted
-        elsewhere = {r["image_id"] for r in anatomy if r["suggested"] in centres and
-                     float(vectors[position[r["image_id"]]] @ centres[r["suggested"]][0]) >= centres[r["suggested"]][1]}
-        inverted: list[dict[str, Any]] = []
-        if "inverted" in checks:
-            model = self._model()
-            candidates = [i for i in outliers.inversion_candidates(ids, vectors, centres) if i not in elsewhere]
-            inverted = outliers.inverted_images(self.store, candidates, centres, parts, model.encode_image,
-                                                model.profile)
-            found += inverted
-        flipped = {r["image_id"] for r in inverted}  # an inverted film also looks like another body part
-        if "anatomy" in checks:
-            found += [r for r in anatomy if r["image_id"] not in flipped]
+        flipped: set[int] = set()
+        if "anatomy" in checks or "inverted" in checks:
+            model = self._model() if "inverted" in checks else None
+            anatomy, inverted = outliers.anatomy_and_inversion(
+                self.store, ids, vectors, rows, model.encode_image if model else None,
+                model.profile if model else None)
+            flipped = {r["image_id"] for r in inverted}
+            found += (inverted if "inverted" in checks else []) + (anatomy if "anatomy" in checks else [])
         if "window" in checks or "text" in checks:
             pixel = outliers.pixel_outliers(self.store, ids.tolist(), parts, self._bar)
             wanted = {"window": "bad_window", "text": "burned_in_text"}
@@ -124,10 +112,8 @@ class Curator:
                exclude: Sequence[str | Path] = ()) -> tuple[Path, int]:
         """Write a manifest of the images the filter selects minus those the exclusion CSVs drop."""
         drop = export.excluded_ids(exclude)
-        if where:
-            with self.store.catalog.session() as s:
-                ids = list(s.scalars(self.store.image_filter(where)))
-        else:
+        ids = self._ids(where)
+        if ids is None:
             ids = self.store.catalog.ids("images").tolist()
         rows = self.store.catalog.image_rows([i for i in ids if i not in drop])
         path = export.write_export(rows, out)

@@ -123,11 +123,14 @@ def _clusters(store: LibraryStore, verified: dict[tuple[int, int], float]) -> li
         out.append(DuplicateGroup("near", [
             {"image_id": i, "path": rows[i]["path"], "patient_id": rows[i]["metadata"]["patient_id"],
              "study_key": rows[i]["study_key"], "split": rows[i]["metadata"]["split"],
-             "score": 1.0 if i == keeper else verified.get((min(i, keeper), max(i, keeper)),
-                                                            max(verified.get((min(i, j), max(i, j)), 0.0)
-                                                                for j in group if j != i))}
+             "score": 1.0 if i == keeper else _best_match(i, group, verified)}
             for i in ordered]))
     return sorted(out, key=lambda g: g.keeper["image_id"])
+
+
+def _best_match(image_id: int, group: list[int], verified: dict[tuple[int, int], float]) -> float:
+    """The highest verified score of an image with another member of its cluster."""
+    return max(verified.get((min(image_id, j), max(image_id, j)), 0.0) for j in group if j != image_id)
 
 
 def _keeper_rank(row: dict[str, Any]) -> tuple:

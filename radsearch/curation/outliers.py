@@ -98,6 +98,36 @@ def inverted_images(store: LibraryStore, candidates: list[int],
     return rows
 
 
+def anatomy_and_inversion(store: LibraryStore, ids: np.ndarray, vectors: np.ndarray,
+                          rows: dict[int, dict[str, Any]], encode: Callable[[np.ndarray], np.ndarray] | None,
+                          profile: PreprocessProfile | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(wrong-anatomy rows, inverted rows), each image called one or the other (an inverted film also looks
+    like another body part). Without an encoder no inversion check runs.
+
+    Wrong anatomy: most neighbours show another body part, and of every body part and view (a lateral
+    chest is not a PA chest) the centre the image lies nearest belongs to that part.
+    """
+    parts = {i: r["metadata"]["body_part"] for i, r in rows.items()}
+    position = {int(i): n for n, i in enumerate(ids)}
+    views = part_centres(ids, vectors, {i: f"{parts[i]}/{r['metadata']['view']}" for i, r in rows.items() if parts[i]})
+    names = sorted(views)
+    if not names:
+        return [], []
+    matrix = np.stack([views[n][0] for n in names])
+    anatomy = [r for r in anatomy_outliers(ids, vectors, parts)
+               if names[int(np.argmax(matrix @ vectors[position[r["image_id"]]]))].split("/")[0] == r["suggested"]]
+    if encode is None or profile is None:
+        return anatomy, []
+    centres = part_centres(ids, vectors, parts)
+    # a film typical of the body part its neighbours show is filed under the wrong one, not inverted
+    elsewhere = {r["image_id"] for r in anatomy if r["suggested"] in centres and
+                 float(vectors[position[r["image_id"]]] @ centres[r["suggested"]][0]) >= centres[r["suggested"]][1]}
+    candidates = [i for i in inversion_candidates(ids, vectors, centres) if i not in elsewhere]
+    inverted = inverted_images(store, candidates, centres, parts, encode, profile)
+    flipped = {r["image_id"] for r in inverted}
+    return [r for r in anatomy if r["image_id"] not in flipped], inverted
+
+
 def window_stats(pixels: np.ndarray) -> dict[str, float]:
     """Share of pure white, share of pure black, and the 1st-99th percentile spread of a displayed image."""
     lo, hi = np.quantile(pixels, [0.01, 0.99])
