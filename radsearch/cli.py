@@ -589,26 +589,107 @@ def export(library: Path, out: Path, where: tuple[str, ...], exclude: tuple[Path
 
 @main.command()
 @click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep 127.0.0.1 unless you "
-              "put the UI behind authentication.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; any address but loopback "
+              "needs --users.")
 @click.option("--port", default=8501, show_default=True)
-def ui(library: Path, host: str, port: int) -> None:
+@click.option("--users", "users_file", envvar="RADSEARCH_USERS", type=click.Path(dir_okay=False, path_type=Path),
+              help="Users file (`radsearch users add`): everyone signs in, and searches are audited under their "
+                   "name (or RADSEARCH_USERS).")
+def ui(library: Path, host: str, port: int, users_file: Path | None) -> None:
     """Start the Streamlit UI on a library and print its URL."""
+    from .access import require_auth
     from .config import read_config
     read_config(library)  # fail here, clearly, rather than inside the browser
-    _run_ui(library, host, port)
+    require_auth(host, users_file)
+    _run_ui(library, host, port, users_file)
 
 
-def _run_ui(library: Path, host: str, port: int) -> None:
+def _run_ui(library: Path, host: str, port: int, users_file: Path | None = None) -> None:
+    from .access import USERS_ENV
+    from .ui.app import MAX_UPLOAD_MB
     app = Path(__file__).parent / "ui" / "app.py"
+    upload_mb = max(1, round(float(os.environ.get("RADSEARCH_MAX_UPLOAD_MB", MAX_UPLOAD_MB))))
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host,
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.maxUploadSize", str(upload_mb),  # the server refuses larger bodies before they are read
                "--", "--library", str(Path(library).resolve())]
-    click.echo(f"radsearch UI on http://{host}:{port}  (Ctrl-C to stop)")
+    env = dict(os.environ)
+    env.pop(USERS_ENV, None)
+    if users_file:
+        env[USERS_ENV] = str(Path(users_file).resolve())
+    click.echo(f"radsearch UI on http://{host}:{port}" + (" (sign-in required)" if users_file else "")
+               + "  (Ctrl-C to stop)")
     try:
-        subprocess.run(command, check=False)
+        subprocess.run(command, check=False, env=env)
     except KeyboardInterrupt:
         pass
+
+
+@main.command()
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
+def check(library: Path) -> None:
+    """Verify a library: catalog, one vector per row in every index, the model's hash, no orphan files."""
+    from .storage.integrity import check_library
+    report = check_library(library, progress=True)
+    click.echo(str(report))
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
+def repair(library: Path) -> None:
+    """Rebuild what derives from the catalog (FAISS indexes, thumbnails) and clear leftovers of killed writes."""
+    from .indexer.repair import repair_library
+    summary = repair_library(library)
+    click.echo(str(summary))
+    if not summary.after.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--library", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--user", help="Only this user's searches (UI logins by name; others as os:ACCOUNT).")
+@click.option("--since", help="Only searches at or after this UTC time, e.g. 2026-11-01 or 2026-11-01T08:00.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def audit(library: Path, user: str | None, since: str | None, limit: int, as_json: bool) -> None:
+    """Show the audit log: who searched what, when, and which results they were shown."""
+    from .storage import LibraryStore
+    entries = LibraryStore.open(library).catalog.audit_log(limit, user=user, since=since)
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    for entry in entries:
+        where = f"  where {json.dumps(entry['filters'])}" if entry["filters"] else ""
+        click.echo(f"{entry['at']}  {entry['user']}  {entry['action']}  {entry['query']}{where}  "
+                   f"-> {len(entry['results'])} results")
+
+
+@main.group()
+def users() -> None:
+    """Manage the users file of a served UI: add or remove people's access tokens."""
+
+
+@users.command("add")
+@click.option("--file", "users_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("name")
+def users_add(users_file: Path, name: str) -> None:
+    """Give NAME a new access token (replacing any earlier one); the token is printed once, stored hashed."""
+    from .access import add_user
+    token = add_user(users_file, name)
+    click.echo(f"{name}: {token}")
+    click.echo(f"(give this token to {name}; {users_file} keeps only its hash)", err=True)
+
+
+@users.command("remove")
+@click.option("--file", "users_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("name")
+def users_remove(users_file: Path, name: str) -> None:
+    """Revoke NAME's access token."""
+    from .access import remove_user
+    remove_user(users_file, name)
+    click.echo(f"removed {name}")
 
 
 @main.command()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import tomli_w
 
-from .errors import LibraryMismatch, LibraryNotFound
+from .errors import LibraryCorrupt, LibraryMismatch, LibraryNotFound
 
 CONFIG_FILE = "radsearch.toml"
 CATALOG_FILE = "catalog.sqlite"
@@ -49,16 +49,26 @@ def read_config(root: str | Path) -> LibraryConfig:
             f"{root} is not a radsearch library (no {CONFIG_FILE}); create one with "
             "`radsearch index ARCHIVE --library DIR --model MODEL_DIR`"
         )
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise LibraryCorrupt(f"{path} is not valid TOML ({e}); restore it from a backup (it holds the pseudonym "
+                             "salt and the model hash, which cannot be guessed)") from e
     version = data.get("format_version", 1)
     if version != FORMAT_VERSION:
         raise LibraryMismatch(
             f"{root} was written in library format {version}; this radsearch reads format {FORMAT_VERSION}. "
             "Index the archive into a new library (the old one is left untouched)"
         )
-    known = LibraryConfig.__dataclass_fields__
-    return LibraryConfig(**{k: v for k, v in data.items() if k in known})
+    defaults = LibraryConfig()
+    values = {k: v for k, v in data.items() if k in LibraryConfig.__dataclass_fields__}
+    for key, value in values.items():
+        wanted = type(getattr(defaults, key))
+        if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+            raise LibraryCorrupt(f"{path}: {key} must be a {wanted.__name__}, not {value!r}; restore the file "
+                                 "from a backup or correct that line")
+    return LibraryConfig(**values)
 
 
 def write_config(root: str | Path, config: LibraryConfig) -> None:

@@ -43,3 +43,15 @@ class InvalidFilter(RadsearchError):
 
 class CatalogUnavailable(RadsearchError):
     """The catalog database cannot be reached, created or driven (URL, server, driver)."""
+
+
+class LibraryCorrupt(RadsearchError):
+    """A library file is damaged: a FAISS index (`radsearch repair` rebuilds it) or the catalog (restore it)."""
+
+
+class StorageFull(RadsearchError):
+    """The disk (or quota) holding the library ran out while writing; what was committed before is kept."""
+
+
+class AccessDenied(RadsearchError):
+    """A user could not be authenticated, or a server would be exposed without authentication."""

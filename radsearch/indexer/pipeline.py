@@ -33,6 +33,7 @@ from ..privacy import Pseudonymizer
 from ..storage import Image, Label, LibraryStore, Report, Sentence, Series, Study
 from ..storage.catalog import KINDS, to_blob
 from ..storage.database import new_library_url, parse, prepare_database, safe
+from ..storage.store import disk_full_is_reported
 from .prepare import EmbeddedBatch, PreparedFrame, preview_png
 from .remove import missing_images
 from .scan import ScanItem, content_hash, scan
@@ -136,6 +137,14 @@ def index(source: str | Path, library: str | Path, model_dir: str | Path | None 
     ray_address: embed on a Ray cluster ("auto", "ray://host:10001", or "local" to start one here).
     rehash: read and hash every file, even those whose path, size and modification time are known.
     """
+    with disk_full_is_reported(library):
+        return _index(source, library, model_dir, batch_size, progress, keep_identifiers, workers, database_url,
+                      ray_address, rehash)
+
+
+def _index(source: str | Path, library: str | Path, model_dir: str | Path | None, batch_size: int, progress: bool,
+           keep_identifiers: bool | None, workers: int | None, database_url: str | None, ray_address: str | None,
+           rehash: bool) -> IndexSummary:
     started = time.time()
     store, model = open_or_create(library, model_dir, keep_identifiers, database_url)
     summary = IndexSummary(workers=default_workers() if workers is None else max(0, workers))

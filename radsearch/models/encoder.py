@@ -180,7 +180,7 @@ class RadsearchModel:
         finally:
             hf_logging.enable_progress_bar()
         self.tokenizer.save_pretrained(tmp)
-        self.model_id = _weights_hash(tmp)
+        self.model_id = weights_hash(tmp)
         meta = {"format_version": FORMAT_VERSION, "profile": self.profile.to_dict(),
                 "max_text_length": self.max_text_length, "model_id": self.model_id, "training": self.info}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
@@ -223,7 +223,8 @@ class RadsearchModel:
         return model
 
 
-def _weights_hash(directory: Path) -> str:
+def weights_hash(directory: Path) -> str:
+    """The id of a model: a sha256 prefix of its safetensors files, what a library records it was indexed with."""
     digest = hashlib.sha256()
     for path in sorted(directory.glob("*.safetensors")):
         with open(path, "rb") as fh:

@@ -21,6 +21,7 @@ from ..imaging import Radiograph, preprocess, read, read_frame
 from ..indexer.scan import content_hash
 from ..models import RadsearchModel
 from ..storage import Image, LibraryStore, Report, Study
+from .audit import audited
 from .draft import Case, Draft, Generator, draft_from_cases
 from .hits import Evidence, GroupHit, Hit, ReportHit
 from .query import parse_text_query
@@ -146,6 +147,7 @@ class Library:
         return self.model.encode_text(list(texts))
 
     # -- search ----------------------------------------------------------------------------------
+    @audited("search_image")
     def search_image(self, image: ImageQuery, k: int = 10, where: dict[str, Any] | None = None,
                      include_own: bool = False) -> list[Hit]:
         """The k images most similar to `image`, optionally restricted by metadata filters.
@@ -156,12 +158,14 @@ class Library:
         skip = frozenset() if include_own else self._own_images(image)
         return self._image_hits(self.embed_images([image])[0], k, where, skip=skip)
 
+    @audited("search_like")
     def search_like(self, image_id: int, k: int = 10, where: dict[str, Any] | None = None,
                     include_own: bool = False) -> list[Hit]:
         """Images similar to an indexed one (the UI's "Similar"), its patient and study left out by default."""
         skip = frozenset() if include_own else self._same_case(int(image_id))
         return self._image_hits(self.image_vector(image_id), k, where, skip=skip)
 
+    @audited("search_examples")
     def search_examples(self, positive: Sequence[ImageQuery | int], negative: Sequence[ImageQuery | int] = (),
                         k: int = 10, where: dict[str, Any] | None = None, combine: str = "mean",
                         include_own: bool = False) -> list[Hit]:
@@ -185,6 +189,7 @@ class Library:
             wanted = (centre / max(float(np.linalg.norm(centre)), 1e-12))[None]
         return self._image_hits(wanted, k, where, avoid=unwanted if len(unwanted) else None, skip=skip)
 
+    @audited("draft_report")
     def draft_report(self, image: ImageQuery, k: int = DRAFT_CASES, where: dict[str, Any] | None = None,
                      generator: Generator | None = None, include_own: bool = False) -> Draft:
         """A report draft from the k most similar reported studies (search.draft): cited sentences the
@@ -211,6 +216,7 @@ class Library:
     def _own_of(self, example: ImageQuery | int) -> frozenset[int]:
         return self._same_case(int(example)) if isinstance(example, (int, np.integer)) else self._own_images(example)
 
+    @audited("search_cases")
     def search_cases(self, query: ImageQuery | str, k: int = 10, where: dict[str, Any] | None = None,
                      by: str = "study", score: str = "max", include_own: bool = False) -> list[GroupHit]:
         """The k studies (by="study") or patients (by="patient") whose images best match the query.
@@ -232,6 +238,7 @@ class Library:
         ranked = [GroupHit(key, float(combine([h.score for h in members])), members) for key, members in groups.items()]
         return sorted(ranked, key=lambda group: -group.score)[:k]
 
+    @audited("search_text")
     def search_text(self, text: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
         """The k images whose embedding best matches a free-text description.
 
@@ -248,6 +255,7 @@ class Library:
         vectors = self.embed_texts([query.positive, *query.negated])
         return self._image_hits(vectors[0], k, where, avoid=vectors[1:])
 
+    @audited("search_reports")
     def search_reports(self, query: ImageQuery | str, k: int = 10, include_own: bool = False) -> list[ReportHit]:
         """The k reports closest to an image or to a text (a str that is not an existing file is text).
 
@@ -259,6 +267,7 @@ class Library:
         skip = frozenset() if include_own else self._reports_of(self._own_images(query))
         return self.search_reports_vector(self.embed_images([query])[0], k, skip)
 
+    @audited("search_reports_vector")
     def search_reports_vector(self, vector: np.ndarray, k: int = 10,
                               skip: frozenset[int] = frozenset()) -> list[ReportHit]:
         """Reports closest to an embedding you already have, each with its sentence nearest to it."""
@@ -275,6 +284,7 @@ class Library:
             studies = select(Image.study_id).where(Image.id.in_(sorted(image_ids)))
             return frozenset(s.scalars(select(Report.id).where(Report.study_id.in_(studies))))
 
+    @audited("search_sentences")
     def search_sentences(self, query: ImageQuery | str, k: int = 10) -> list[ReportHit]:
         """The k reports holding the sentences closest to the query, ranked by their best sentence.
 
@@ -324,6 +334,7 @@ class Library:
                                       start + len(top["text"]) if start >= 0 else -1)
         return out
 
+    @audited("search_vector")
     def search_vector(self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
         """Search with an embedding you already have (e.g. a stored image's, or an average)."""
         return self._image_hits(np.asarray(vector, dtype=np.float32), k, where)

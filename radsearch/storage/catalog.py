@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-from ..errors import CatalogUnavailable
+from ..errors import CatalogUnavailable, LibraryCorrupt, StorageFull
 from .database import parse, safe
 
 
@@ -197,12 +197,49 @@ class Failure(Base):
     at: Mapped[str] = mapped_column(String(32))
 
 
+class AuditEntry(Base):
+    """One search: who ran it, when, what they asked and which images or reports it showed them."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String(32), index=True)  # UTC, ISO 8601 to the millisecond
+    user: Mapped[str] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(32))  # the API call: search_image, search_text, ...
+    query: Mapped[str] = mapped_column(Text)  # the text, or the image's name and content hash
+    filters: Mapped[str | None] = mapped_column(Text)  # JSON of the metadata filter
+    results: Mapped[str] = mapped_column(Text)  # JSON: ids shown (images, reports; a draft: its studies)
+
+
 KINDS = {"images": Image, "reports": Report, "sentences": Sentence}
+BUSY_TIMEOUT_S = 30
+CORRUPT_MARKERS = ("file is not a database", "database disk image is malformed", "malformed database schema")
+FULL_MARKERS = ("database or disk is full", "no space left on device", "could not extend file", "disk quota exceeded")
+
+
+def _translate_errors(engine: Engine, url: str) -> None:
+    """Turn a damaged catalog or a full disk, wherever SQL meets it, into errors that say what to do."""
+    parsed = parse(url)
+    where = parsed.database if parsed.drivername.startswith("sqlite") else safe(url)
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(context) -> Exception | None:  # noqa: ANN001 - sqlalchemy ExceptionContext
+        message = str(context.original_exception).lower()
+        if any(marker in message for marker in CORRUPT_MARKERS):
+            return LibraryCorrupt(f"the catalog {where} is damaged ({context.original_exception}); it is the "
+                                  "library's source of truth and cannot be rebuilt: restore it from a backup "
+                                  "(the FAISS indexes and thumbnails can then be rebuilt with `radsearch repair`)")
+        if any(marker in message for marker in FULL_MARKERS):
+            return StorageFull(f"no space left for the catalog {where} ({context.original_exception}); free "
+                               "some space and run the command again: everything committed before is kept")
+        return None
 
 
 def connect(url: str) -> Engine:
     """An engine with SQLite set up for concurrent readers (WAL) and real foreign keys; tables made if new."""
-    engine = create_engine(parse(url))
+    parsed = parse(url)
+    # SQLite: wait up to BUSY_TIMEOUT_S for a writer (the indexer, an audit row) instead of failing a search
+    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S} if parsed.drivername == "sqlite" else {})
+    _translate_errors(engine, url)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -215,6 +252,9 @@ def connect(url: str) -> Engine:
         try:
             Base.metadata.create_all(engine)
             return engine
+        except (LibraryCorrupt, StorageFull):
+            engine.dispose()
+            raise
         except (OperationalError, ProgrammingError, IntegrityError) as e:
             # a second process creating the same new catalog at this moment: its tables now exist
             if attempt < 2 and "exist" in str(e.orig or e).lower():
@@ -461,6 +501,26 @@ class Catalog:
     def record_failure(self, path: str, reason: str) -> None:
         with self.session() as s:
             s.add(Failure(path=path, reason=reason, at=datetime.now(UTC).isoformat(timespec="seconds")))
+
+    def record_search(self, user: str, action: str, query: str, filters: dict[str, Any] | None,
+                      results: Sequence[int | str]) -> None:
+        """Append one search to the audit log (its own short transaction, after the search succeeded)."""
+        with self.session() as s:
+            s.add(AuditEntry(at=datetime.now(UTC).isoformat(timespec="milliseconds"), user=user, action=action,
+                             query=query, filters=json.dumps(filters, default=str, sort_keys=True) if filters else None,
+                             results=json.dumps([i if isinstance(i, str) else int(i) for i in results])))
+
+    def audit_log(self, limit: int = 100, user: str | None = None, since: str | None = None) -> list[dict[str, Any]]:
+        """The latest searches, newest first; optionally one user's, or those at or after an ISO time."""
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if user is not None:
+            query = query.where(AuditEntry.user == user)
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
+        with self._sessions() as s:
+            return [{"at": e.at, "user": e.user, "action": e.action, "query": e.query,
+                     "filters": json.loads(e.filters) if e.filters else None, "results": json.loads(e.results)}
+                    for e in s.scalars(query)]
 
     def distinct(self, column: str) -> list[str]:
         """Distinct non-empty values of an image column (for UI filter choices)."""

@@ -6,8 +6,11 @@ index back in line with the catalog from the stored embeddings, so nothing is lo
 
 from __future__ import annotations
 
+import errno
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +18,29 @@ import numpy as np
 from sqlalchemy import Select, select
 
 from ..config import LibraryConfig, library_paths, read_config, write_config
-from ..errors import LibraryMismatch
+from ..errors import LibraryMismatch, StorageFull
 from ..imaging import PreprocessProfile
 from ..privacy import Pseudonymizer, new_salt
 from .catalog import KINDS, Catalog, Image, Study
 from .filters import image_filter
 from .vectors import VectorIndex, choose_spec, faiss_needs_no_training
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no room left: the disk, the user's quota, a file-size limit
 MIN_TRAINED = 10_000  # vectors needed before an index type that trains (IVF, PQ) replaces exact search
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def disk_full_is_reported(library: str | Path) -> Iterator[None]:
+    """Turn an out-of-space OSError raised inside into StorageFull naming the library and the file."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in DISK_FULL:
+            raise
+        raise StorageFull(f"no space left writing {e.filename or library} ({e.strerror}): free some space and run "
+                          f"the command again; everything {library} committed before is kept") from e
 
 
 class LibraryStore:
@@ -37,6 +53,7 @@ class LibraryStore:
         self.catalog = Catalog(self.database_url)
         self.pseudonymise = Pseudonymizer(config.pseudonym_salt, config.keep_identifiers)
         self._vectors: dict[str, VectorIndex] = {}
+        self._on_disk: dict[str, tuple[int, int, int] | None] = {}  # file identity each loaded index came from
 
     @classmethod
     def open(cls, root: str | Path) -> LibraryStore:
@@ -87,7 +104,11 @@ class LibraryStore:
         When the index type the library should use has changed (an "auto" library grew past
         vectors.FLAT_LIMIT, or the file is missing or untrained), it is rebuilt from the catalog.
         """
+        if kind in self._vectors and self._on_disk.get(kind) != self._file_identity(kind):
+            log.info("%s index changed on disk (another process saved it); reloading", kind)
+            del self._vectors[kind]  # a long-running reader picks up what the indexer added
         if kind not in self._vectors:
+            self._on_disk[kind] = self._file_identity(kind)
             spec = self.index_spec(kind)
             index = VectorIndex.load(self.vector_path(kind), self.config.embed_dim, spec)
             wanted_exact = spec == "Flat"
@@ -98,6 +119,14 @@ class LibraryStore:
                 self._vectors[kind] = index
                 self.sync(kind)
         return self._vectors[kind]
+
+    def _file_identity(self, kind: str) -> tuple[int, int, int] | None:
+        """(inode, mtime, size) of a kind's FAISS file: it changes with every atomic save, by any process."""
+        try:
+            stat = os.stat(self.vector_path(kind))
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
     def index_spec(self, kind: str) -> str:
         """The FAISS factory string this kind uses now (config.index_spec, or chosen by size for "auto")."""
@@ -132,7 +161,10 @@ class LibraryStore:
             ids, vectors = self.catalog.embeddings(kind, missing.tolist(), self.config.embed_dim)
             index.add(ids, vectors)
         log.info("%s index re-synced with the catalog: +%d -%d", kind, len(missing), len(extra))
-        self.save_vectors(kind)
+        try:
+            self.save_vectors(kind)
+        except (OSError, StorageFull) as e:  # a read-only or full library: searches still see the synced index
+            log.warning("%s index re-synced in memory only: %s", kind, e)
         return len(missing) + len(extra)
 
     def remove_images(self, ids: Sequence[int]) -> dict[str, int]:
@@ -179,8 +211,21 @@ class LibraryStore:
         return {kind: self._rebuild(kind) for kind in KINDS}
 
     def save_vectors(self, kind: str | None = None) -> None:
+        """Write the loaded indexes (atomically); a full disk raises StorageFull and leaves the old files."""
         for name in [kind] if kind else list(self._vectors):
-            self._vectors[name].save(self.vector_path(name))
+            try:
+                self._vectors[name].save(self.vector_path(name))
+            except OSError as e:
+                if e.errno in DISK_FULL:
+                    raise StorageFull(f"no space left to save {self.vector_path(name)}: free some space and run "
+                                      "the command again (the catalog holds every vector; nothing is lost)") from e
+                raise
+            except RuntimeError as e:  # FAISS reports a failed write as a RuntimeError naming the errno text
+                if "No space left" in str(e) or "File too large" in str(e) or "quota" in str(e).lower():
+                    raise StorageFull(f"no space left to save {self.vector_path(name)}: free some space and run "
+                                      "the command again (the catalog holds every vector; nothing is lost)") from e
+                raise
+            self._on_disk[name] = self._file_identity(name)
 
     def counts(self) -> dict[str, int]:
         return {kind: self.catalog.count(kind) for kind in KINDS}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from ..errors import RadsearchError
+from ..errors import LibraryCorrupt, RadsearchError
 
 log = logging.getLogger(__name__)
 
@@ -171,16 +172,21 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: str | Path, dim: int, spec: str = "Flat") -> VectorIndex:
-        """Read an index file; a missing file gives an empty index (it is rebuilt from the catalog)."""
+        """Read an index file; a missing file gives an empty index (it is rebuilt from the catalog).
+
+        A file that exists but cannot be read, or holds vectors of another width, is damage (writes are
+        atomic, so no crash leaves one): LibraryCorrupt names it, and `radsearch repair` rebuilds it.
+        """
         path = Path(path)
         if not path.is_file():
             return cls(dim, spec)
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as e:
-            log.warning("vector index %s is unreadable (%s); it will be rebuilt from the catalog", path, e)
-            return cls(dim, spec)
+            reason = re.sub(r"^Error in .*? at \S+:\d+: (Error: )?", "", str(e).strip()) or "unreadable"
+            raise LibraryCorrupt(f"vector index {path} is damaged ({reason}); rebuild it from the catalog with "
+                                 f"`radsearch repair --library {path.parent.parent}`") from e
         if index.d != dim:
-            log.warning("vector index %s has width %d, expected %d; rebuilding", path, index.d, dim)
-            return cls(dim, spec)
+            raise LibraryCorrupt(f"vector index {path} holds {index.d}-d vectors, the library {dim}-d ones; rebuild "
+                                 f"it from the catalog with `radsearch repair --library {path.parent.parent}`")
         return cls(dim, spec, index)

@@ -7,15 +7,19 @@ the RADSEARCH_LIBRARY environment variable works too). Three pages: Search, Libr
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+from contextlib import nullcontext
 from datetime import date
 
 import streamlit as st
 
+from radsearch.access import USERS_ENV, authenticate, is_loopback
 from radsearch.errors import RadsearchError
 from radsearch.imaging import read
 from radsearch.search import Library, open_library
+from radsearch.search.audit import acting_as
 from radsearch.ui.cards import DETAIL, head_answer, show_detail, show_draft, show_hits
 from radsearch.ui.curation_page import show_curation
 from radsearch.ui.library_page import show_library
@@ -23,6 +27,7 @@ from radsearch.ui.library_page import show_library
 MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops (RADSEARCH_MAX_UPLOAD_MB)
 UPLOAD_TYPES = ["dcm", "dicom", "png", "jpg", "jpeg"]
 GROUPS = {"Images": None, "Studies": "study", "Patients": "patient"}
+log = logging.getLogger("radsearch.ui")
 
 
 def library_path() -> str | None:
@@ -181,9 +186,54 @@ def search_page(library: Library) -> None:
         text_search(library, where, k, group, head)
 
 
+def signed_in_user() -> str | None:
+    """The login this session's searches are audited under; stops the page until one is given.
+
+    With a users file (RADSEARCH_USERS, set by `radsearch ui --users`) everyone signs in with a name and
+    token. Without one the app serves only on a loopback address (searches are then audited under the
+    server's OS account); Streamlit's own default, every interface, is refused.
+    """
+    users_file = os.environ.get(USERS_ENV, "")
+    if not users_file:
+        address = st.get_option("server.address") or "0.0.0.0"
+        if not is_loopback(address):
+            st.error(f"This server listens on {address} without authentication. Restart it with "
+                     "`radsearch ui --users FILE` (or set RADSEARCH_USERS), or bind it to 127.0.0.1.")
+            st.stop()
+        return None
+    if st.session_state.get("user"):
+        if st.sidebar.button(f"Sign out {st.session_state['user']}", key="sign-out"):
+            del st.session_state["user"]
+            st.rerun()
+        return st.session_state["user"]
+    with st.form("sign-in"):
+        name = st.text_input("User", key="sign-in-user")
+        token = st.text_input("Access token", type="password", key="sign-in-token")
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        try:
+            valid = authenticate(users_file, name, token)
+        except (RadsearchError, ValueError) as e:
+            st.error(str(e))
+            st.stop()
+        if valid:
+            st.session_state["user"] = name.strip()
+            log.info("user %s signed in", name.strip())
+            st.rerun()
+        log.warning("failed sign-in for user %r", name)
+        st.error("Unknown user or wrong token.")
+    st.stop()
+
+
 def main() -> None:
     st.set_page_config(page_title="radsearch", layout="wide")
     st.title("radsearch")
+    user = signed_in_user()
+    with acting_as(user) if user else nullcontext():
+        show_pages()
+
+
+def show_pages() -> None:
     path = library_path()
     if not path:
         st.error("No library given: start with `radsearch ui --library LIB`.")

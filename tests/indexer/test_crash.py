@@ -16,6 +16,7 @@ from sqlalchemy import select
 from radsearch.datasets import generate_archive
 from radsearch.indexer import index
 from radsearch.storage import Image, LibraryStore, Report, Study
+from radsearch.storage.integrity import check_library
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,10 @@ def test_sigkill_at_random_points_then_rerun_equals_an_uninterrupted_run(archive
         os.killpg(process.pid, signal.SIGKILL)  # the indexer and its decode workers, like a power cut
         process.wait()
         killed_at.append(LibraryStore.open(library).counts()["images"])
+        after_kill = check_library(library)
+        assert all(problem.repairable for problem in after_kill.problems), str(after_kill)  # nothing but derived data
         index(archive, library, progress=False)
         _same(_snapshot(library), reference)
+        assert check_library(library).ok, str(check_library(library))
     print(f"killed with {killed_at} of {total} images committed")
     assert any(0 < n < total for n in killed_at), f"no kill landed mid-indexing: {killed_at} of {total}"

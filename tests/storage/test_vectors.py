@@ -6,6 +6,7 @@ import faiss
 import numpy as np
 import pytest
 
+from radsearch.errors import LibraryCorrupt
 from radsearch.storage import LibraryStore, VectorIndex
 
 
@@ -30,14 +31,17 @@ def test_filtered_search_still_returns_exactly_k():
     assert len(ids[0]) == 10 and set(ids[0]) <= set(allowed)
 
 
-def test_saved_index_loads_back_and_a_corrupt_file_loads_empty(tmp_path):
+def test_saved_index_loads_back_and_a_corrupt_file_is_refused_naming_repair(tmp_path):
     index = VectorIndex(8)
     index.add(np.arange(10), _unit(10))
     index.save(tmp_path / "images.faiss")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
     assert VectorIndex.load(tmp_path / "images.faiss", 8).ntotal == 10
     (tmp_path / "images.faiss").write_bytes(b"garbage")
-    assert VectorIndex.load(tmp_path / "images.faiss", 8).ntotal == 0  # rebuilt later from the catalog
+    with pytest.raises(LibraryCorrupt, match=r"images\.faiss is damaged.*radsearch repair"):
+        VectorIndex.load(tmp_path / "images.faiss", 8)
+    (tmp_path / "missing.faiss").unlink(missing_ok=True)
+    assert VectorIndex.load(tmp_path / "missing.faiss", 8).ntotal == 0  # never written yet: built from the catalog
 
 
 def test_removed_ids_are_no_longer_found():
