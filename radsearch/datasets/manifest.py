@@ -48,7 +48,16 @@ def read_manifest(path: str | Path) -> list[ManifestRecord]:
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist")
-    with open(path, newline="", encoding="utf-8") as fh:
+    try:
+        return _read_rows(path)
+    except UnicodeDecodeError as e:
+        raise ManifestError(f"manifest {path} is not UTF-8 text (byte {e.start}); save it as UTF-8 CSV") from e
+    except (csv.Error, ValueError) as e:  # malformed quoting, NUL bytes, fields beyond csv's size limit
+        raise ManifestError(f"manifest {path} is not a readable CSV: {e}") from e
+
+
+def _read_rows(path: Path) -> list[ManifestRecord]:
+    with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: spreadsheets often start with a BOM
         reader = csv.DictReader(fh)
         columns = reader.fieldnames or []
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]

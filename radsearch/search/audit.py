@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .query import names_a_file
+
 _user: ContextVar[str | None] = ContextVar("radsearch_user", default=None)
 _depth: ContextVar[int] = ContextVar("radsearch_audit_depth", default=0)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,7 +49,7 @@ def acting_as(user: str) -> Iterator[None]:
 
 def describe(query: Any) -> str:
     """What the log keeps of a query: text as typed; an image by name and content hash, never its pixels."""
-    if isinstance(query, str) and not Path(query).is_file():
+    if isinstance(query, str) and not names_a_file(query):
         return f"text: {query}"
     if isinstance(query, (str, Path)):
         digest = hashlib.sha256(Path(query).read_bytes()).hexdigest()

@@ -24,7 +24,7 @@ from ..storage import Image, LibraryStore, Report, Study
 from .audit import audited
 from .draft import Case, Draft, Generator, draft_from_cases
 from .hits import Evidence, GroupHit, Hit, ReportHit
-from .query import parse_text_query
+from .query import names_a_file, parse_text_query
 
 ImageQuery = Union[str, Path, bytes, Radiograph, np.ndarray]
 SENTENCES_PER_REPORT = 4  # sentence hits fetched per report wanted, before fetching more
@@ -423,7 +423,7 @@ class Library:
 
     def _own_images(self, image: ImageQuery) -> frozenset[int]:
         """The images of the query's patient and study, when the query is a file of this library."""
-        if isinstance(image, (str, Path)) and Path(image).is_file():
+        if names_a_file(image):
             digest = content_hash(Path(image))
         elif isinstance(image, bytes):
             digest = hashlib.sha256(image).hexdigest()
@@ -515,7 +515,7 @@ class Library:
 
 def _is_text(query: ImageQuery | str) -> bool:
     """A str that names no existing file is a text query; anything else is an image."""
-    return isinstance(query, str) and not Path(query).is_file()
+    return isinstance(query, str) and not names_a_file(query)
 
 
 def _as_radiograph(image: ImageQuery) -> Radiograph:

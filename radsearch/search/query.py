@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..datasets.report_text import negation_pattern
 
@@ -42,3 +43,13 @@ def parse_text_query(text: str) -> TextQuery:
                 negated.append(part)
     wanted = ", ".join(" ".join(part.split()) for part in positive if part.strip())
     return TextQuery(text=text, positive=wanted, negated=[" ".join(n.split()) for n in negated])
+
+
+def names_a_file(query: object) -> bool:
+    """Whether a query (a str or Path) names an existing file; text too long or odd for a path does not."""
+    if not isinstance(query, (str, Path)):
+        return False
+    try:
+        return Path(query).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL character
+        return False

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, not_, or_, select
+from sqlalchemy import Select, and_, exists, not_, or_, select, true
 
 from ..errors import InvalidFilter
 from .catalog import Image, Label, Prediction
@@ -30,11 +30,35 @@ _RANGE_KEYS = {"min", "max"}
 HEAD_PREFIX = "head:"  # filters on stored task-head predictions (radsearch.heads)
 
 
+SCALARS = (str, int, float)  # what a filter value may be: bound as an SQL parameter, never spliced into SQL
+
+
+NUMERIC_FILTERS = ("age",)  # compared as numbers; every other column as text
+
+
+def _scalar(column: str, value: Any) -> float | str:
+    """A filter value as the column's type (what every database compares without complaint)."""
+    if isinstance(value, bool) or not isinstance(value, SCALARS):
+        raise InvalidFilter(f"filter {column!r}: values are text or numbers, not {type(value).__name__}")
+    if column in NUMERIC_FILTERS:
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):
+            raise InvalidFilter(f"filter {column!r} compares numbers, not {value!r}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise InvalidFilter(f"filter {column!r}: {value!r} is not a finite number")
+        return number
+    text = str(value)
+    if "\x00" in text:
+        raise InvalidFilter(f"filter {column!r}: a value holds a NUL character")
+    return text
+
+
 def _values(column: str, value: Any) -> list:
     values = list(value) if isinstance(value, (list, tuple, set)) else [value]
     if not values:
         raise InvalidFilter(f"filter {column!r} has an empty list of values")
-    return values
+    return [_scalar(column, v) for v in values]
 
 
 def _condition(column: str, spec: Any):
@@ -51,13 +75,13 @@ def _condition(column: str, spec: Any):
         if set(spec) == {"not"}:
             return or_(field.is_(None), field.not_in(_values(column, spec["not"])))
         if not spec or not set(spec) <= _RANGE_KEYS:
-            raise InvalidFilter(f"filter {column!r}: a dict takes 'min'/'max' or 'not', got {sorted(spec)}")
+            raise InvalidFilter(f"filter {column!r}: a dict takes 'min'/'max' or 'not', got {sorted(map(str, spec))}")
         parts = []
         if spec.get("min") is not None:
-            parts.append(field >= spec["min"])
+            parts.append(field >= _scalar(column, spec["min"]))
         if spec.get("max") is not None:
-            parts.append(field <= spec["max"])
-        return and_(*parts)
+            parts.append(field <= _scalar(column, spec["max"]))
+        return and_(true(), *parts)  # {"min": None}: no bound at all
     values = _values(column, spec)
     return field.in_(values) if len(values) > 1 else field == values[0]
 
@@ -72,9 +96,14 @@ def _head_condition(column: str, spec: Any):
         match.append(Prediction.target == target)
     if isinstance(spec, dict):
         if not spec or not set(spec) <= _RANGE_KEYS:
-            raise InvalidFilter(f"filter {column!r}: a dict takes 'min'/'max' probabilities, got {sorted(spec)}")
-        match += [Prediction.probability >= float(spec["min"])] if spec.get("min") is not None else []
-        match += [Prediction.probability <= float(spec["max"])] if spec.get("max") is not None else []
+            raise InvalidFilter(f"filter {column!r}: a dict takes 'min'/'max' probabilities, "
+                                f"got {sorted(map(str, spec))}")
+        for key, compare in (("min", Prediction.probability.__ge__), ("max", Prediction.probability.__le__)):
+            if spec.get(key) is not None:
+                try:
+                    match.append(compare(float(_scalar(column, spec[key]))))
+                except ValueError:
+                    raise InvalidFilter(f"filter {column!r}: {key} must be a probability, not {spec[key]!r}") from None
         return exists().where(*match)
     values = [str(v) for v in _values(column, spec)]
     answers = {v.lower() for v in values} & {"yes", "no", "true", "false"}
@@ -92,7 +121,11 @@ def _has_label(names: list) -> Any:
 def image_filter(where: dict[str, Any] | None, pseudonymise: Callable[[object], str | None] | None = None) -> Select:
     """SELECT images.id for the rows matching every condition in `where`."""
     query = select(Image.id)
+    if where is not None and not isinstance(where, dict):
+        raise InvalidFilter(f"a filter is a dict of column: condition, not {type(where).__name__}")
     for column, spec in (where or {}).items():
+        if not isinstance(column, str):
+            raise InvalidFilter(f"filter columns are names, not {column!r}")
         if pseudonymise is not None and column in IDENTIFIER_FILTERS:
             spec = _mapped(spec, pseudonymise)
         query = query.where(_condition(column, spec))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from radsearch.errors import InvalidFilter
 from radsearch.privacy import Pseudonymizer
-from radsearch.storage import Catalog, Image, Label, Series, Study, image_filter
+from radsearch.storage import FILTER_COLUMNS, Catalog, Image, Label, Series, Study, image_filter
 from radsearch.storage.database import new_library_url, prepare_database
 
 PSEUDONYMS = Pseudonymizer(salt="test-salt")
@@ -72,3 +74,35 @@ def test_patient_filters_take_real_ids_or_pseudonyms_but_no_ranges(catalog):
         assert list(s.scalars(image_filter({"patient_id": "P2"}))) == []
     with pytest.raises(InvalidFilter, match="pseudonymised"):
         _ids(catalog, {"patient_id": {"min": "P0"}})
+
+
+_SCALARS = (st.text(max_size=12) | st.integers() | st.floats() | st.booleans() | st.none()
+            | st.sampled_from(["CHEST", "nodule", "40", "2020-01-01", "'; DROP TABLE images; --"]))
+_SPECS = (_SCALARS | st.lists(_SCALARS, max_size=3)
+          | st.dictionaries(st.sampled_from(["min", "max", "not", "between"]) | st.text(max_size=4),
+                            _SCALARS | st.lists(_SCALARS, max_size=2), max_size=3))
+_COLUMNS = (st.sampled_from([*FILTER_COLUMNS, "head:effusion", "head:view:PA", "head:", "password"])
+            | st.text(max_size=8))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.dictionaries(_COLUMNS, _SPECS, max_size=3))
+def test_any_filter_expression_gives_matching_ids_or_invalid_filter(catalog, where):
+    """Whatever a user (or a URL) sends as a filter, the database sees bound parameters of the right type:
+    the answer is a list of image ids, or InvalidFilter naming the problem, never a database error."""
+    try:
+        ids = _ids(catalog, where)
+    except InvalidFilter as e:
+        assert str(e)
+        return
+    assert set(ids) <= {1, 2, 3, 4}
+
+
+def test_sql_injection_in_names_and_labels_is_refused_or_bound(catalog):
+    attack = "x' OR 1=1; DROP TABLE images; --"
+    query = image_filter({"labels": attack, "body_part": [attack, "CHEST"], "head:" + attack: "yes"}, PSEUDONYMS)
+    assert attack not in str(query.compile())  # in the statement only as a bound parameter
+    assert _ids(catalog, {"labels": attack}) == [] and _ids(catalog, {"body_part": [attack, "HAND"]}) == [3]
+    with pytest.raises(InvalidFilter, match="cannot filter by"):
+        _ids(catalog, {attack: "CHEST"})
+    assert _ids(catalog, {}) == [1, 2, 3, 4]  # every table and row still there
