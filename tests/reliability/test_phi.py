@@ -1,0 +1,83 @@
+"""Privacy: index DICOMs full of patient identity, then search every byte of the library for it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from radsearch.datasets.synthetic import render, write_dicom
+from radsearch.indexer import index
+from radsearch.search import open_library
+
+PHI = {  # distinctive values, so a match anywhere in the library cannot be a coincidence
+    "PatientName": "Quixbottom^Zelda^Marigold",
+    "PatientID": "MRN-7731904",
+    "PatientBirthDate": "19410307",
+    "OtherPatientIDs": "ALT-5520913",
+    "PatientAddress": "17 Wrenfield Lane, Oxbury",
+    "PatientTelephoneNumbers": "+44 7700 900461",
+    "PatientMotherBirthName": "Fennimore^Ottilie",
+    "AccessionNumber": "ACC-88410277",
+    "ReferringPhysicianName": "Drumwell^Cosmo",
+    "PerformingPhysicianName": "Haverlock^Imelda",
+    "OperatorsName": "Tolliver^Bram",
+    "PatientComments": "lives with daughter Petronella",
+    "StudyID": "STU-6605121",
+}
+
+
+def _needles(value: str) -> set[str]:
+    """The value and the parts a viewer or a parser might store on their own (name components, ISO date)."""
+    parts = {value, *value.split("^")}
+    if value.isdigit() and len(value) == 8:
+        parts.add(f"{value[:4]}-{value[4:6]}-{value[6:]}")
+    return {p for p in parts if len(p) >= 5}
+
+
+@pytest.fixture(scope="module")
+def phi_library(tiny_model, tmp_path_factory):
+    archive = tmp_path_factory.mktemp("phi-archive")
+    rng = np.random.default_rng(4)
+    for n, (part, view) in enumerate([("CHEST", "PA"), ("CHEST", "LAT"), ("HAND", "PA")]):
+        tags = dict(PHI, Modality="CR", BodyPartExamined=part, ViewPosition=view, PatientSex="F", PatientAge="085Y",
+                    StudyInstanceUID=f"1.2.826.0.1.3680043.8.498.{n + 1}", StudyDate="20240105",
+                    SeriesInstanceUID=f"1.2.826.0.1.3680043.8.498.{n + 1}.1")
+        path = write_dicom(render(rng, part, view, size=(128, 112)).pixels, archive / f"image{n}.dcm", tags)
+        if n == 0:  # identity hidden deeper too: in a sequence and a private tag
+            import pydicom
+            ds = pydicom.dcmread(path)
+            item = Dataset()
+            item.PatientName, item.PatientID = PHI["PatientName"], PHI["PatientID"]
+            ds.RequestAttributesSequence = Sequence([item])
+            ds.add_new(0x00110010, "LO", "ACME")
+            ds.add_new(0x00111001, "LO", PHI["PatientName"])
+            ds.save_as(path)
+    library = tmp_path_factory.mktemp("phi-library") / "library"
+    summary = index(archive, library, tiny_model, progress=False, workers=0)
+    assert summary.added == 3
+    return library
+
+
+def test_no_name_birth_date_or_raw_identifier_is_stored_anywhere_in_the_library(phi_library):
+    files = [p for p in phi_library.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("catalog.sqlite") for p in files) and any(p.suffix == ".faiss" for p in files)
+    for path in files:
+        data = path.read_bytes().lower()
+        for keyword, value in PHI.items():
+            for needle in _needles(value):
+                assert needle.lower().encode() not in data, f"{keyword} ({needle}) found in {path}"
+
+
+def test_results_and_headers_show_pseudonyms_not_identities(phi_library):
+    library = open_library(phi_library)
+    hits = library.search_text("chest radiograph", k=3)
+    shown = json.dumps([hit.to_dict() for hit in hits]) + json.dumps([library.header(hit.id) for hit in hits])
+    assert hits and hits[0].metadata["patient_id"].startswith("anon-")
+    for value in PHI.values():
+        for needle in _needles(value):
+            assert needle not in shown
+    assert library.search_image(hits[0].path, k=3, where={"patient_id": PHI["PatientID"]}, include_own=True)
