@@ -118,6 +118,9 @@ def image_search(library: Library, where: dict, k: int, group: str | None, inclu
         return None
     names = ", ".join(name for name, _ in files)
     try:
+        # decoded first, by name: a file that cannot be read (or declares too many pixels) is named in the error;
+        # searches take the bytes, whose hash finds the query's own patient when the file is in the library
+        decoded = [read(data, name=name) for name, data in files]
         images = [data for _, data in files]
         if group:
             hits = library.search_cases(images[0], k, where, by=group, include_own=include_own)
@@ -125,9 +128,7 @@ def image_search(library: Library, where: dict, k: int, group: str | None, inclu
             hits = library.search_image(images[0], k, where=where, include_own=include_own)
         else:
             hits = library.search_examples(images, k=k, where=where, combine="max", include_own=include_own)
-        # decoded once for showing, heads and maps; searches take the bytes, whose hash finds the query's
-        # own patient when the file is in the library
-        decoded = [read(data, name=name) for name, data in files[:4]]
+        decoded = decoded[:4]  # shown, and run through the head
         query_columns = st.columns(len(decoded) + (1 if head else 0))
         for column, (name, _), radiograph in zip(query_columns, files, decoded):
             column.image(radiograph.pixels, caption=name, width="stretch")  # as the encoder sees it

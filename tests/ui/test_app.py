@@ -184,3 +184,26 @@ def test_curation_page_maps_every_image_and_lists_duplicates(app, tiny_library):
     app.button(key="curation-run").click().run()
     assert not app.exception
     assert any(m.value.endswith(" rows") for m in app.markdown)
+
+
+def test_an_upload_declaring_too_many_pixels_is_refused_by_name(app, monkeypatch):
+    import io
+
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("L", (4000, 3000)).save(buffer, format="PNG")  # 12 MP of zeros: a few KB on the wire
+    monkeypatch.setenv("RADSEARCH_MAX_PIXELS", "10000000")
+    app.file_uploader[0].set_value(("bomb.png", buffer.getvalue(), "image/png")).run()
+    assert not app.exception
+    assert any("bomb.png" in e.value and "over the limit" in e.value for e in app.error)
+
+
+def test_the_served_ui_caps_upload_bodies_at_the_same_limit(monkeypatch, tiny_library):
+    from radsearch import cli
+    calls = []
+    monkeypatch.setattr(cli.subprocess, "run", lambda command, **_: calls.append(command))
+    monkeypatch.setenv("RADSEARCH_MAX_UPLOAD_MB", "5")
+    cli._run_ui(tiny_library, "127.0.0.1", 8599)
+    command = calls[0]
+    assert command[command.index("--server.maxUploadSize") + 1] == "5"
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
