@@ -61,7 +61,7 @@ def main() -> None:
         alone = run_load(pristine, images, TEXTS, clients=clients, k=args.k, seconds=args.seconds)
         library = work / f"loaded-{clients}"
         shutil.rmtree(library, ignore_errors=True)
-        shutil.copytree(pristine, library)
+        shutil.copytree(pristine, library, dirs_exist_ok=True)
 
         def add_studies(target: Path = library) -> None:
             subprocess.run([sys.executable, "-m", "radsearch.cli", "index", str(extra), "--library", str(target)],

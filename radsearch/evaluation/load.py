@@ -8,6 +8,7 @@ index ever seen, new studies visible to running readers).
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import random
 import time
 import traceback
@@ -48,9 +49,13 @@ class LoadReport:
                 f"{self.incomplete} incomplete answers")
 
 
-def _client(library: str, images: list[str], texts: list[str], k: int, seed: int, ready, go, stop, out) -> None:
+def _client(library: str, images: list[str], texts: list[str], k: int, seed: int, threads: int,
+            ready, go, stop, out) -> None:  # noqa: ANN001 - multiprocessing events and queue
     """One reader process: open the library, wait for the start, search until told to stop."""
+    import torch
+
     from ..search import open_library
+    torch.set_num_threads(threads)  # clients share the cores, as a deployment's workers would be set up
     rng = random.Random(seed)
     latencies: list[float] = []
     errors: list[str] = []
@@ -66,7 +71,8 @@ def _client(library: str, images: list[str], texts: list[str], k: int, seed: int
         return
     ready.set()
     go.wait()
-    while not stop.is_set():
+    parent = os.getppid()
+    while not stop.is_set() and os.getppid() == parent:  # a killed parent must not leave clients searching
         filtered = rng.random() < 1 / 3
         where = FILTER if filtered else None
         started = time.perf_counter()
@@ -96,10 +102,12 @@ def run_load(library: str | Path, images: list[str], texts: list[str], clients: 
     UI's sessions or API workers of a deployment would be, each with its own model and indexes.
     """
     context = mp.get_context("spawn")  # torch and FAISS do not survive fork reliably
+    threads = max(1, (os.cpu_count() or 1) // clients)
     go, stop = context.Event(), context.Event()
     out = context.Queue()
     readies = [context.Event() for _ in range(clients)]
-    processes = [context.Process(target=_client, args=(str(library), images, texts, k, seed, ready, go, stop, out))
+    processes = [context.Process(target=_client, daemon=True,
+                                 args=(str(library), images, texts, k, seed, threads, ready, go, stop, out))
                  for seed, ready in enumerate(readies)]
     for process in processes:
         process.start()
