@@ -98,17 +98,21 @@ def import_(dataset: str, root: Path, out: Path, reports: Path | None) -> None:
 @click.option("--pool-study", is_flag=True, help="Contrastive on studies: average a study's views before its report.")
 @click.option("--report-sections", type=click.Choice(["impression", "findings+impression"]), default="impression",
               show_default=True, help="Report text the text tower learns (and the report index embeds).")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (a GPU when torch sees one, else the CPU), cpu, or cuda[:N].")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+              help="auto: bf16 autocast on a GPU, fp32 on the CPU. Weights are saved in fp32 either way.")
 @click.option("--seed", default=0, show_default=True)
 def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[str, ...], epochs: int | None,
           batch_size: int | None, accumulate: int | None, lr: float | None, checkpoint_every: int | None,
           init_image: str | None, init_text: str | None, freeze: tuple[str, ...], projection_only: bool,
-          pool_study: bool, report_sections: str, seed: int) -> None:
+          pool_study: bool, report_sections: str, device: str, precision: str, seed: int) -> None:
     """Train image and text encoders on a manifest's train split; resumes if interrupted."""
     from .training import TrainSettings
     from .training import train as run_training
     settings = TrainSettings(preset=preset, recipe=recipe, seed=seed, init_image=init_image or "",
                              report_sections=report_sections, pool_study=pool_study,
-                             init_text=init_text or "",
+                             init_text=init_text or "", device=device, precision=precision,
                              freeze=("image", "text") if projection_only else tuple(dict.fromkeys(freeze)))
     for pair in weights:
         name, _, value = pair.partition("=")

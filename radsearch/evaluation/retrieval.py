@@ -4,8 +4,8 @@ Gallery = every image of the library; queries = the rows of a manifest split (by
 patients never trained on). For the library's model and each requested baseline (evaluation.encoders)
 it measures image->image precision@K, mAP@K and nDCG@K by label overlap (own patient excluded),
 text->image precision and recall@K with each query's own report, image->report recall@K, a linear
-probe's AUROC per label (fit on the gallery's train split, scored on the queries), and image
-precision@K broken down by label and by body part.
+probe's AUROC per label (fit on the gallery's train split with its strength cross-validated there,
+scored on the queries), and image precision@K broken down by label and by body part.
 """
 
 from __future__ import annotations
@@ -229,10 +229,20 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return finite[np.argsort(-scores[finite], kind="stable")]
 
 
+PROBE_CS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # inverse L2 strengths the probe chooses from, per encoder and label
+PROBE_FOLDS = 5
+
+
 def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_vectors: np.ndarray) -> dict:
-    """AUROC per label of a logistic-regression probe fit on the gallery's train split, scored on the queries."""
-    from sklearn.linear_model import LogisticRegression
+    """AUROC per label of a logistic-regression probe fit on the gallery's train split, scored on the queries.
+
+    Its regularisation is chosen by cross-validated AUROC inside the train split, for each encoder and
+    label alike (the linear-probe protocol of CLIP): a fixed strength favours whichever encoder's
+    feature scale happens to suit it (raw pixels need far weaker regularisation than unit embeddings).
+    """
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
 
     from ..heads.probe import C_LINEAR
     train = [n for n, s in enumerate(gallery.splits) if s == "train"]
@@ -245,7 +255,12 @@ def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_
         y_test = np.array([name in r.labels for r in records])
         if y_train.all() or not y_train.any() or y_test.all() or not y_test.any():
             continue  # AUROC needs both classes on each side
-        probe = LogisticRegression(C=C_LINEAR, max_iter=3000, class_weight="balanced")  # as a linear head
+        folds = min(PROBE_FOLDS, int(y_train.sum()), int((~y_train).sum()))
+        if folds >= 2:
+            probe = LogisticRegressionCV(Cs=list(PROBE_CS), cv=StratifiedKFold(folds, shuffle=True, random_state=0),
+                                         scoring="roc_auc", max_iter=5000, class_weight="balanced")
+        else:  # too few of one class to cross-validate: the linear head's strength
+            probe = LogisticRegression(C=C_LINEAR, max_iter=5000, class_weight="balanced")
         probe.fit(gallery_vectors[train], y_train)
         out[name] = float(roc_auc_score(y_test, probe.decision_function(query_vectors)))
     return out

@@ -28,11 +28,12 @@ from ..errors import ModelDirError, RadsearchError
 from ..imaging import PreprocessProfile
 from ..models import RadsearchModel, build_dual_encoder, check_tower, load_preset, train_wordpiece
 from .data import TrainingSet, augment, load_training_set, ssl_augment
-from .loss import contrastive_loss, matching_targets, multilabel_loss, ssl_loss
+from .loss import LabelHead, contrastive_loss, matching_targets, multilabel_loss, ssl_loss
 
 log = logging.getLogger(__name__)
 RECIPES = ("contrastive", "ssl", "supervised")
 TOWERS = ("image", "text")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 
 @dataclass
@@ -59,7 +60,8 @@ class TrainSettings:
     cache_frozen: bool = True  # projection-only: run the fixed towers once (no augmentation), not every step
     pool_study: bool = False  # batches of whole studies; a study's views are averaged before meeting its report
     ssl_temperature: float = 0.2  # SimCLR's range is 0.1-0.5; 0.2 kept views apart best at batch 64
-    device: str = "auto"  # "auto" = cuda when present (bf16 autocast), else cpu
+    device: str = "auto"  # "auto" = cuda when present, else cpu; or "cpu", "cuda", "cuda:1"
+    precision: str = "auto"  # "auto" = bf16 autocast on cuda, fp32 on cpu; or "bf16", "fp32" on either device
 
 
 def objectives(settings: TrainSettings) -> dict[str, float]:
@@ -72,6 +74,8 @@ def objectives(settings: TrainSettings) -> dict[str, float]:
     bad = [tower for tower in settings.freeze if tower not in TOWERS]
     if bad:
         raise RadsearchError(f"cannot freeze {', '.join(bad)}; towers are {', '.join(TOWERS)}")
+    if settings.precision not in PRECISIONS:
+        raise RadsearchError(f"unknown precision {settings.precision!r}; choose one of {', '.join(PRECISIONS)}")
     return {name: float(settings.weights.get(name, 1.0)) for name in names}
 
 
@@ -121,7 +125,7 @@ class _Run:
     device: torch.device
     data: TrainingSet
     model: RadsearchModel
-    head: torch.nn.Linear | None
+    head: LabelHead | None
     frozen: list
     cache: TowerCache | None
     params: list
@@ -141,12 +145,11 @@ class _Run:
 def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress: bool) -> _Run:
     """Load the training split, build tokenizer, towers, optimiser and schedule for a run."""
     weights = objectives(settings)
+    device = _device(settings.device)
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    device = torch.device("cuda" if settings.device == "auto" and torch.cuda.is_available()
-                          else ("cpu" if settings.device == "auto" else settings.device))
     torch.manual_seed(settings.seed)
     preset = load_preset(settings.preset)
     records = [r for r in read_manifest(manifest) if r.split in settings.splits or not r.split]
@@ -175,7 +178,7 @@ def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress:
     cache = None
     if settings.cache_frozen and set(settings.freeze) == set(TOWERS) and "ssl" not in weights:
         cache = TowerCache.build(model, data, progress)  # projection-only: run the fixed towers once, not per step
-    head = torch.nn.Linear(model.embed_dim, len(data.label_names)).to(device) if "supervised" in weights else None
+    head = LabelHead(model.embed_dim, len(data.label_names)).to(device) if "supervised" in weights else None
     params = [p for p in model.dual.parameters() if p.requires_grad] + (list(head.parameters()) if head else [])
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     groups = _groups(data, settings.pool_study)
@@ -220,7 +223,7 @@ def _run_epoch(run: _Run, epoch: int, order: torch.Tensor, first: int, losses: l
                bar: tqdm) -> list[dict]:
     """Batches `first`.. of one epoch in `order`; optimizer steps every `accumulate` batches."""
     settings = run.settings
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if run.device.type == "cuda" else contextlib.nullcontext()
+    autocast = _autocast(run.device, settings.precision)
     run.model.dual.train()
     for tower in run.frozen:
         tower.eval()  # no dropout in a fixed tower
@@ -256,6 +259,27 @@ def _log_epoch(run: _Run, epoch: int, losses: list[dict], seconds: float) -> Non
         entry[name] = sum(values) / len(values)
     with open(run.partial / "train_log.jsonl", "a") as fh:
         fh.write(json.dumps(entry) + "\n")
+
+
+def _device(name: str) -> torch.device:
+    """The training device: a GPU when one is present and none was named; a named GPU that is absent is refused."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise RadsearchError(f"unknown device {name!r}; use auto, cpu or cuda[:N]") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RadsearchError(f"device {name!r} asked for, but torch sees no GPU (this torch build: "
+                             f"{torch.__version__}); train with --device cpu or install a CUDA build of torch")
+    return device
+
+
+def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast (weights and optimiser state stay fp32) on a GPU by default, or wherever asked for."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _groups(data: TrainingSet, by_study: bool) -> list[list[int]]:

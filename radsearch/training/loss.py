@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 MAX_LOGIT_SCALE = math.log(100.0)  # CLIP's clamp: temperature never below 0.01
+LABEL_LOGIT_SCALE = 10.0  # the supervised head's cosine scores times this: about the contrastive logits' range
 
 
 def matching_targets(texts: Sequence[str]) -> torch.Tensor:
@@ -50,3 +51,21 @@ def multilabel_loss(logits: torch.Tensor, labels: torch.Tensor, known: torch.Ten
     """Binary cross-entropy over the labels each image's source annotates; unknown ones are masked out."""
     per_label = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
     return (per_label * known).sum() / known.sum().clamp(min=1.0)
+
+
+class LabelHead(torch.nn.Module):
+    """The supervised recipe's training-only classifier on unit embeddings: a linear layer on the embedding
+    times LABEL_LOGIT_SCALE.
+
+    Unscaled, a linear layer on unit vectors needs large weights before its logits move, and AdamW grows
+    them by about the learning rate per step: the label loss of the tiny preset fell only from 0.70 to
+    0.62 in 18 epochs, so the labels barely shaped the embedding.
+    """
+
+    def __init__(self, dim: int, labels: int, scale: float = LABEL_LOGIT_SCALE) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(dim, labels)
+        self.scale = scale
+
+    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.linear(embeddings * self.scale)
