@@ -6,7 +6,10 @@ On one synthetic archive (patients disjoint between splits), this trains:
   D. `contrastive+ssl` with every training report;
   B. `contrastive` on the half of the training studies that keep their report;
   C. `contrastive+ssl` on all training images, the same half of reports;
-  E. `contrastive+ssl+supervised`: D plus the manifest's labels through a training-only linear head.
+  E. `contrastive+ssl+supervised`: D plus the manifest's labels through a training-only linear head;
+  F. D with the `tiny-grid` preset: the same towers, the image tower's last feature map pooled to 2x2
+     cells instead of one global mean, so the embedding keeps where a finding lies;
+  G, H. B and C with the `tiny-grid` preset.
 Each model indexes the whole archive and is evaluated on the test split. Training time of each run
 (the sum of its epochs in train_log.jsonl, so a model already in --workdir is not trained again) is
 printed; the issue's budget is 10 minutes on 2 CPU cores.
@@ -86,9 +89,14 @@ def main() -> None:
     b = run("contrastive-half", half, archive, workdir, base, args.k)
     c = run("contrastive+ssl-half", half, archive, workdir, both, args.k)
     e = run("contrastive+ssl+supervised", archive / "manifest.csv", archive, workdir, labelled, args.k)
+    grid, both_grid = replace(base, preset="tiny-grid"), replace(both, preset="tiny-grid")
+    f = run("grid-contrastive+ssl", archive / "manifest.csv", archive, workdir, both_grid, args.k)
+    g = run("grid-contrastive-half", half, archive, workdir, grid, args.k)
+    h = run("grid-contrastive+ssl-half", half, archive, workdir, both_grid, args.k)
 
     runs = {"A. contrastive": a, "D. contrastive+ssl": d, "B. contrastive, half": b, "C. c+ssl, half": c,
-            "E. c+ssl+supervised": e}
+            "E. c+ssl+supervised": e, "F. tiny-grid c+ssl": f, "G. tiny-grid c, half": g,
+            "H. tiny-grid c+ssl, half": h}
     baselines = {s.name: s for s in a["report"].baselines}
     print(f"synthetic archive: {args.studies} studies, seed {args.seed}; {a['report'].queries} test-split "
           f"queries; k={args.k}; half = reports of half the training studies withheld")

@@ -11,6 +11,7 @@ scored on the queries), and image precision@K broken down by label and by body p
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -261,7 +262,9 @@ def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_
                                          scoring="roc_auc", max_iter=5000, class_weight="balanced")
         else:  # too few of one class to cross-validate: the linear head's strength
             probe = LogisticRegression(C=C_LINEAR, max_iter=5000, class_weight="balanced")
-        probe.fit(gallery_vectors[train], y_train)
+        with warnings.catch_warnings():  # scikit-learn 1.9 announces a change to fitted attributes this never reads
+            warnings.simplefilter("ignore", FutureWarning)
+            probe.fit(gallery_vectors[train], y_train)
         out[name] = float(roc_auc_score(y_test, probe.decision_function(query_vectors)))
     return out
 

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..errors import RadsearchError
 from ..imaging import Radiograph, preprocess
 from ..models import RadsearchModel
 
@@ -128,6 +129,9 @@ def _patch_tokens(model: RadsearchModel, out) -> tuple[torch.Tensor, int, int]: 
 @torch.inference_mode()
 def _token_map(model: RadsearchModel, batch: torch.Tensor, direction: torch.Tensor) -> np.ndarray:
     model.dual.eval()
+    if model.pool_grid > 1:
+        raise RadsearchError(f"token maps need a tower whose projection reads one pooled vector; this model pools "
+                             f"to {model.pool_grid}x{model.pool_grid} cells: use the occlusion method")
     tokens, h, w = _patch_tokens(model, _tower_outputs(model, batch))
     vectors = F.normalize(model.dual.visual_projection(tokens), dim=-1)  # (N, D)
     return (vectors @ direction).reshape(h, w).float().cpu().numpy()

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 META_FILE = "radsearch.json"
 FORMAT_VERSION = 1
 IMAGE_TOWERS = {"convnext": ConvNextConfig, "vit": ViTConfig, "dinov2": Dinov2Config}  # built from a preset
+POOL_GRID_KEY = "radsearch_pool_grid"  # in a ConvNeXt tower's config: pooled cells per side (absent = 1)
 PRETRAINED_IMAGE_TYPES = ("vit", "dinov2", "convnext")  # loadable with --init-image
 TEXT_TOWER_TYPES = ("bert", "roberta", "xlm-roberta")  # families with the pooler the dual encoder reads
 
@@ -105,8 +106,13 @@ def build_dual_encoder(preset: EncoderPreset, vocab_size: int, init_image: str |
         raise ModelDirError(f"unknown image tower {preset.image_tower!r}; choose one of {', '.join(IMAGE_TOWERS)}")
     kwargs = dict(preset.image_config, num_channels=preset.channels, image_size=preset.image_size)
     if preset.image_tower == "convnext":
-        # the dual encoder reads `hidden_size` for its projection; ConvNeXt names it hidden_sizes[-1]
-        kwargs["hidden_size"] = kwargs["hidden_sizes"][-1]
+        # the dual encoder reads `hidden_size` for its projection; ConvNeXt names it hidden_sizes[-1],
+        # times the cells of a pooling grid (saved in config.json, so a loaded model pools the same way)
+        kwargs["hidden_size"] = kwargs["hidden_sizes"][-1] * preset.pool_grid ** 2
+        if preset.pool_grid > 1:
+            kwargs[POOL_GRID_KEY] = preset.pool_grid
+    elif preset.pool_grid > 1:
+        raise ModelDirError(f"preset {preset.name}: pool_grid needs a convnext image tower, not {preset.image_tower}")
     vision = IMAGE_TOWERS[preset.image_tower](**kwargs)
     text = BertConfig(vocab_size=vocab_size, max_position_embeddings=max(preset.max_text_length, 64),
                       **preset.text_config)
@@ -146,8 +152,24 @@ class RadsearchModel:
                                return_tensors="pt")
         return {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
 
+    @property
+    def pool_grid(self) -> int:
+        """Cells per side the image tower's last feature map is pooled to before the projection (1 = global)."""
+        return int(getattr(self.dual.vision_model.config, POOL_GRID_KEY, 1) or 1)
+
+    def image_tower_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> the image tower's pooled features, what the projection into the shared space reads."""
+        vision = self.dual.vision_model
+        out = vision(pixel_values=pixel_values.to(self.device), return_dict=True)
+        if self.pool_grid == 1:
+            return out.pooler_output
+        cells = F.adaptive_avg_pool2d(out.last_hidden_state, self.pool_grid)  # (B, C, g, g)
+        return vision.layernorm(cells.permute(0, 2, 3, 1)).flatten(1)  # each cell normalised as the pooled mean is
+
     def image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, D) unit vectors, differentiable (used by training)."""
+        if self.pool_grid > 1:
+            return F.normalize(self.dual.visual_projection(self.image_tower_features(pixel_values)), dim=-1)
         out = self.dual.get_image_features(pixel_values=pixel_values.to(self.device))
         return F.normalize(out.pooler_output, dim=-1)
 

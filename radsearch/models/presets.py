@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from ..errors import RadsearchError
@@ -22,6 +22,8 @@ class EncoderPreset:
     max_text_length: int  # tokens kept from a report (findings + impression fit in 96 for the demo)
     embed_dim: int  # the shared image-text space
     channels: int  # 1 = grayscale input; 3 only to reuse RGB-pretrained towers
+    pool_grid: int = 1  # ConvNeXt: pool the last feature map to a grid x grid of cells (1 = global average);
+    # a grid keeps where a finding lies, which a global average discards (docs/benchmarks.md, training)
 
 
 def available_presets() -> list[str]:
@@ -33,4 +35,7 @@ def load_preset(name: str) -> EncoderPreset:
     if not path.is_file():
         raise RadsearchError(f"unknown preset {name!r}; choose one of {', '.join(available_presets())}")
     data = json.loads(path.read_text())
-    return EncoderPreset(**{f.name: data[f.name] for f in fields(EncoderPreset)})
+    missing = [f.name for f in fields(EncoderPreset) if f.name not in data and f.default is MISSING]
+    if missing:
+        raise RadsearchError(f"preset {path} lacks {', '.join(missing)}")
+    return EncoderPreset(**{f.name: data[f.name] for f in fields(EncoderPreset) if f.name in data})

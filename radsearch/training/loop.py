@@ -306,7 +306,7 @@ class TowerCache:
     def build(cls, model: RadsearchModel, data: TrainingSet, progress: bool, batch: int = 64) -> TowerCache:
         dual = model.dual
         dual.eval()
-        images = [dual.vision_model(pixel_values=data.pixels[i:i + batch].to(model.device)).pooler_output.cpu()
+        images = [model.image_tower_features(data.pixels[i:i + batch]).cpu()
                   for i in tqdm(range(0, len(data), batch), desc="cache image tower", disable=not progress)]
         unique = list(dict.fromkeys(text for text in data.reports if text))
         texts = [dual.text_model(**model.tokenize(unique[i:i + batch])).pooler_output.cpu()

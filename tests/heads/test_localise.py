@@ -80,3 +80,19 @@ def test_token_maps_follow_the_patch_grid_of_each_tower(preset, side, tiny_archi
     made = explain(model, radiograph, model.encode_text(["pleural effusion"])[0], method="tokens")
     assert made.grid.shape == (side, side) and np.ptp(made.grid) > 0
     assert made.heatmap.shape == radiograph.pixels.shape
+
+
+def test_a_grid_pooled_model_refuses_token_maps_and_still_gives_occlusion_maps(tiny_archive):
+    from radsearch.datasets import read_manifest as manifest
+    from radsearch.errors import RadsearchError
+    from radsearch.heads import explain
+    from radsearch.imaging import PreprocessProfile
+    from radsearch.models import RadsearchModel, build_dual_encoder, load_preset, train_wordpiece
+    settings = load_preset("tiny-grid")
+    tokenizer = train_wordpiece(["pleural effusion", "no pleural effusion"] * 4, settings.vocab_size)
+    model = RadsearchModel(build_dual_encoder(settings, len(tokenizer)), tokenizer, PreprocessProfile(size=128))
+    radiograph = read(manifest(tiny_archive / "manifest.csv")[0].path)
+    direction = model.encode_text(["pleural effusion"])[0]
+    with pytest.raises(RadsearchError, match="use the occlusion method"):
+        explain(model, radiograph, direction, method="tokens")
+    assert np.ptp(explain(model, radiograph, direction, method="occlusion").grid) > 0

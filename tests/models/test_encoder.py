@@ -86,3 +86,38 @@ def test_a_dinov2_tower_can_be_built_from_a_preset():
     dual = build_dual_encoder(preset, len(tokenizer))
     features = dual.get_image_features(pixel_values=torch.zeros(2, 1, 128, 128)).pooler_output
     assert type(dual.vision_model).__name__ == "Dinov2Model" and features.shape == (2, preset.embed_dim)
+
+
+def _tower_cosine_of_a_square_moved_across_the_image(preset: str) -> float:
+    import torch
+
+    from radsearch.imaging import PreprocessProfile
+    tokenizer = train_wordpiece(["left pleural effusion"], 60)
+    torch.manual_seed(0)
+    model = RadsearchModel(build_dual_encoder(load_preset(preset), len(tokenizer)), tokenizer,
+                           PreprocessProfile(size=128))
+    model.dual.eval()
+    images = np.zeros((2, 1, 128, 128), np.float32)
+    images[0, :, 16:40, 16:40] = 1.0  # top left
+    images[1, :, 80:104, 80:104] = 1.0  # the same square, bottom right (a whole number of tower strides away)
+    with torch.no_grad():
+        features = model.image_tower_features(torch.from_numpy(images)).numpy()
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    return float(features[0] @ features[1])
+
+
+def test_a_grid_pooled_tower_tells_where_a_feature_lies_and_a_global_one_does_not():
+    assert _tower_cosine_of_a_square_moved_across_the_image("tiny") > 0.99  # global mean: same vector
+    assert _tower_cosine_of_a_square_moved_across_the_image("tiny-grid") < 0.5
+
+
+def test_a_grid_pooled_model_reloads_with_its_grid_and_embeds_identically(tmp_path):
+    tokenizer = train_wordpiece(["no pleural effusion", "left pneumothorax"], 60)
+    from radsearch.imaging import PreprocessProfile
+    model = RadsearchModel(build_dual_encoder(load_preset("tiny-grid"), len(tokenizer)), tokenizer,
+                           PreprocessProfile(size=128))
+    images = np.random.default_rng(0).random((2, 1, 128, 128), dtype=np.float32)
+    before = model.encode_image(images)
+    reloaded = RadsearchModel.from_pretrained(model.save_pretrained(tmp_path / "grid"))
+    assert reloaded.pool_grid == 2 and model.dual.visual_projection.in_features == 4 * 256
+    np.testing.assert_array_equal(reloaded.encode_image(images), before)

@@ -174,3 +174,12 @@ def test_supervised_recipe_fits_the_labels_it_is_given(tiny_archive, tmp_path):
     settings = replace(QUICK, recipe="supervised", epochs=10, batch_size=8, warmup_steps=2)
     log = _log(train(tiny_archive / "manifest.csv", tmp_path / "model", settings, progress=False))
     assert log[0]["supervised"] > 0.6 and log[-1]["supervised"] < 0.45, [e["supervised"] for e in log]
+
+
+def test_a_grid_pooled_preset_trains_indexes_and_finds_each_image_first(tiny_archive, tmp_path):
+    out = train(tiny_archive / "manifest.csv", tmp_path / "model", replace(QUICK, preset="tiny-grid"), progress=False)
+    assert RadsearchModel.from_pretrained(out).pool_grid == 2
+    index(tiny_archive, tmp_path / "lib", out, progress=False)
+    lib = open_library(tmp_path / "lib")
+    first = read_manifest(tiny_archive / "manifest.csv")[0].path
+    assert lib.search_image(first, k=1, include_own=True)[0].path == first
