@@ -168,10 +168,7 @@ class RadsearchModel:
 
     def image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, D) unit vectors, differentiable (used by training)."""
-        if self.pool_grid > 1:
-            return F.normalize(self.dual.visual_projection(self.image_tower_features(pixel_values)), dim=-1)
-        out = self.dual.get_image_features(pixel_values=pixel_values.to(self.device))
-        return F.normalize(out.pooler_output, dim=-1)
+        return F.normalize(self.dual.visual_projection(self.image_tower_features(pixel_values)), dim=-1)
 
     def text_features(self, texts: Sequence[str]) -> torch.Tensor:
         """List of texts -> (B, D) unit vectors, differentiable (used by training)."""
