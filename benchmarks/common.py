@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from radsearch.imaging import PreprocessProfile
-from radsearch.models import RadsearchModel, build_dual_encoder, load_preset, train_wordpiece
+from radsearch.models import RadsearchModel, load_preset, train_wordpiece
 
 REPORT_PHRASES = ["FINDINGS: No pleural effusion. No pneumothorax. IMPRESSION: Normal chest radiograph.",
                   "left pleural effusion", "cardiomegaly without effusion", "right apical pneumothorax",
@@ -15,4 +15,4 @@ def untrained_model(preset_name: str = "tiny") -> RadsearchModel:
     preset = load_preset(preset_name)
     tokenizer = train_wordpiece(REPORT_PHRASES * 4, preset.vocab_size)
     profile = PreprocessProfile(size=preset.image_size, channels=preset.channels)
-    return RadsearchModel(build_dual_encoder(preset, len(tokenizer)), tokenizer, profile)
+    return RadsearchModel.from_preset(preset, tokenizer, profile)

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from radsearch import open_library
+from radsearch import index, open_library
 from radsearch.curation.neighbours import knn_graph
 from radsearch.datasets.planting import plant_problems
 from radsearch.datasets.synthetic import generate_archive
 from radsearch.demo import prepare_demo
-from radsearch.indexer import index
 
 
 def pr(found: set, truth: set) -> tuple[float, float, int, int]:
@@ -68,7 +67,7 @@ def quality(work: Path, demo: Path, studies: int) -> list[tuple[str, tuple]]:
                                                    set(truth[problem]))))
     rows.append(("flipped labels", pr({(r["path"], r["label"]) for r in noise},
                                       {tuple(p) for p in truth["flipped_label"]})))
-    images = open_library(library).store.catalog.count()
+    images = open_library(library).count()
     print(f"archive: {studies} studies, {images} indexed images; curation took {seconds:.1f} s on this machine")
     return rows
 

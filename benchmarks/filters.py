@@ -23,9 +23,10 @@ from common import untrained_model
 from sqlalchemy import insert
 
 from radsearch.config import LibraryConfig
-from radsearch.search import Library
-from radsearch.search import library as library_module
-from radsearch.storage import Image, LibraryStore, Series, Study
+from radsearch.library import Library
+from radsearch.search import planner as planner_module
+from radsearch.storage import LibraryStore
+from radsearch.storage.schema import Image, Series, Study
 
 SHARES = (0.005, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
 BUCKETS = 1000  # institution values; a filter on m of them keeps m / BUCKETS of the library
@@ -53,11 +54,11 @@ def build(root: Path, n: int, rng: np.random.Generator) -> Library:
 
 
 def timed(lib: Library, queries: np.ndarray, where: dict, share_switch: float) -> tuple[float, list]:
-    library_module.OVERFETCH_SHARE = share_switch
+    planner_module.OVERFETCH_SHARE = share_switch
     results, seconds = [], []
     for query in queries:
         started = time.perf_counter()
-        results.append([h.id for h in lib.search_vector(query, 10, where=where)])
+        results.append([h.id for h in lib.search.vector(query, 10, where=where)])
         seconds.append(time.perf_counter() - started)
     return float(np.median(seconds) * 1e3), results
 

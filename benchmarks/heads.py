@@ -27,7 +27,6 @@ from radsearch import open_library
 from radsearch.datasets import read_manifest
 from radsearch.demo import prepare_demo
 from radsearch.evaluation.retrieval import evaluate
-from radsearch.indexer import content_hash
 
 PHRASES = {"pleural_effusion": "pleural effusion", "pneumothorax": "pneumothorax", "nodule": "nodule",
            "consolidation": "consolidation", "cardiomegaly": "cardiomegaly"}
@@ -40,10 +39,10 @@ def head_aurocs(lib, records) -> dict[str, dict[str, float]]:  # noqa: ANN001
     lib.heads.train("bench-mlp", kind="mlp", where=where)
     lib.heads.zero_shot("bench-zero-shot", labels=list(PHRASES), where=where)
     test = [r for r in records if r.split == "test" and r.body_part == "CHEST"]
-    ids = [lib.find_by_hash(content_hash(r.path)) for r in test]
+    ids = [lib.find_file(r.path) for r in test]
     out: dict[str, dict[str, float]] = {}
     for head in ("bench-linear", "bench-mlp", "bench-zero-shot"):
-        answers = [lib.predict(i, head) for i in ids]
+        answers = [lib.heads.predict(i, head) for i in ids]
         for finding in PHRASES:
             truth = [finding in r.labels for r in test]
             scores = [a.targets[finding].probability for a in answers]
@@ -66,9 +65,9 @@ def localisation(lib, records, limit: int | None) -> dict:  # noqa: ANN001
         started = time.perf_counter()
         for r, finding, box in cases:
             if head:
-                made = lib.explain(r.path, head=head, target=finding, **options)
+                made = lib.heads.explain(r.path, head=head, target=finding, **options)
             else:
-                made = lib.explain(r.path, text=PHRASES[finding], **options)
+                made = lib.heads.explain(r.path, text=PHRASES[finding], **options)
             y, x = made.peak
             inside.setdefault(finding, []).append(box[0] <= y <= box[2] and box[1] <= x <= box[3])
         seconds = (time.perf_counter() - started) / len(cases)

@@ -33,9 +33,9 @@ from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from pydicom.uid import JPEGLSLossless, generate_uid
 from tqdm import tqdm
 
+from radsearch import index
 from radsearch.datasets.synthetic import render, write_dicom
 from radsearch.imaging import Radiograph, preprocess, read
-from radsearch.indexer import index
 from radsearch.indexer.workers import default_workers
 from radsearch.models import RadsearchModel
 

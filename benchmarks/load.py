@@ -21,9 +21,9 @@ from pathlib import Path
 
 from common import untrained_model
 
+from radsearch import index
 from radsearch.datasets import generate_archive
 from radsearch.evaluation.load import run_load
-from radsearch.indexer import index
 from radsearch.storage import LibraryStore
 
 TEXTS = ["left pleural effusion", "no pneumothorax", "fracture of the distal radius", "cardiomegaly without effusion",

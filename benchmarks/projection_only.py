@@ -19,9 +19,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from radsearch import open_library
+from radsearch import index, open_library
 from radsearch.evaluation.retrieval import evaluate
-from radsearch.indexer import index
 from radsearch.models import RadsearchModel
 from radsearch.training import TrainSettings, train
 
@@ -35,8 +34,8 @@ def main() -> None:
     work = args.workdir
     source = RadsearchModel.from_pretrained(args.model or work / "model-contrastive")
     towers = work / "towers"
-    source.dual.vision_model.save_pretrained(towers / "image")
-    source.dual.text_model.save_pretrained(towers / "text")
+    source.save_tower("image", towers / "image")
+    source.save_tower("text", towers / "text")
     source.tokenizer.save_pretrained(towers / "text")
     manifest = work / "archive" / "manifest.csv"
     base = TrainSettings(init_image=str(towers / "image"), init_text=str(towers / "text"), freeze=("image", "text"),

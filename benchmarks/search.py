@@ -3,7 +3,7 @@
 Synthetic clustered unit vectors stand in for a library's embeddings (the issue allows it for the
 large sizes); the index type is what an "auto" library picks at that size (Flat below 10^5, then
 IVF{nlist},Flat). For each size, 200 queries near library vectors are timed, k=10:
-  unfiltered     VectorIndex.search
+  unfiltered     the FAISS backend's VectorIndex.search
   filtered 1%    a selective metadata filter (1% of the ids), applied inside FAISS (id selector)
   brute force    numpy: one matrix-vector product and argpartition (the baseline), same filters
 Text and image queries add the time to a vector with the `tiny` preset: its text tower on report
@@ -26,8 +26,7 @@ from common import untrained_model
 
 from radsearch.datasets.synthetic import render, write_dicom
 from radsearch.imaging import preprocess, read
-from radsearch.storage import vectors as vectors_module
-from radsearch.storage.vectors import VectorIndex, choose_spec
+from radsearch.storage.vectors import FaissIndex, faiss_backend
 
 QUERIES = 200
 K = 10
@@ -78,7 +77,7 @@ def main() -> None:
     parser.add_argument("--hnsw-ef", type=int, help="efSearch for HNSW indexes (radsearch's default otherwise)")
     args = parser.parse_args()
     if args.hnsw_ef:
-        vectors_module.HNSW_EF_SEARCH = args.hnsw_ef
+        faiss_backend.HNSW_EF_SEARCH = args.hnsw_ef
     rng = np.random.default_rng(0)
     text, image = encoder_ms()
     print(f"query to vector (tiny preset): text p50 {np.median(text):.2f} ms, p95 {np.percentile(text, 95):.2f} ms; "
@@ -93,9 +92,9 @@ def run_size(n: int, dim: int, rng: np.random.Generator, encode: dict[str, np.nd
     """One table block: build the index an auto library would use at n vectors, then time its queries."""
     vectors = clustered(n, dim, rng)
     ids = np.arange(1, n + 1, dtype=np.int64)
-    spec = choose_spec(spec, n)
+    spec = FaissIndex.choose_spec(spec, n, dim)
     started = time.perf_counter()
-    index = VectorIndex.build(dim, spec, ids, vectors)
+    index = FaissIndex.build(dim, spec, ids, vectors)
     build = time.perf_counter() - started
     picks = rng.choice(n, QUERIES, replace=False)
     queries = vectors[picks] + 0.05 * rng.standard_normal((QUERIES, dim)).astype(np.float32)

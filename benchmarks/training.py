@@ -26,10 +26,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from radsearch import open_library
+from radsearch import index, open_library
 from radsearch.datasets import generate_archive, read_manifest, write_manifest
 from radsearch.evaluation.retrieval import evaluate
-from radsearch.indexer import index
 from radsearch.training import TrainSettings, train
 
 ROWS = ("image_precision_at_k", "image_map_at_k", "image_ndcg_at_k", "text_precision_at_k", "text_recall_at_k",

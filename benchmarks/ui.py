@@ -59,12 +59,12 @@ def main() -> None:
     library = prepare_demo(workdir, echo=lambda _: None)
 
     lib = open_library(library)
-    lib.search_text("warm up", 12)
+    lib.search.text("warm up", 12)
     api = []
     for _ in range(args.repeats):
         for query in QUERIES:
             started = time.perf_counter()
-            lib.search_text(query, 12)
+            lib.search.text(query, 12)
             api.append(time.perf_counter() - started)
 
     server, url = start_ui(library)

@@ -2,7 +2,7 @@
 
 Vectors are unit-normalised points around 2,000 cluster centres in 128 dimensions, a stand-in for
 embeddings of an archive with many similar cases. Every index is built with radsearch's
-`VectorIndex.build` and searched with its own settings (HNSW efSearch, IVF nprobe), so the figures
+FAISS backend (`FaissIndex.build`) and searched with its own settings (HNSW efSearch, IVF nprobe), so the figures
 are what `radsearch` does. Flat is the baseline measured in the same run.
 
     python benchmarks/vector_index.py [--n 200000] [--queries 500] [--specs Flat HNSW32 IVF1024,PQ32]
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from radsearch.storage.vectors import VectorIndex
+from radsearch.storage.vectors import FaissIndex
 
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:
@@ -41,7 +41,7 @@ def main() -> None:
     flat_ms = None
     for spec in args.specs:
         started = time.perf_counter()
-        index = VectorIndex.build(args.dim, spec, ids, base)
+        index = FaissIndex.build(args.dim, spec, ids, base)
         build = time.perf_counter() - started
         started = time.perf_counter()
         found = np.vstack([index.search(q, 10)[1] for q in queries])  # one query at a time, as users search

@@ -1,14 +1,21 @@
 """radsearch: similar-case search over radiographs and their reports."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+_LIBRARY = ("Library", "open_library", "create_library", "open_or_create", "index")
+_HITS = ("Hit", "ReportHit", "GroupHit", "Evidence")
 
 
 def __getattr__(name: str):
     # Lazy, so `import radsearch` (and the CLI's --help) does not pay for torch and transformers.
-    if name in ("Library", "open_library", "Hit", "ReportHit"):
-        from . import search
-        return getattr(search, name)
+    if name in _LIBRARY:
+        from . import library
+        return getattr(library, name)
+    if name in _HITS:
+        from .search import hits
+        return getattr(hits, name)
     raise AttributeError(f"module 'radsearch' has no attribute {name!r}")
 
 
-__all__ = ["Hit", "Library", "ReportHit", "__version__", "open_library"]
+__all__ = ["Evidence", "GroupHit", "Hit", "Library", "ReportHit", "__version__", "create_library", "index",
+           "open_library", "open_or_create"]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import tomli_w
 
-from .config import atomic_write_bytes
 from .errors import AccessDenied
+from .files import atomic_write_bytes
 
 USERS_ENV = "RADSEARCH_USERS"  # the users file, for `streamlit run` started without the radsearch CLI
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~50 ms per check: slow to guess, quick to log in

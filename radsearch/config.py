@@ -1,9 +1,7 @@
-"""Typed library settings and the library's layout on disk (radsearch.toml and its folders)."""
+"""Typed library settings: what radsearch.toml holds, read and written (the folders: files.LibraryPaths)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,12 +9,8 @@ from pathlib import Path
 import tomli_w
 
 from .errors import LibraryCorrupt, LibraryMismatch, LibraryNotFound
+from .files import CONFIG_FILE, MODEL_DIR, atomic_write_bytes
 
-CONFIG_FILE = "radsearch.toml"
-CATALOG_FILE = "catalog.sqlite"
-VECTORS_DIR = "vectors"
-MODEL_DIR = "model"
-THUMBS_DIR = "thumbs"
 FORMAT_VERSION = 3  # 2: series, frames, pseudonymised identifiers, header JSON; 3: report sentences
 
 
@@ -30,16 +24,11 @@ class LibraryConfig:
     profile: dict = field(default_factory=dict)  # preprocessing profile (see imaging.PreprocessProfile)
     database_url: str = ""  # empty = catalog.sqlite inside the library; or any SQLAlchemy URL
     index_spec: str = "auto"  # FAISS factory string (wrapped in IDMap2); auto = Flat below 10^5, then IVF{nlist},Flat
+    vector_backend: str = "faiss"  # which storage.vectors backend holds the indexes
     thumbnail_size: int = 192  # longest side of the stored previews, in pixels
     pseudonym_salt: str = ""  # key of the patient/accession pseudonyms (radsearch.privacy); made at creation
     keep_identifiers: bool = False  # True stores real patient IDs and accession numbers (a site's choice)
     format_version: int = FORMAT_VERSION
-
-
-def library_paths(root: str | Path) -> dict[str, Path]:
-    root = Path(root)
-    return {"root": root, "config": root / CONFIG_FILE, "catalog": root / CATALOG_FILE,
-            "vectors": root / VECTORS_DIR, "model": root / MODEL_DIR, "thumbs": root / THUMBS_DIR}
 
 
 def read_config(root: str | Path) -> LibraryConfig:
@@ -74,17 +63,3 @@ def read_config(root: str | Path) -> LibraryConfig:
 def write_config(root: str | Path, config: LibraryConfig) -> None:
     atomic_write_bytes(Path(root) / CONFIG_FILE, tomli_w.dumps(asdict(config)).encode())
 
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary sibling, fsync, rename: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .datasets import generate_archive, read_manifest
-from .indexer import index
-from .search import open_library
+from .library import index, open_library
 from .training import TrainSettings, train
 
 
@@ -45,17 +44,17 @@ def print_examples(library: Path, manifest: Path, echo: Callable[[str], None] = 
         echo("no test-split PA image to query with")
         return
     echo(f"\nimage -> image: query {query.path}  [{', '.join(query.labels) or 'no findings'}]")
-    for hit in lib.search_image(query.path, k, where={"patient_id": {"not": query.patient_id}}):
+    for hit in lib.search.image(query.path, k, where={"patient_id": {"not": query.patient_id}}):
         echo(f"  {hit.score:.3f}  {hit.metadata['body_part']}/{hit.metadata['view']}  "
              f"[{', '.join(hit.labels) or 'no findings'}]  {hit.study_key}")
     for text in ("pleural effusion", "cardiomegaly"):
         echo(f"\ntext -> image: \"{text}\"")
-        for hit in lib.search_text(text, k):
+        for hit in lib.search.text(text, k):
             echo(f"  {hit.score:.3f}  {hit.metadata['body_part']}/{hit.metadata['view']}  "
                  f"[{', '.join(hit.labels) or 'no findings'}]  {hit.study_key}")
     echo(f"\nimage -> report: query {query.path}")
-    for hit in lib.search_reports(query.path, 3):
+    for hit in lib.search.reports(query.path, 3):
         echo(f"  {hit.score:.3f}  {hit.study_key}: {hit.why.highlight(hit.text, ('[', ']')) if hit.why else hit.text}")
     echo(f"\ndraft report for {query.path} (from the 10 most similar reported studies of other patients):")
-    for line in lib.draft_report(query.path).text.splitlines():
+    for line in lib.search.draft(query.path).text.splitlines():
         echo(f"  {line}")

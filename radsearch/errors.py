@@ -29,6 +29,10 @@ class ModelDirError(RadsearchError):
     """A model directory is missing or not in the radsearch / Hugging Face layout."""
 
 
+class NoTextTower(ModelDirError):
+    """A model without a trained text tower (image-only, or trained without reports) was given text."""
+
+
 class LibraryNotFound(RadsearchError):
     """A path given as a library holds no radsearch.toml."""
 

@@ -81,7 +81,7 @@ def tiny_model(tiny_archive, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_library(tiny_archive, tiny_model, tmp_path_factory) -> Path:
-    from radsearch.indexer import index
+    from radsearch import index
     library = tmp_path_factory.mktemp("tiny-lib") / "library"
     index(tiny_archive, library, tiny_model, progress=False)
     return library

@@ -37,7 +37,7 @@ def test_missing_library_is_one_line_without_traceback(runner, tmp_path):
 
 def test_search_needs_exactly_one_query(runner, tiny_library):
     result = runner.invoke(main, ["search", "--library", str(tiny_library)])
-    assert result.exit_code != 0 and "exactly one of --image or --text" in result.output
+    assert result.exit_code != 0 and "exactly one of --image, --text or --like" in result.output
 
 
 def test_text_search_as_json(runner, tiny_library):

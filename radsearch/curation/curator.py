@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..storage.store import LibraryStore
+from ..models import Encoder
+from ..storage import LibraryStore
 from . import duplicates as dup
 from . import embedding_map, export, labelnoise, leakage, outliers
 
@@ -19,17 +20,16 @@ OUTLIER_CHECKS = ("anatomy", "inverted", "window", "text")
 class Curator:
     """Duplicates, leakage, outliers, label noise, a browsing map and a clean export for one library."""
 
-    def __init__(self, store: LibraryStore, model: Callable[[], Any], progress: bool = False) -> None:
+    def __init__(self, store: LibraryStore, encoder: Callable[[], Encoder], progress: bool = False) -> None:
         self.store = store
-        self._model = model  # called only by the inversion check, the one that needs the encoder
+        self._encoder = encoder  # called only by the inversion check, the one that needs the encoder
         self.progress = progress
 
     def _ids(self, where: dict[str, Any] | None) -> list[int] | None:
         """Ids of the images a filter selects; None (every image) without one."""
         if not where:
             return None
-        with self.store.catalog.session() as s:
-            return list(s.scalars(self.store.image_filter(where)))
+        return self.store.catalog.matching_ids(self.store.catalog.filter(where))
 
     def _vectors(self, where: dict[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
         return self.store.catalog.embeddings("images", self._ids(where), self.store.config.embed_dim)
@@ -66,12 +66,12 @@ class Curator:
             raise ValueError(f"unknown outlier check(s) {', '.join(sorted(unknown))}; "
                              f"choose from {', '.join(OUTLIER_CHECKS)}")
         ids, vectors = self._vectors(where)
-        rows = self.store.catalog.image_rows(ids)
-        parts = {i: r["metadata"]["body_part"] for i, r in rows.items()}
+        rows = self.store.catalog.get(ids)
+        parts = {i: r.metadata["body_part"] for i, r in rows.items()}
         found: list[dict[str, Any]] = []
         flipped: set[int] = set()
         if "anatomy" in checks or "inverted" in checks:
-            model = self._model() if "inverted" in checks else None
+            model = self._encoder() if "inverted" in checks else None
             anatomy, inverted = outliers.anatomy_and_inversion(
                 self.store, ids, vectors, rows, model.encode_image if model else None,
                 model.profile if model else None)
@@ -83,17 +83,17 @@ class Curator:
             found += [r for r in pixel if r["problem"] in {wanted[c] for c in checks if c in wanted}
                       and not (r["problem"] == "bad_window" and r["image_id"] in flipped)]
         for row in found:
-            row["path"] = rows[row["image_id"]]["path"]
+            row["path"] = rows[row["image_id"]].path
             row["action"] = "review"
         return sorted(found, key=lambda r: (r["problem"], -r["score"], r["image_id"]))
 
     def label_noise(self, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Labels the report or the image's neighbours contradict, most confident first."""
         ids, vectors = self._vectors(where)
-        rows = self.store.catalog.image_rows(ids)
+        rows = self.store.catalog.get(ids)
         found = labelnoise.label_noise(ids, vectors, rows)
         for row in found:
-            row["path"] = rows[row["image_id"]]["path"]
+            row["path"] = rows[row["image_id"]].path
             row["action"] = "review"
         return found
 
@@ -102,10 +102,10 @@ class Curator:
         """Each image's 2-D map position and cluster, with its body part and labels, for browsing."""
         ids, vectors = self._vectors(where)
         xy, used = embedding_map.project_2d(vectors, method)
-        groups = embedding_map.cluster(vectors, clusters)
-        rows = self.store.catalog.image_rows(ids)
-        return [{"image_id": int(i), "path": rows[int(i)]["path"], "x": float(x), "y": float(y), "cluster": int(c),
-                 "body_part": rows[int(i)]["metadata"]["body_part"], "labels": "|".join(rows[int(i)]["labels"]),
+        groups = embedding_map.cluster(vectors, clusters, kmeans=self.store.backend.kmeans)
+        rows = self.store.catalog.get(ids, columns=("body_part",), report=False)
+        return [{"image_id": int(i), "path": rows[int(i)].path, "x": float(x), "y": float(y), "cluster": int(c),
+                 "body_part": rows[int(i)].metadata["body_part"], "labels": "|".join(rows[int(i)].labels),
                  "method": used} for i, (x, y), c in zip(ids, xy, groups)]
 
     def export(self, out: str | Path, where: dict[str, Any] | None = None,
@@ -115,9 +115,9 @@ class Curator:
         ids = self._ids(where)
         if ids is None:
             ids = self.store.catalog.ids("images").tolist()
-        rows = self.store.catalog.image_rows([i for i in ids if i not in drop])
+        rows = self.store.catalog.get([i for i in ids if i not in drop])
         path = export.write_export(rows, out)
-        return path, len({r["path"] for r in rows.values()})
+        return path, len({r.path for r in rows.values()})
 
     def _bar(self, items: Sequence, **kwargs: Any) -> Any:
         return tqdm(items, disable=not self.progress, **kwargs)

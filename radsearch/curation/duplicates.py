@@ -17,10 +17,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from tqdm import tqdm
 
-from ..storage.store import LibraryStore
+from ..storage import ImageRecord, LibraryStore
+from ..storage.thumbnails import thumbnail_pixels
 from .fingerprint import library_fingerprints, whiten
 from .neighbours import knn_graph
-from .previews import preview
 from .verify import THRESHOLD, match_score
 
 log = logging.getLogger(__name__)
@@ -47,16 +47,16 @@ def exact_duplicates(store: LibraryStore) -> list[DuplicateGroup]:
     """One group per indexed image that has duplicate files: the image first, then its copies."""
     groups: dict[int, list[dict[str, Any]]] = {}
     for copy in store.catalog.copies():
-        groups.setdefault(copy["image_id"], []).append(copy)
-    rows = store.catalog.image_rows(sorted(groups))
+        groups.setdefault(copy.image_id, []).append(copy)
+    rows = store.catalog.get(sorted(groups), columns=("patient_id", "split"), labels=False, report=False)
     out = []
     for image_id, copies in sorted(groups.items()):
         row = rows[image_id]
-        keeper = {"image_id": image_id, "path": row["path"], "score": 1.0, "patient_id": row["metadata"]["patient_id"],
-                  "study_key": row["study_key"], "split": row["metadata"]["split"]}
+        keeper = {"image_id": image_id, "path": row.path, "score": 1.0, "patient_id": row.metadata["patient_id"],
+                  "study_key": row.study_key, "split": row.metadata["split"]}
         out.append(DuplicateGroup("exact", [keeper] + [
-            {"image_id": None, "path": c["path"], "score": 1.0, "patient_id": c["patient_id"] or keeper["patient_id"],
-             "study_key": c["study_key"] or keeper["study_key"], "split": c["split"] or keeper["split"]}
+            {"image_id": None, "path": c.path, "score": 1.0, "patient_id": c.patient_id or keeper["patient_id"],
+             "study_key": c.study_key or keeper["study_key"], "split": c.split or keeper["split"]}
             for c in copies]))
     return out
 
@@ -88,7 +88,7 @@ def near_duplicates(store: LibraryStore, ids: np.ndarray, vectors: np.ndarray, k
         if image_id not in cache:
             if len(cache) >= PREVIEW_CACHE:
                 cache.pop(next(iter(cache)))
-            cache[image_id] = preview(store, image_id)
+            cache[image_id] = thumbnail_pixels(store, image_id)
         return cache[image_id]
 
     verified: dict[tuple[int, int], float] = {}
@@ -112,7 +112,7 @@ def _clusters(store: LibraryStore, verified: dict[tuple[int, int], float]) -> li
     b = np.array([index[p[1]] for p in verified])
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(members), len(members)))
     _, component = connected_components(graph, directed=False)
-    rows = store.catalog.image_rows(members)
+    rows = store.catalog.get(members)
     groups: dict[int, list[int]] = {}
     for image_id, c in zip(members, component.tolist()):
         groups.setdefault(c, []).append(image_id)
@@ -121,8 +121,8 @@ def _clusters(store: LibraryStore, verified: dict[tuple[int, int], float]) -> li
         ordered = sorted(group, key=lambda i: _keeper_rank(rows[i]))
         keeper = ordered[0]
         out.append(DuplicateGroup("near", [
-            {"image_id": i, "path": rows[i]["path"], "patient_id": rows[i]["metadata"]["patient_id"],
-             "study_key": rows[i]["study_key"], "split": rows[i]["metadata"]["split"],
+            {"image_id": i, "path": rows[i].path, "patient_id": rows[i].metadata["patient_id"],
+             "study_key": rows[i].study_key, "split": rows[i].metadata["split"],
              "score": 1.0 if i == keeper else _best_match(i, group, verified)}
             for i in ordered]))
     return sorted(out, key=lambda g: g.keeper["image_id"])
@@ -133,8 +133,8 @@ def _best_match(image_id: int, group: list[int], verified: dict[tuple[int, int],
     return max(verified.get((min(image_id, j), max(image_id, j)), 0.0) for j in group if j != image_id)
 
 
-def _keeper_rank(row: dict[str, Any]) -> tuple:
+def _keeper_rank(row: ImageRecord) -> tuple:
     """Which copy to keep: DICOM over exports, then the most pixels, then one with a report and labels."""
-    meta = row["metadata"]
-    dicom = row["path"].lower().endswith((".dcm", ".dicom")) or bool(meta.get("sop_uid"))
-    return (not dicom, -(meta["width"] * meta["height"]), row["report"] is None, not row["labels"], row["id"])
+    meta = row.metadata
+    dicom = row.path.lower().endswith((".dcm", ".dicom")) or bool(meta.get("sop_uid"))
+    return (not dicom, -(meta["width"] * meta["height"]), row.report is None, not row.labels, row.id)

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
-import faiss
 import numpy as np
 
 log = logging.getLogger(__name__)
 
 MAX_CLUSTERS = 64  # more than a person browses
-MAX_POINTS_PER_CLUSTER = 256  # k-means trains on at most this many points per cluster (FAISS' own limit)
 
 
-def cluster(vectors: np.ndarray, clusters: int | None = None, seed: int = 0) -> np.ndarray:
-    """A cluster number per vector (spherical k-means in FAISS); about sqrt(n/2) clusters unless given."""
+def cluster(vectors: np.ndarray, clusters: int | None, kmeans: Callable[[np.ndarray, int, int], np.ndarray],
+            seed: int = 0) -> np.ndarray:
+    """A cluster number per vector (spherical k-means, by the vector backend); about sqrt(n/2) clusters
+    unless given."""
     n = len(vectors)
     if n == 0:
         return np.zeros(0, np.int64)
     k = clusters or max(1, min(MAX_CLUSTERS, round(math.sqrt(n / 2))))
-    k = min(k, n)
-    kmeans = faiss.Kmeans(vectors.shape[1], k, niter=20, seed=seed, spherical=True,
-                          max_points_per_centroid=MAX_POINTS_PER_CLUSTER, verbose=False)
-    kmeans.train(np.ascontiguousarray(vectors, np.float32))
-    return kmeans.index.search(np.ascontiguousarray(vectors, np.float32), 1)[1][:, 0].astype(np.int64)
+    return kmeans(vectors, min(k, n), seed)
 
 
 def project_2d(vectors: np.ndarray, method: str = "auto", seed: int = 0) -> tuple[np.ndarray, str]:

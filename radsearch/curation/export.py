@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from ..datasets.manifest import ManifestRecord, write_manifest
 from ..errors import ManifestError
+from ..storage import ImageRecord
 
 
 def excluded_ids(reports: Iterable[str | Path]) -> set[int]:
@@ -32,21 +32,21 @@ def excluded_ids(reports: Iterable[str | Path]) -> set[int]:
     return ids
 
 
-def write_export(rows: dict[int, dict[str, Any]], out: str | Path) -> Path:
+def write_export(rows: dict[int, ImageRecord], out: str | Path) -> Path:
     """The manifest of these catalog rows (patients as the library stores them: pseudonyms by default)."""
     records = []
     seen: set[str] = set()
     for image_id in sorted(rows):
         row = rows[image_id]
-        if row["path"] in seen:  # the frames of one multi-frame file are one manifest row
+        if row.path in seen:  # the frames of one multi-frame file are one manifest row
             continue
-        seen.add(row["path"])
-        meta = row["metadata"]
+        seen.add(row.path)
+        meta = row.metadata
         age = meta.get("age")
         records.append(ManifestRecord(
-            path=row["path"], patient_id=meta.get("patient_id") or "", study_id=row["study_key"],
-            view=meta.get("view") or "", body_part=meta.get("body_part") or "", labels=list(row["labels"]),
-            report=row["report"] or "", split=meta.get("split") or "", sex=meta.get("sex") or "",
+            path=row.path, patient_id=meta.get("patient_id") or "", study_id=row.study_key,
+            view=meta.get("view") or "", body_part=meta.get("body_part") or "", labels=list(row.labels),
+            report=row.report or "", split=meta.get("split") or "", sex=meta.get("sex") or "",
             age="" if age is None else f"{age:g}", study_date=meta.get("study_date") or "",
             laterality=meta.get("laterality") or ""))
     return write_manifest(records, out)

@@ -16,8 +16,9 @@ from PIL import Image as PILImage
 from scipy.ndimage import map_coordinates
 from tqdm import tqdm
 
-from ..storage.store import LibraryStore
-from .previews import preview
+from ..files import atomic_path
+from ..storage import LibraryStore
+from ..storage.thumbnails import thumbnail_pixels
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def library_fingerprints(store: LibraryStore, ids: np.ndarray, progress: bool = 
             log.warning("fingerprint cache %s is unreadable (%s); computing it again", path, e)
     todo = [(int(i), keys[int(i)]) for i in ids if keys[int(i)] not in cached]
     for image_id, key in tqdm(todo, desc="fingerprints", unit="img", disable=not progress or not todo):
-        pixels = preview(store, image_id)
+        pixels = thumbnail_pixels(store, image_id)
         cached[key] = fingerprint(pixels) if pixels is not None else np.zeros(GRID * GRID, np.uint8)
     if todo:
         _save(path, cached)  # entries of images outside `ids` too: a filtered run must not drop them
@@ -84,12 +85,10 @@ def whiten(fingerprints: np.ndarray, dims: int = WHITE_DIMS, seed: int = 0) -> n
 
 
 def _cache_path(store: LibraryStore) -> Path:
-    return store.root / "curation" / "fingerprints.npz"
+    return store.paths.curation / "fingerprints.npz"
 
 
 def _save(path: Path, cached: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(exist_ok=True)
     keys = sorted(cached)
-    tmp = path.with_name(".fingerprints.tmp.npz")
-    np.savez(tmp, keys=np.array(keys), fingerprints=np.stack([cached[k] for k in keys]))
-    tmp.replace(path)  # a killed run leaves the old cache whole
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a killed run leaves the old cache whole
+        np.savez(fh, keys=np.array(keys), fingerprints=np.stack([cached[k] for k in keys]))

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from ..datasets.report_labels import mentioned_labels, mine_labels
+from ..storage import ImageRecord
 from .neighbours import knn_graph
 
 # Defaults, each with its reason.
@@ -24,15 +25,15 @@ MIN_LABELLED = 10  # labels carried by fewer images are too rare to judge by nei
 REPORT_CONFIDENCE = 0.95  # a report that states the opposite is strong evidence, but reports err too
 
 
-def report_disagreements(rows: dict[int, dict[str, Any]], vocabulary: set[str]) -> list[dict[str, Any]]:
+def report_disagreements(rows: dict[int, ImageRecord], vocabulary: set[str]) -> list[dict[str, Any]]:
     """(image, label) pairs where the stored labels and the study's report disagree."""
     out = []
     for image_id, row in rows.items():
-        report = row.get("report")
+        report = row.report
         if not report:
             continue
         stated, named = mine_labels(report) & vocabulary, mentioned_labels(report) & vocabulary
-        labels = set(row["labels"])
+        labels = set(row.labels)
         for label in sorted((named - stated) & labels):
             out.append(_row(image_id, label, True, REPORT_CONFIDENCE, "report", "the report negates it"))
         for label in sorted(stated - labels):
@@ -40,7 +41,7 @@ def report_disagreements(rows: dict[int, dict[str, Any]], vocabulary: set[str]) 
     return out
 
 
-def neighbour_disagreements(ids: np.ndarray, vectors: np.ndarray, rows: dict[int, dict[str, Any]],
+def neighbour_disagreements(ids: np.ndarray, vectors: np.ndarray, rows: dict[int, ImageRecord],
                             vocabulary: set[str], k: int = NEIGHBOURS) -> list[dict[str, Any]]:
     """(image, label) pairs where the label goes against the vote of the image's k nearest other patients.
 
@@ -51,17 +52,17 @@ def neighbour_disagreements(ids: np.ndarray, vectors: np.ndarray, rows: dict[int
     votes: dict[int, list[int]] = {}
     for image_id, found in zip(ids.tolist(), neighbours.tolist()):
         row = rows[image_id]
-        patient = row["metadata"]["patient_id"]
-        others = [n for n in found if n >= 0 and rows[n]["metadata"]["patient_id"] != patient
-                  and rows[n]["metadata"]["body_part"] == row["metadata"]["body_part"]][:k]
+        patient = row.metadata["patient_id"]
+        others = [n for n in found if n >= 0 and rows[n].metadata["patient_id"] != patient
+                  and rows[n].metadata["body_part"] == row.metadata["body_part"]][:k]
         if len(others) >= k // 2:
             votes[image_id] = others
     out = []
     for label in sorted(vocabulary):
-        parts = {rows[i]["metadata"]["body_part"] for i in votes if label in rows[i]["labels"]}
-        judged = [i for i in votes if rows[i]["metadata"]["body_part"] in parts]
-        held = np.array([label in rows[i]["labels"] for i in judged])
-        share = np.array([sum(label in rows[n]["labels"] for n in votes[i]) / len(votes[i]) for i in judged])
+        parts = {rows[i].metadata["body_part"] for i in votes if label in rows[i].labels}
+        judged = [i for i in votes if rows[i].metadata["body_part"] in parts]
+        held = np.array([label in rows[i].labels for i in judged])
+        share = np.array([sum(label in rows[n].labels for n in votes[i]) / len(votes[i]) for i in judged])
         if held.all() or not held.any() or roc_auc_score(held, share) < MIN_VOTE_AUROC:
             continue
         for image_id, has, s in zip(judged, held.tolist(), share.tolist()):
@@ -73,15 +74,15 @@ def neighbour_disagreements(ids: np.ndarray, vectors: np.ndarray, rows: dict[int
     return out
 
 
-def label_noise(ids: np.ndarray, vectors: np.ndarray, rows: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+def label_noise(ids: np.ndarray, vectors: np.ndarray, rows: dict[int, ImageRecord]) -> list[dict[str, Any]]:
     """Both checks, most confident first. Neighbours judge only the labels a report does not address."""
     counts: dict[str, int] = {}
     for row in rows.values():
-        for label in row["labels"]:
+        for label in row.labels:
             counts[label] = counts.get(label, 0) + 1
     vocabulary = {label for label, n in counts.items() if n >= MIN_LABELLED}
     # a report that takes a position on a label outranks the neighbours: they judge only what it is silent on
-    addressed = {(i, label) for i, row in rows.items() for label in mentioned_labels(row.get("report") or "")}
+    addressed = {(i, label) for i, row in rows.items() for label in mentioned_labels(row.report or "")}
     neighbours = [r for r in neighbour_disagreements(ids, vectors, rows, vocabulary)
                   if (r["image_id"], r["label"]) not in addressed]
     found = report_disagreements(rows, vocabulary) + neighbours

@@ -6,11 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from ..datasets.manifest import read_manifest
-from ..storage.catalog import Image
-from ..storage.store import LibraryStore
+from ..storage import LibraryStore
 from .duplicates import DuplicateGroup
 
 HELD_OUT_ORDER = ("test", "val")  # a leak is cut from train: the held-out split is what results are quoted on
@@ -28,9 +25,8 @@ def find_leakage(store: LibraryStore, groups: list[DuplicateGroup],
 
     The suggested action drops the copy outside the held-out split, so test and val stay as they are.
     """
-    with store.catalog.session() as s:
-        images = [{"image_id": i, "path": p, "patient_id": pid, "split": split}
-                  for i, p, pid, split in s.execute(select(Image.id, Image.path, Image.patient_id, Image.split))]
+    images = [{"image_id": r["id"], "path": r["path"], "patient_id": r["patient_id"], "split": r["split"]}
+              for r in store.catalog.values(["patient_id", "split"])]
     if overrides is not None:
         images = [_override(row, overrides) for row in images if row["path"] in overrides]
     rows: list[dict[str, Any]] = []

@@ -16,15 +16,17 @@ from scipy import ndimage
 
 from ..imaging import PreprocessProfile, preprocess
 from ..imaging.radiograph import Radiograph
-from ..storage.store import LibraryStore
+from ..storage import ImageRecord, LibraryStore
+from ..storage.thumbnails import thumbnail_pixels
 from .neighbours import knn_graph
-from .previews import preview
 
 # Defaults, each with its reason.
 NEIGHBOURS = 10  # votes per image for its body part
 WRONG_ANATOMY_SHARE = 0.6  # this share of neighbours agreeing on another body part makes it a suspect
+MIN_CENTRE_IMAGES = 5  # images a body part and view needs before its centre can confirm a suspect's anatomy
 INVERSION_MARGIN = 0.02  # the negative must be this much closer (cosine) to the body part's centre
 INVERSION_CHECK_SHARE = 0.1  # the farthest 10% of each body part (and all anatomy outliers) are checked
+WINDOW_PEERS = 100  # images of a body part a suspect's window is compared with (a sample: cost stays bounded)
 WINDOW_Z = 5.0  # robust z-score against the image's body part that makes a window doubtful
 WINDOW_FLOOR = 0.02  # added to each spread (MAD): a body part whose images barely vary is not over-sensitive
 TEXT_CONTRAST = 0.45  # a stroke stands this far above (or below) its surroundings: anatomy's lines do not
@@ -80,7 +82,7 @@ def inverted_images(store: LibraryStore, candidates: list[int],
     its centre than the image itself: what a grey scale stored the wrong way round looks like."""
     rows = []
     for start in range(0, len(candidates), batch):
-        chunk = [(i, preview(store, i)) for i in candidates[start:start + batch]]
+        chunk = [(i, thumbnail_pixels(store, i)) for i in candidates[start:start + batch]]
         chunk = [(i, p) for i, p in chunk if p is not None and body_parts.get(i) in centres]
         if not chunk:
             continue
@@ -99,7 +101,7 @@ def inverted_images(store: LibraryStore, candidates: list[int],
 
 
 def anatomy_and_inversion(store: LibraryStore, ids: np.ndarray, vectors: np.ndarray,
-                          rows: dict[int, dict[str, Any]], encode: Callable[[np.ndarray], np.ndarray] | None,
+                          rows: dict[int, ImageRecord], encode: Callable[[np.ndarray], np.ndarray] | None,
                           profile: PreprocessProfile | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(wrong-anatomy rows, inverted rows), each image called one or the other (an inverted film also looks
     like another body part). Without an encoder no inversion check runs.
@@ -107,15 +109,20 @@ def anatomy_and_inversion(store: LibraryStore, ids: np.ndarray, vectors: np.ndar
     Wrong anatomy: most neighbours show another body part, and of every body part and view (a lateral
     chest is not a PA chest) the centre the image lies nearest belongs to that part.
     """
-    parts = {i: r["metadata"]["body_part"] for i, r in rows.items()}
+    parts = {i: r.metadata["body_part"] for i, r in rows.items()}
     position = {int(i): n for n, i in enumerate(ids)}
-    views = part_centres(ids, vectors, {i: f"{parts[i]}/{r['metadata']['view']}" for i, r in rows.items() if parts[i]})
+    views = part_centres(ids, vectors, {i: f"{parts[i]}/{r.metadata['view']}" for i, r in rows.items() if parts[i]})
+    # a centre of a few images can be made of misfiled ones alone (two knees filed as chest APs): it would
+    # vouch for them, so only groups of MIN_CENTRE_IMAGES or more are centres
+    views = {name: centre for name, centre in views.items() if len(centre[2]) >= MIN_CENTRE_IMAGES}
     names = sorted(views)
     if not names:
         return [], []
     matrix = np.stack([views[n][0] for n in names])
     anatomy = [r for r in anatomy_outliers(ids, vectors, parts)
                if names[int(np.argmax(matrix @ vectors[position[r["image_id"]]]))].split("/")[0] == r["suggested"]]
+    windowed = badly_windowed(store, anatomy, parts)
+    anatomy = [r for r in anatomy if r["image_id"] not in windowed]
     if encode is None or profile is None:
         return anatomy, []
     centres = part_centres(ids, vectors, parts)
@@ -126,6 +133,35 @@ def anatomy_and_inversion(store: LibraryStore, ids: np.ndarray, vectors: np.ndar
     inverted = inverted_images(store, candidates, centres, parts, encode, profile)
     flipped = {r["image_id"] for r in inverted}
     return [r for r in anatomy if r["image_id"] not in flipped], inverted
+
+
+def badly_windowed(store: LibraryStore, suspects: list[dict[str, Any]], body_parts: dict[int, str | None],
+                   peers: int = WINDOW_PEERS, seed: int = 0) -> set[int]:
+    """Wrong-anatomy suspects whose window is unlike that of their stored body part and of the one their
+    neighbours suggest, each judged against a sample of its images: such a film looks like another part
+    because of its grey scale, not its anatomy (the window check reports it). A film truly filed under
+    the wrong part is windowed like the part it shows."""
+    rng = np.random.default_rng(seed)
+    members: dict[str, list[int]] = {}
+    for image_id, part in body_parts.items():
+        if part:
+            members.setdefault(part, []).append(image_id)
+    cache: dict[int, dict[str, float] | None] = {}
+
+    def stats(image_id: int) -> dict[str, float] | None:
+        if image_id not in cache:
+            pixels = thumbnail_pixels(store, image_id)
+            cache[image_id] = window_stats(pixels) if pixels is not None else None
+        return cache[image_id]
+
+    def unlike(image_id: int, part: str) -> bool:
+        pool = [i for i in members.get(part, []) if i != image_id]
+        sample = [int(i) for i in rng.choice(pool, min(peers, len(pool)), replace=False)] if pool else []
+        table = {i: st for i in [image_id, *sample] if (st := stats(i)) is not None}
+        return image_id in window_problems(table, {i: part for i in table})
+
+    return {r["image_id"] for r in suspects if stats(r["image_id"]) is not None
+            and unlike(r["image_id"], r["stored"]) and unlike(r["image_id"], r["suggested"])}
 
 
 def window_stats(pixels: np.ndarray) -> dict[str, float]:
@@ -211,7 +247,7 @@ def pixel_outliers(store: LibraryStore, ids: list[int], body_parts: dict[int, st
     rows = []
     stats: dict[int, dict[str, float]] = {}
     for image_id in progress_bar(ids, desc="outlier pixels", unit="img"):
-        pixels = preview(store, image_id)
+        pixels = thumbnail_pixels(store, image_id)
         if pixels is None:
             continue
         stats[image_id] = window_stats(pixels)

@@ -6,10 +6,11 @@ import csv
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from ..columns import FROM_MANIFEST
 from ..errors import ManifestError
 
 REQUIRED_COLUMNS = ("path", "patient_id", "study_id", "view", "body_part", "labels", "report", "split")
-OPTIONAL_COLUMNS = ("sex", "age", "study_date", "laterality", "regions")
+NAMED_OPTIONAL = ("sex", "age", "study_date", "laterality", "regions")
 
 
 @dataclass
@@ -29,14 +30,26 @@ class ManifestRecord:
     study_date: str = ""
     laterality: str = ""
     regions: str = ""  # JSON {finding: [y0, x0, y1, x1]} in image fractions; synthetic data only
+    columns: dict[str, str] = field(default_factory=dict)  # values of registry columns without a field above
+
+    def value(self, name: str) -> str:
+        """The manifest's value of a column (a field above, or one of `columns`); "" when it gives none."""
+        return getattr(self, name) if name in _FIELDS else self.columns.get(name, "")
 
     def to_row(self, root: Path) -> dict[str, str]:
         row = asdict(self)
+        row |= row.pop("columns")
         row["labels"] = "|".join(sorted(self.labels))
         path = Path(self.path)
         # relative to the manifest when the image lies under its folder (the pair can move together)
         row["path"] = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
         return row
+
+
+_FIELDS = {f.name for f in fields(ManifestRecord)} - {"columns"}
+# every registry column a manifest may give (radsearch.columns) that has no field of its own above
+EXTRA_COLUMNS = tuple(c.manifest for c in FROM_MANIFEST if c.manifest not in _FIELDS)
+OPTIONAL_COLUMNS = NAMED_OPTIONAL + EXTRA_COLUMNS
 
 
 def parse_labels(text: str) -> list[str]:
@@ -66,15 +79,15 @@ def _read_rows(path: Path) -> list[ManifestRecord]:
                 f"manifest {path} lacks column(s) {', '.join(missing)}; "
                 f"a manifest needs {', '.join(REQUIRED_COLUMNS)}"
             )
-        known = {f.name for f in fields(ManifestRecord)}
         records = []
         for line, row in enumerate(reader, start=2):
             if not (row.get("path") or "").strip():
                 raise ManifestError(f"manifest {path}, line {line}: empty path")
-            values = {k: (v or "").strip() for k, v in row.items() if k in known}
+            values = {k: (v or "").strip() for k, v in row.items() if k in _FIELDS}
             values["labels"] = parse_labels(values.get("labels", ""))
             values["path"] = str((path.parent / values["path"]).resolve())
-            records.append(ManifestRecord(**values))
+            extra = {k: (row.get(k) or "").strip() for k in EXTRA_COLUMNS if (row.get(k) or "").strip()}
+            records.append(ManifestRecord(**values, columns=extra))
     return records
 
 

@@ -14,7 +14,7 @@ from ..datasets import read_manifest
 from ..datasets.report_labels import FINDING_PHRASES, mine_labels
 from ..datasets.vocabulary import canonical_labels
 from ..errors import UnreadableImage
-from ..search import Library
+from ..library import Library
 
 log = logging.getLogger(__name__)
 METHODS = ("draft", "nearest report")
@@ -58,7 +58,7 @@ def evaluate_drafts(library: Library, queries: str | Path, k: int = 10, split: s
     abstained = done = 0
     for record in tqdm(list(studies.values()), desc="drafts", unit="study", disable=not progress):
         try:
-            draft = library.draft_report(record.path, k=k)
+            draft = library.search.draft(record.path, k=k)
         except UnreadableImage as e:
             log.warning("skipping query: %s", e)
             continue

@@ -10,35 +10,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from PIL import Image
 
-from ..imaging import Radiograph, pad_to_square, preprocess
-from ..models import RadsearchModel
+from ..imaging import Radiograph, pad_to_square
+from ..models import Encoder, embed_radiographs, encode_texts
 
 BASELINES = ("random-init", "pixels")
 PIXEL_SIDE = 16  # 16x16 thumbnails: enough to tell anatomy and view apart, not findings
 
 
 class ModelEncoder:
-    """A RadsearchModel's towers."""
+    """An encoder's towers (models.Encoder), through the one preprocess-batch-encode path."""
 
-    has_text = True
-
-    def __init__(self, name: str, model: RadsearchModel, batch_size: int = 64) -> None:
+    def __init__(self, name: str, model: Encoder, batch_size: int = 64) -> None:
         self.name, self.model, self.batch_size = name, model, batch_size
 
+    @property
+    def has_text(self) -> bool:
+        return "text" in self.model.towers
+
     def images(self, radiographs: Sequence[Radiograph]) -> np.ndarray:
-        out = []
-        for start in range(0, len(radiographs), self.batch_size):
-            batch = np.stack([preprocess(rg, self.model.profile) for rg in radiographs[start:start + self.batch_size]])
-            out.append(self.model.encode_image(batch))
-        return np.concatenate(out) if out else np.zeros((0, self.model.embed_dim), np.float32)
+        return embed_radiographs(self.model, list(radiographs), self.batch_size)
 
     def texts(self, texts: Sequence[str]) -> np.ndarray:
-        step = self.batch_size
-        out = [self.model.encode_text(list(texts[i:i + step])) for i in range(0, len(texts), step)]
-        return np.concatenate(out) if out else np.zeros((0, self.model.embed_dim), np.float32)
+        return encode_texts(self.model, list(texts), self.batch_size)
 
 
 class PixelEncoder:
@@ -60,15 +55,15 @@ class PixelEncoder:
         raise NotImplementedError("raw pixels have no text side")
 
 
-def random_init_encoder(model: RadsearchModel, seed: int = 0) -> ModelEncoder:
+def random_init_encoder(model: Encoder, seed: int = 0) -> ModelEncoder:
     """The model's own architecture, tokenizer and preprocessing with untrained weights."""
-    torch.manual_seed(seed)
-    dual = type(model.dual)(config=model.dual.config)  # same towers and projections, fresh initialisation
-    return ModelEncoder("random-init", RadsearchModel(dual, model.tokenizer, model.profile,
-                                                      max_text_length=model.max_text_length))
+    fresh = getattr(model, "with_fresh_weights", None)
+    if fresh is None:
+        raise ValueError("the random-init baseline needs a model that can be re-initialised (radsearch's own)")
+    return ModelEncoder("random-init", fresh(seed))
 
 
-def baseline_encoders(model: RadsearchModel, names: Sequence[str], seed: int = 0) -> list:
+def baseline_encoders(model: Encoder, names: Sequence[str], seed: int = 0) -> list:
     unknown = [n for n in names if n not in BASELINES]
     if unknown:
         raise ValueError(f"unknown baseline {', '.join(unknown)}; choose from {', '.join(BASELINES)}")

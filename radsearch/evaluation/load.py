@@ -54,7 +54,7 @@ def _client(library: str, images: list[str], texts: list[str], k: int, seed: int
     """One reader process: open the library, wait for the start, search until told to stop."""
     import torch
 
-    from ..search import open_library
+    from ..library import open_library
     torch.set_num_threads(threads)  # clients share the cores, as a deployment's workers would be set up
     rng = random.Random(seed)
     latencies: list[float] = []
@@ -63,8 +63,8 @@ def _client(library: str, images: list[str], texts: list[str], k: int, seed: int
     sizes: list[int] = []
     try:
         lib = open_library(library)
-        _ = lib.model
-        lib.search_text(texts[0], k)  # warm: indexes loaded, first-call costs paid before timing
+        _ = lib.encoder
+        lib.search.text(texts[0], k)  # warm: indexes loaded, first-call costs paid before timing
     except Exception as e:  # noqa: BLE001 - reported to the parent, which fails the run
         out.put({"errors": [f"open: {e!r}"], "latencies": [], "incomplete": 0, "sizes": []})
         ready.set()
@@ -78,11 +78,11 @@ def _client(library: str, images: list[str], texts: list[str], k: int, seed: int
         started = time.perf_counter()
         try:
             if rng.random() < 0.5:
-                hits = lib.search_image(rng.choice(images), k, where=where, include_own=True)
+                hits = lib.search.image(rng.choice(images), k, where=where, include_own=True)
             else:
-                hits = lib.search_text(rng.choice(texts), k, where=where)
+                hits = lib.search.text(rng.choice(texts), k, where=where)
             latencies.append(1000 * (time.perf_counter() - started))
-            size = lib.store.vectors("images").ntotal
+            size = lib.search.searchable("images")
             sizes.append(size)
             if len(hits) < min(k, size) and not filtered:
                 incomplete += 1

@@ -23,8 +23,7 @@ from tqdm import tqdm
 from ..datasets import embedding_text, read_manifest
 from ..errors import UnreadableImage
 from ..imaging import Radiograph, read, read_frame
-from ..indexer import content_hash
-from ..search import Library
+from ..library import Library
 from .encoders import ModelEncoder, baseline_encoders
 from .metrics import NORMAL, average_precision_at_k, gain, label_set, ndcg_at_k, precision_at_k, relevant
 
@@ -142,9 +141,9 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
         except UnreadableImage as e:
             log.warning("skipping query: %s", e)
     records = kept
-    own_ids = [library.find_by_hash(content_hash(Path(r.path))) for r in records]
-    patients = [library.store.pseudonymise(r.patient_id) for r in records]
-    encoders = [ModelEncoder("model", library.model)] + baseline_encoders(library.model, baselines, seed)
+    own_ids = [library.find_file(r.path) for r in records]
+    patients = [library.pseudonym(r.patient_id) for r in records]
+    encoders = [ModelEncoder("model", library.encoder)] + baseline_encoders(library.encoder, baselines, seed)
     pixels = gallery.radiographs() if baselines else None
     results = []
     for encoder in encoders:
@@ -157,28 +156,26 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
             gallery_vectors = encoder.images(pixels)
             report_vectors = encoder.texts(gallery.report_texts) if encoder.has_text else None
         results.append(_score(encoder, gallery, gallery_vectors, report_vectors, records, decoded, patients,
-                              own_ids, k, progress, library.model.report_sections))
+                              own_ids, k, progress, library.encoder.report_sections))
     return RetrievalReport(k=k, queries=len(records), paired_queries=sum(1 for i in own_ids if i is not None),
                            model=results[0], baselines=results[1:])
 
 
 def _load_gallery(library: Library) -> _Gallery:
     catalog = library.store.catalog
-    ids = catalog.ids("images")
-    ids.sort()
-    rows = catalog.image_rows(ids.tolist())
-    ids = np.array([i for i in ids if int(i) in rows], dtype=np.int64)
+    rows = catalog.get(None, columns=("patient_id", "split"), report=False)
+    ids = np.array(sorted(rows), dtype=np.int64)
     meta = [rows[int(i)] for i in ids]
     report_ids = sorted(catalog.ids("reports").tolist())
-    reports = catalog.report_rows(report_ids)
+    reports = catalog.reports(report_ids)
     report_ids = [i for i in report_ids if i in reports]
-    return _Gallery(ids=ids, paths=[m["path"] for m in meta], frames=[m["metadata"]["frame"] or 0 for m in meta],
-                    labels=[m["labels"] for m in meta],
-                    patients=np.array([m["metadata"]["patient_id"] or "" for m in meta], dtype=object),
-                    splits=[m["metadata"]["split"] or "" for m in meta], report_ids=report_ids,
-                    report_texts=[embedding_text(reports[i]["text"], library.model.report_sections)
+    return _Gallery(ids=ids, paths=[m.path for m in meta], frames=[m.frame for m in meta],
+                    labels=[m.labels for m in meta],
+                    patients=np.array([m.metadata["patient_id"] or "" for m in meta], dtype=object),
+                    splits=[m.metadata["split"] or "" for m in meta], report_ids=report_ids,
+                    report_texts=[embedding_text(reports[i].text, library.encoder.report_sections)
                                   for i in report_ids],
-                    report_studies=[reports[i]["study_key"] for i in report_ids])
+                    report_studies=[reports[i].study_key for i in report_ids])
 
 
 def _score(encoder, gallery: _Gallery, gallery_vectors: np.ndarray, report_vectors: np.ndarray | None,  # noqa: ANN001

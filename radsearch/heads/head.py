@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import atomic_write_bytes
 from ..errors import RadsearchError
+from ..files import atomic_write_bytes
 from .calibration import Calibration
 
 KINDS = ("linear", "mlp", "zero-shot")

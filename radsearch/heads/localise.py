@@ -17,13 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from ..errors import RadsearchError
 from ..imaging import Radiograph, preprocess
-from ..models import RadsearchModel
+from ..models import Encoder, PatchEncoder, encode_images
 
 METHODS = ("occlusion", "tokens")
 OCCLUSION_GRID = 16  # window positions per side; 8 is 4x cheaper and localises less (docs/benchmarks.md)
@@ -66,23 +64,23 @@ def heat_colours(values: np.ndarray) -> np.ndarray:
     return np.concatenate([np.ones_like(v), v, np.zeros_like(v)], axis=-1)
 
 
-def explain(model: RadsearchModel, radiograph: Radiograph, direction: np.ndarray, query: str = "",
+def explain(model: Encoder, radiograph: Radiograph, direction: np.ndarray, query: str = "",
             method: str = "occlusion", grid: int = OCCLUSION_GRID) -> Explanation:
     """The map of where `direction` (a (D,) vector in the shared space) matches inside the radiograph;
     `grid` is the number of occlusion windows per side."""
     if method not in METHODS:
         raise ValueError(f"localisation method {method!r}: choose {' or '.join(METHODS)}")
     image = preprocess(radiograph, model.profile)
+    direction = np.asarray(direction, dtype=np.float32)
     if method == "occlusion":
-        scores = _occlusion_map(model, image, np.asarray(direction, dtype=np.float32), grid)
+        scores = _occlusion_map(model, image, direction, grid)
     else:
-        direction_t = torch.as_tensor(np.asarray(direction, dtype=np.float32)).to(model.device)
-        scores = _token_map(model, torch.as_tensor(image[None]).to(model.device), direction_t)
+        scores = _token_map(model, image, direction)
     heatmap = _to_image(scores, radiograph.pixels.shape)
     return Explanation(heatmap, scores, radiograph.pixels, query, method)
 
 
-def _occlusion_map(model: RadsearchModel, image: np.ndarray, direction: np.ndarray, grid: int) -> np.ndarray:
+def _occlusion_map(model: Encoder, image: np.ndarray, direction: np.ndarray, grid: int) -> np.ndarray:
     """(grid, grid) drop of the direction's score when each overlapping patch window is blurred out."""
     from scipy.ndimage import gaussian_filter
     side = image.shape[-1]
@@ -97,44 +95,15 @@ def _occlusion_map(model: RadsearchModel, image: np.ndarray, direction: np.ndarr
             variant = image.copy()
             variant[:, y0:y1, x0:x1] = blurred[:, y0:y1, x0:x1]
             variants.append(variant)
-    batch = np.stack(variants)
-    scores = np.concatenate([model.encode_image(batch[n:n + OCCLUSION_BATCH]) @ direction
-                             for n in range(0, len(batch), OCCLUSION_BATCH)])
+    scores = encode_images(model, np.stack(variants), OCCLUSION_BATCH) @ direction
     return (scores[0] - scores[1:]).reshape(grid, grid)
 
 
-def _tower_outputs(model: RadsearchModel, batch: torch.Tensor):  # noqa: ANN202
-    return model.dual.vision_model(pixel_values=batch, return_dict=True)
-
-
-def _patch_tokens(model: RadsearchModel, out) -> tuple[torch.Tensor, int, int]:  # noqa: ANN001
-    """The last layer's patch features as (N, C) with the (h, w) grid they tile, after the tower's own
-    final normalisation and pooler: what the pooled vector is made of."""
-    vision = model.dual.vision_model
-    kind = vision.config.model_type
-    if kind == "convnext":
-        features = out.last_hidden_state[0]  # (C, h, w), before the final layernorm of the pooled mean
-        c, h, w = features.shape
-        tokens = vision.layernorm(features.permute(1, 2, 0).reshape(h * w, c))
-        return tokens, h, w
-    tokens = out.last_hidden_state[0, 1:]  # (N, C) after the final layernorm; CLS dropped
-    side = int(round(len(tokens) ** 0.5))
-    tokens = tokens[-side * side:]  # register tokens, if any, come first
-    pooler = getattr(vision, "pooler", None)
-    if kind == "vit" and pooler is not None:
-        tokens = pooler.activation(pooler.dense(tokens))
-    return tokens, side, side
-
-
-@torch.inference_mode()
-def _token_map(model: RadsearchModel, batch: torch.Tensor, direction: torch.Tensor) -> np.ndarray:
-    model.dual.eval()
-    if model.pool_grid > 1:
-        raise RadsearchError(f"token maps need a tower whose projection reads one pooled vector; this model pools "
-                             f"to {model.pool_grid}x{model.pool_grid} cells: use the occlusion method")
-    tokens, h, w = _patch_tokens(model, _tower_outputs(model, batch))
-    vectors = F.normalize(model.dual.visual_projection(tokens), dim=-1)  # (N, D)
-    return (vectors @ direction).reshape(h, w).float().cpu().numpy()
+def _token_map(model: PatchEncoder, image: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """(h, w) similarity of each patch's embedding (models: patch_embeddings) to the direction."""
+    if not hasattr(model, "patch_embeddings"):
+        raise RadsearchError("token maps need an encoder that embeds patches; use the occlusion method")
+    return (model.patch_embeddings(image[None]) @ direction).astype(np.float32)
 
 
 def _to_image(grid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

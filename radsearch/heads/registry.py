@@ -1,4 +1,5 @@
-"""The heads of one library: trained, listed, loaded, removed, and their predictions stored in the catalog.
+"""The heads of one library: trained, listed, loaded, removed, run on images, and their predictions stored
+in the catalog (`Library.heads`).
 
 Heads live in the library's `heads/` folder as NAME.json + NAME.npz. Each records the model id
 whose embeddings it reads; a head of another model is refused with the fix.
@@ -14,27 +15,35 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import RadsearchError
+from ..imaging import ImageInput, QueryImage, Radiograph, load_query, read_frame
+from ..models import Encoder, embed_radiographs
 from ..storage import LibraryStore
 from .calibration import Rule
-from .head import Head, HeadMismatch, HeadNotFound, check_name
+from .head import Head, HeadMismatch, HeadNotFound, HeadPrediction, check_name
+from .localise import OCCLUSION_GRID, Explanation, explain
 from .probe import finish_calibration, fit_probe
 from .truth import Truth, column_truth, label_truth, manifest_truth
 from .zeroshot import default_prompts, zero_shot_head
 
 log = logging.getLogger(__name__)
 PREDICT_BATCH = 50_000  # stored embeddings scored per step when predictions are stored
+HeadInput = ImageInput | QueryImage | int  # an image, or the id of an indexed one (its stored embedding is reused)
 
 
 class HeadRegistry:
-    """Train, list, load and remove a library's heads. `encode_text` and `logit_scale` come from its model
-    and are needed only to make zero-shot heads (the indexer applies stored heads without them)."""
+    """Train, list, load, run and remove a library's heads. The encoder is loaded only when a head needs it
+    (zero-shot prompts, a new image, a localisation map): stored heads score stored embeddings without it."""
 
-    def __init__(self, store: LibraryStore, encode_text: Callable[[Sequence[str]], np.ndarray] | None = None,
-                 logit_scale: Callable[[], float] | None = None) -> None:
+    def __init__(self, store: LibraryStore, encoder: Callable[[], Encoder] | None = None) -> None:
         self.store = store
-        self.encode_text = encode_text
-        self.logit_scale = logit_scale
-        self.directory = store.root / "heads"
+        self._encoder = encoder
+        self.directory = store.paths.heads
+
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            raise RadsearchError("this needs the library's model: use the heads of an opened Library "
+                                 "(radsearch.open_library(path).heads)")
+        return self._encoder()
 
     def names(self) -> list[str]:
         return sorted(p.stem for p in self.directory.glob("*.json")) if self.directory.is_dir() else []
@@ -78,11 +87,10 @@ class HeadRegistry:
         """A head from text prompts (or default prompts for `labels`); calibrated on the library's labels
         for those targets where it has them, left uncalibrated (threshold 0.5) where it does not."""
         check_name(name)
-        if self.encode_text is None or self.logit_scale is None:
-            raise RadsearchError("zero-shot heads need the library's text tower: make them through Library.heads")
+        encoder = self.encoder()
         prompts = dict(prompts or {}) | {label: default_prompts(label) for label in labels or () if label not in
                                          (prompts or {})}
-        head = zero_shot_head(name, prompts, self.encode_text, self.logit_scale(), task,
+        head = zero_shot_head(name, prompts, encoder.encode_text, encoder.similarity_scale, task,
                               model_id=self.store.config.model_id)
         if calibrate and task == "binary":
             self._calibrate_from_labels(head, Rule.parse(operating_point), where)
@@ -124,6 +132,57 @@ class HeadRegistry:
         return head
 
     # -- using heads -------------------------------------------------------------------------------
+    def predict(self, image: HeadInput, head: str) -> HeadPrediction:
+        """A head's answer for an image: a new file, bytes or pixels, or the id of an indexed image
+        (which reuses its stored embedding)."""
+        model_head = self.get(head)
+        return model_head.predict(self._vector(image)[None])[0]
+
+    def predict_indexed(self, image_ids: Sequence[int], head: str) -> dict[int, HeadPrediction]:
+        """A head's answers for many indexed images at once, from their stored embeddings (a result page)."""
+        model_head = self.get(head)
+        ids, vectors = self.store.catalog.embeddings("images", image_ids, self.store.config.embed_dim)
+        return {int(i): answer for i, answer in zip(ids, model_head.predict(vectors))} if len(ids) else {}
+
+    def explain(self, image: HeadInput, text: str | None = None, head: str | None = None,
+                target: str | None = None, method: str = "occlusion", grid: int = OCCLUSION_GRID) -> Explanation:
+        """Where in the image a text phrase, or a head's target, is matched (heads.localise). A phrase
+        is contrasted with its absence ("no <phrase>"); a head without `target` explains its first
+        positive target (its first target when none is positive)."""
+        if (text is None) == (head is None):
+            raise ValueError("explain a text or a head, one of the two")
+        radiograph = self._radiograph(image)
+        encoder = self.encoder()
+        if text is not None:
+            if not text.strip():
+                raise ValueError("a text to explain needs some text")
+            # against its absence, so what every film of that anatomy shares does not light up
+            wanted, absent = encoder.encode_text([text, f"no {text.strip()}"])
+            return explain(encoder, radiograph, wanted - absent, query=text, method=method, grid=grid)
+        model_head = self.get(head)
+        vector = embed_radiographs(encoder, [radiograph])[0]
+        if target is None:
+            answer = model_head.predict(vector[None])[0]
+            target = (answer.positive or model_head.targets)[0]
+        return explain(encoder, radiograph, model_head.direction(vector, target), query=f"{head}: {target}",
+                       method=method, grid=grid)
+
+    def _vector(self, image: HeadInput) -> np.ndarray:
+        if isinstance(image, (int, np.integer)):
+            ids, vectors = self.store.catalog.embeddings("images", [int(image)], self.store.config.embed_dim)
+            if not len(ids):
+                raise KeyError(f"no image with id {image} in {self.store.root}")
+            return vectors[0]
+        return embed_radiographs(self.encoder(), [load_query(image).radiograph])[0]
+
+    def _radiograph(self, image: HeadInput) -> Radiograph:
+        if not isinstance(image, (int, np.integer)):
+            return load_query(image).radiograph
+        places = self.store.catalog.locations([int(image)])
+        if not places:
+            raise KeyError(f"no image with id {image} in {self.store.root}")
+        return read_frame(places[0].path, places[0].frame)
+
     def store_predictions(self, name: str, only_new: bool = False) -> int:
         """Score indexed images with the head and keep the answers in the catalog (filters `head:NAME`).
         only_new scores just the images without a stored answer (what an indexing run added)."""
@@ -142,6 +201,10 @@ class HeadRegistry:
                     for positive in [target in prediction.positive]]
             done += self.store.catalog.store_predictions(name, rows, replace_all=not only_new and start == 0)
         return done
+
+    def stored_predictions(self) -> dict[str, int]:
+        """Head name -> how many images have its stored predictions."""
+        return self.store.catalog.predicted_heads()
 
     def update_stored(self) -> dict[str, int]:
         """Score images added since each stored head last ran; called at the end of an indexing run."""

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
+from ..columns import HEAD_COLUMNS
 from ..errors import ManifestError
-from ..storage import Image, Label, LibraryStore
-from ..storage.catalog import from_blobs
+from ..storage import LibraryStore
 from .probe import NotEnoughExamples
 
-COLUMN_HEADS = ("body_part", "view", "laterality", "sex", "modality", "manufacturer", "institution")
+COLUMN_HEADS = HEAD_COLUMNS  # the registry's categorical columns a head can learn (radsearch.columns)
 HELDOUT_SHARE = 0.25  # patients held out when the library has no val/test split
 MIN_CLASS_IMAGES = 6  # a class with fewer images is left out of a categorical head (too few to check)
 
@@ -42,37 +41,32 @@ class Truth:
     population: dict[str, Any]
 
 
-def _rows(store: LibraryStore, where: dict | None) -> list:
-    query = select(Image.id, Image.path, Image.patient_id, Image.split, Image.body_part, Image.view, Image.laterality,
-                   Image.sex, Image.modality, Image.manufacturer, Image.institution, Image.embedding)
-    if where:
-        query = query.where(Image.id.in_(store.image_filter(where)))
-    with store.catalog.session() as s:
-        return list(s.execute(query.order_by(Image.id)))
+@dataclass(frozen=True)
+class _Row:
+    """An image a head may learn from: its id, path, patient, split and one column's value."""
+
+    id: int
+    path: str
+    patient_id: str | None
+    split: str | None
+    value: str | None = None
 
 
-def _labels(store: LibraryStore, ids: list[int]) -> dict[int, set[str]]:
-    out: dict[int, set[str]] = {}
-    with store.catalog.session() as s:
-        for i in range(0, len(ids), 500):
-            query = select(Label.image_id, Label.name).where(Label.image_id.in_(ids[i:i + 500]))
-            for image_id, name in s.execute(query):
-                out.setdefault(image_id, set()).add(name)
-    return out
+def _rows(store: LibraryStore, where: dict | None, column: str | None = None) -> list[_Row]:
+    extra = [column] if column and column not in ("patient_id", "split") else []
+    flt = store.catalog.filter(where) if where else None
+    return [_Row(r["id"], r["path"], r["patient_id"], r["split"], r[column] if column else None)
+            for r in store.catalog.values(["patient_id", "split", *extra], flt)]
 
 
 def label_truth(store: LibraryStore, labels: list[str] | None, where: dict | None) -> Truth:
     """Binary targets from the catalog's labels (all labels when None). Without a filter the images
     are those of the body parts where the labels occur: a chest finding is not learned from hands."""
     if where is None:
-        with store.catalog.session() as s:
-            query = select(Image.body_part).join(Label, Label.image_id == Image.id).distinct()
-            if labels:
-                query = query.where(Label.name.in_(labels))
-            parts = sorted(p for p in s.scalars(query) if p)
+        parts = store.catalog.body_parts_labelled(labels)
         where = {"body_part": parts} if parts else None
     rows = _rows(store, where)
-    found = _labels(store, [r.id for r in rows])
+    found = store.catalog.labels_of([r.id for r in rows])
     targets = list(labels) if labels else sorted(set().union(*found.values())) if found else []
     missing = [t for t in targets if not any(t in names for names in found.values())]
     if not targets or missing:
@@ -88,8 +82,8 @@ def column_truth(store: LibraryStore, column: str, where: dict | None) -> Truth:
     if column not in COLUMN_HEADS:
         raise ValueError(f"cannot train a head on column {column!r}; choose one of {', '.join(COLUMN_HEADS)}, "
                          "or give --manifest with any of its columns")
-    rows = [r for r in _rows(store, where) if getattr(r, column) not in (None, "")]
-    return _categorical(store, rows, [str(getattr(r, column)) for r in rows], f"column:{column}", where or {})
+    rows = [r for r in _rows(store, where, column) if r.value not in (None, "")]
+    return _categorical(store, rows, [str(r.value) for r in rows], f"column:{column}", where or {})
 
 
 def manifest_truth(store: LibraryStore, manifest: str | Path, column: str, where: dict | None) -> Truth:
@@ -132,7 +126,7 @@ def _finish(store: LibraryStore, rows: list, truth: np.ndarray, targets: list[st
             where: dict) -> Truth:
     if not rows:
         raise NotEnoughExamples(f"no indexed images match {where or 'the library'} for this head")
-    embeddings = from_blobs([r.embedding for r in rows], store.config.embed_dim)
+    _, embeddings = store.catalog.embeddings("images", [r.id for r in rows], store.config.embed_dim)  # by id, as rows
     train, heldout = split(rows)
     return Truth(np.array([r.id for r in rows], dtype=np.int64), embeddings, truth, targets, task, train, heldout,
                  source, where)

@@ -10,9 +10,7 @@ header, and refuses images whose pixels carry burned-in text, which no header ed
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from dicognito.anonymizer import Anonymizer
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from ..files import atomic_path
 from .reader import sniff
 
 log = logging.getLogger(__name__)
@@ -111,15 +110,8 @@ def _copy(path: Path, out: Path, anonymizer: Anonymizer, allow_burned_in: bool) 
         return "burned-in annotation (the pixels may show identity; review and pass --allow-burned-in)"
     deidentify(ds, anonymizer)
     target = out / str(ds.StudyInstanceUID) / str(ds.SeriesInstanceUID) / f"{ds.SOPInstanceUID}.dcm"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".deid-")
-    os.close(fd)
-    try:
+    with atomic_path(target, durable=False) as tmp:  # the copy can be made again from the source
         ds.save_as(tmp, enforce_file_format=True)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return None
 
 

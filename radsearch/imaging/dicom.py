@@ -6,7 +6,6 @@ import functools
 import importlib.util
 import io
 import logging
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
 
+from ..columns import read_dicom as read_columns
 from ..errors import UnreadableImage
 from .header import header_json
 from .limits import check_pixel_count
@@ -195,7 +195,8 @@ def _minmax(values: np.ndarray) -> np.ndarray:
 
 
 def dicom_metadata(ds: pydicom.Dataset) -> dict[str, Any]:
-    """The header fields radsearch stores and filters by, as plain Python values."""
+    """The header facts radsearch stores: every registry column that reads the header (radsearch.columns),
+    plus the study, series and geometry facts that group and place images."""
 
     def text(keyword: str) -> str | None:
         value = ds.get(keyword)
@@ -215,24 +216,12 @@ def dicom_metadata(ds: pydicom.Dataset) -> dict[str, Any]:
         return None
 
     orientation = ds.get("PatientOrientation")
-    return {
-        "patient_id": text("PatientID"),
+    return read_columns(ds.get) | {
         "study_uid": text("StudyInstanceUID"),
         "series_uid": text("SeriesInstanceUID"),
-        "sop_uid": text("SOPInstanceUID"),
         "accession": text("AccessionNumber"),  # the indexer stores only its pseudonym (radsearch.privacy)
         "series_number": _int(ds.get("SeriesNumber")),
         "series_description": text("SeriesDescription"),
-        "modality": text("Modality"),
-        "body_part": (text("BodyPartExamined") or "").upper() or None,
-        "view": (text("ViewPosition") or "").upper() or None,
-        "laterality": text("ImageLaterality") or text("Laterality"),
-        "sex": text("PatientSex"),
-        "age": _age_years(text("PatientAge")) or _age_from_birth(text("PatientBirthDate"), text("StudyDate")),
-        "study_date": text("StudyDate"),
-        "manufacturer": text("Manufacturer"),
-        "manufacturer_model": text("ManufacturerModelName"),
-        "institution": text("InstitutionName"),
         # detector spacing when the image plane spacing is absent (projection radiography), in mm
         "pixel_spacing": numbers("PixelSpacing", "ImagerPixelSpacing"),
         "image_orientation": numbers("ImageOrientationPatient"),
@@ -246,21 +235,3 @@ def _int(value: object) -> int | None:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-
-
-def _age_from_birth(birth: str | None, study: str | None) -> float | None:
-    """Age in years at the study from DA strings; the birth date itself is never kept."""
-    try:
-        born, seen = datetime.strptime(birth or "", "%Y%m%d"), datetime.strptime(study or "", "%Y%m%d")
-    except ValueError:
-        return None
-    years = seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
-    return float(years) if 0 <= years < 150 else None
-
-
-def _age_years(age: str | None) -> float | None:
-    """DICOM AS strings ('045Y', '006M', '010W', '003D') as years."""
-    if not age or len(age) < 2 or not age[:-1].isdigit():
-        return None
-    per_year = {"Y": 1.0, "M": 12.0, "W": 52.1775, "D": 365.25}.get(age[-1].upper())
-    return round(int(age[:-1]) / per_year, 2) if per_year else None

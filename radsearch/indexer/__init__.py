@@ -1,12 +1,12 @@
-"""Indexer: scan an archive, decode, embed and write rows and vectors together.
+"""Indexer: scan an archive, decode, embed and write rows and vectors together (`Library.index` runs it).
 
 The pipeline (and with it torch) loads lazily: decode worker processes import indexer.prepare only.
 """
 
-from .remove import remove
-from .scan import ScanItem, ScanResult, content_hash, scan
+from .remove import images_under, missing_images, remove_files
+from .scan import ScanItem, ScanResult, scan
 
-_PIPELINE = ("IndexSummary", "index", "open_or_create")
+_PIPELINE = ("IndexSummary", "index_files", "record_run")
 
 
 def __getattr__(name: str):
@@ -16,4 +16,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["IndexSummary", "ScanItem", "ScanResult", "content_hash", "index", "open_or_create", "remove", "scan"]
+__all__ = ["IndexSummary", "ScanItem", "ScanResult", "images_under", "index_files", "missing_images", "record_run",
+           "remove_files", "scan"]

@@ -56,9 +56,9 @@ class EmbedOnWorker:
     def __init__(self, model_dir: str) -> None:
         import torch
 
-        from ..models import RadsearchModel
-        self.model = RadsearchModel.from_pretrained(model_dir)
-        if torch.cuda.is_available():
+        from ..models import load_encoder
+        self.model = load_encoder(model_dir)
+        if torch.cuda.is_available() and hasattr(self.model, "to"):
             self.model.to("cuda")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

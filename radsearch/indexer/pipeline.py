@@ -1,16 +1,14 @@
 """The indexing pipeline: scan -> hash -> decode -> embed -> write, one committed batch at a time.
 
-Each batch commits catalog rows and their embeddings in one transaction; the FAISS indexes are
+Each batch commits catalog rows and their embeddings in one transaction; the vector indexes are
 derived from those rows (see storage.store.sync), so an interrupted run loses nothing and a
-re-run adds nothing twice.
+re-run adds nothing twice. `Library.index` (radsearch.library) runs it on an opened library.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,33 +18,29 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 from tqdm import tqdm
 
-from ..config import LibraryConfig
+from ..columns import BY_NAME, FROM_MANIFEST
 from ..datasets import embedding_text, report_sentences
-from ..errors import LibraryMismatch, ModelDirError, UnreadableImage
-from ..heads import HeadRegistry
-from ..imaging import read, read_frames
-from ..models import RadsearchModel
+from ..errors import UnreadableImage
+from ..files import content_hash
+from ..models import Encoder, encode_images, encode_texts
 from ..privacy import Pseudonymizer
-from ..storage import Image, Label, LibraryStore, Report, Sentence, Series, Study
-from ..storage.catalog import KINDS, to_blob
-from ..storage.database import new_library_url, parse, prepare_database, safe
-from ..storage.store import disk_full_is_reported
-from .prepare import EmbeddedBatch, PreparedFrame, preview_png
+from ..storage import CopyRecord, LibraryStore, NewImage, NewReport, NewSentence, disk_full_is_reported
+from ..storage.thumbnails import repair_thumbnails, write_thumbnail
+from .prepare import EmbeddedBatch, PreparedFrame
 from .remove import missing_images
-from .scan import ScanItem, content_hash, scan
+from .scan import ScanItem, scan
 from .workers import decoded, default_workers
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32  # images embedded and committed together; small enough to lose little on a crash
-TEXT_BATCH = 256  # report sentences embedded at once
 HASH_THREADS = 4  # files hashed at once (I/O and sha256 overlap; hashlib releases the GIL)
-SAVE_EVERY_S = 30.0  # FAISS files are rewritten at most this often (the catalog commits every batch)
-# header facts kept in the image row's JSON `extra` (not yet filterable columns)
+SAVE_EVERY_S = 30.0  # vector index files are rewritten at most this often (the catalog commits every batch)
+# header facts kept in the image row's JSON `extra` (not filterable columns)
 EXTRA_KEYS = ("pixel_spacing", "image_orientation", "patient_orientation", "frames")
+STUDY_FACTS = ("accession", "study_uid", "study_date")  # a new study's row takes these from its first image
 
 
 @dataclass
@@ -90,63 +84,24 @@ class IndexSummary:
         return "; ".join(parts)
 
 
-def open_or_create(library: str | Path, model_dir: str | Path | None, keep_identifiers: bool | None = None,
-                   database_url: str | None = None) -> tuple[LibraryStore, RadsearchModel]:
-    """Open an existing library (checking `model_dir` matches it) or create one around `model_dir`.
-
-    keep_identifiers: store real patient IDs and accession numbers instead of pseudonyms; chosen when
-    the library is created (None = the default, pseudonyms) and fixed afterwards.
-    database_url: where a new library's catalog goes (storage.database.new_library_url).
-    """
-    library = Path(library)
-    if (library / "radsearch.toml").is_file():
-        store = LibraryStore.open(library)
-        if database_url and parse(database_url) != parse(store.database_url):
-            raise LibraryMismatch(f"library {library} keeps its catalog at {safe(store.database_url)}; "
-                                  "the database is chosen when a library is created")
-        if keep_identifiers is not None and keep_identifiers != store.config.keep_identifiers:
-            stored = "real identifiers" if store.config.keep_identifiers else "pseudonyms"
-            raise LibraryMismatch(f"library {library} stores {stored}; that is fixed when a library is created, "
-                                  "so index into a new library to change it")
-        model = RadsearchModel.from_pretrained(model_dir if model_dir is not None else store.model_path)
-        store.check_model(model.model_id, model.profile.hash)  # same weights as the library's own copy
-        return store, model
-    if model_dir is None:
-        raise ModelDirError(f"{library} is a new library: give the model to index with (--model MODEL_DIR)")
-    model = RadsearchModel.from_pretrained(model_dir)
-    url = prepare_database(new_library_url(library, database_url))  # before any file: a bad URL leaves nothing
-    library.mkdir(parents=True, exist_ok=True)
-    target = library / "model"
-    if Path(model_dir).resolve() != target.resolve():
-        shutil.copytree(model_dir, target, dirs_exist_ok=True)  # the library carries its own model
-    config = LibraryConfig(model_id=model.model_id, embed_dim=model.embed_dim, profile=model.profile.to_dict(),
-                           keep_identifiers=bool(keep_identifiers), database_url=url)
-    return LibraryStore.create(library, config), model
-
-
-def index(source: str | Path, library: str | Path, model_dir: str | Path | None = None,
-          batch_size: int = BATCH_SIZE, progress: bool = True, keep_identifiers: bool | None = None,
-          workers: int | None = None, database_url: str | None = None, ray_address: str | None = None,
-          rehash: bool = False) -> IndexSummary:
-    """Index every image under `source` into `library`; safe to interrupt and re-run.
+def index_files(store: LibraryStore, encoder: Encoder, source: str | Path, batch_size: int = BATCH_SIZE,
+                progress: bool = True, workers: int | None = None, ray_address: str | None = None,
+                rehash: bool = False) -> IndexSummary:
+    """Index every image under `source` into an opened library with its encoder; safe to interrupt and re-run.
 
     Every frame of a multi-frame DICOM becomes an image. Patient IDs and accession numbers are stored
-    as pseudonyms unless the library was created with keep_identifiers=True (see radsearch.privacy).
+    as pseudonyms unless the library was created to keep identifiers (see radsearch.privacy).
     workers: decode processes (None = one per core; 0 = decode in this process).
-    database_url: the catalog of a new library (default SQLite inside it; see storage.database).
     ray_address: embed on a Ray cluster ("auto", "ray://host:10001", or "local" to start one here).
     rehash: read and hash every file, even those whose path, size and modification time are known.
     """
-    with disk_full_is_reported(library):
-        return _index(source, library, model_dir, batch_size, progress, keep_identifiers, workers, database_url,
-                      ray_address, rehash)
+    with disk_full_is_reported(store.root):
+        return _index(store, encoder, source, batch_size, progress, workers, ray_address, rehash)
 
 
-def _index(source: str | Path, library: str | Path, model_dir: str | Path | None, batch_size: int, progress: bool,
-           keep_identifiers: bool | None, workers: int | None, database_url: str | None, ray_address: str | None,
-           rehash: bool) -> IndexSummary:
+def _index(store: LibraryStore, encoder: Encoder, source: str | Path, batch_size: int, progress: bool,
+           workers: int | None, ray_address: str | None, rehash: bool) -> IndexSummary:
     started = time.time()
-    store, model = open_or_create(library, model_dir, keep_identifiers, database_url)
     summary = IndexSummary(workers=default_workers() if workers is None else max(0, workers))
     source = Path(source).resolve()  # stored paths are absolute, whatever the working directory
     found = scan(source)
@@ -155,16 +110,16 @@ def _index(source: str | Path, library: str | Path, model_dir: str | Path | None
     # files deleted from the archive since the last run leave the library too
     gone = missing_images(store, under=source if source.is_dir() else source.parent)
     if gone:
-        summary.removed = store.remove_images(gone)["images"]
+        summary.removed = len(store.remove_images(gone).images)
     store.catalog.forget_missing_copies(str(source if source.is_dir() else source.parent))
     repair_thumbnails(store)
     todo = _new_items(store, found.items, summary, progress, rehash)
-    indexes = {kind: store.vectors(kind) for kind in KINDS}
+    indexes = {kind: store.vectors(kind) for kind in ("images", "reports", "sentences")}
     if ray_address:
         from .distributed import ray_batches  # Ray is an optional extra
         batches = ray_batches(todo, store, batch_size, ray_address)
     else:
-        batches = local_batches(todo, model, store.config.thumbnail_size, batch_size, summary.workers)
+        batches = local_batches(todo, encoder, store.config.thumbnail_size, batch_size, summary.workers)
     last_save = time.time()
     bar = tqdm(total=len(todo), desc="index", unit="img", disable=not progress)
     for batch in batches:
@@ -176,41 +131,46 @@ def _index(source: str | Path, library: str | Path, model_dir: str | Path | None
             summary.failed += 1
             summary.failures[err.reason.split(" (")[0].split(":")[0]] += 1
         if batch.frames:
-            write_started, text_seconds = time.perf_counter(), summary.embed_seconds
-            written = _write_batch(store, model, batch.frames, batch.vectors, summary)
-            for kind, (ids, vectors) in written.items():
+            images = [_new_image(item, frame, vector, store.pseudonymise, encoder.profile.hash)
+                      for (item, frame), vector in zip(batch.frames, batch.vectors)]
+            text_started = time.perf_counter()
+            reports = _new_reports(store, encoder, batch.frames, images)
+            summary.embed_seconds += time.perf_counter() - text_started
+            write_started = time.perf_counter()
+            written = store.catalog.write_batch(images, reports)
+            for kind, (ids, vectors) in written.by_kind().items():
                 indexes[kind].add(np.array(ids, dtype=np.int64), vectors)
-            _write_previews(store, batch.frames, written["images"][0])
-            summary.added += len(written["images"][0])
-            summary.reports_added += len(written["reports"][0])
-            text_seconds = summary.embed_seconds - text_seconds  # report text encoded inside the transaction
-            summary.write_seconds += time.perf_counter() - write_started - text_seconds
+            for (_, frame), image_id in zip(batch.frames, written.images[0]):
+                write_thumbnail(store, image_id, frame.preview)
+            summary.added += len(written.images[0])
+            summary.reports_added += len(written.reports[0])
+            summary.write_seconds += time.perf_counter() - write_started
         bar.update(batch.files)
         if time.time() - last_save > SAVE_EVERY_S:
             store.save_vectors()
             last_save = time.time()
     bar.close()
     store.save_vectors()
-    if summary.added:  # heads whose predictions are stored score the new images too (filters stay complete)
-        summary.predicted = {name: n for name, n in HeadRegistry(store).update_stored().items() if n}
     summary.seconds = time.time() - started
-    store.catalog.record_run(str(source), summary.seconds, summary.added, summary.failed, str(summary))
-    log.info("indexing finished: %s", summary)
     return summary
 
 
-def local_batches(todo: list[ScanItem], model: RadsearchModel, preview_side: int, batch_size: int,
+def record_run(store: LibraryStore, source: str | Path, summary: IndexSummary) -> None:
+    """Keep a finished run in the catalog (the UI's Library page shows the latest)."""
+    store.catalog.record_run(str(Path(source).resolve()), summary.seconds, summary.added, summary.failed,
+                             str(summary))
+    log.info("indexing finished: %s", summary)
+
+
+def local_batches(todo: list[ScanItem], encoder: Encoder, preview_side: int, batch_size: int,
                   workers: int) -> Iterator[EmbeddedBatch]:
     """Decode on worker processes while this process embeds the previous batch."""
-    stream = decoded(todo, model.profile, preview_side, workers)
+    stream = decoded(todo, encoder.profile, preview_side, workers)
     while chunk := list(islice(stream, batch_size)):
         frames = [(item, frame) for item, result, _ in chunk if isinstance(result, list) for frame in result]
         failures = [(item, result) for item, result, _ in chunk if isinstance(result, UnreadableImage)]
         embed_started = time.perf_counter()
-        vectors = np.zeros((0, model.embed_dim), np.float32)
-        if frames:
-            vectors = np.concatenate([model.encode_image(np.stack([f.pixels for _, f in frames[i:i + batch_size]]))
-                                      for i in range(0, len(frames), batch_size)])
+        vectors = encode_images(encoder, [f.pixels for _, f in frames], batch_size)
         yield EmbeddedBatch(frames, vectors, failures, len(chunk), sum(seconds for *_, seconds in chunk),
                             time.perf_counter() - embed_started)
 
@@ -223,7 +183,8 @@ def _new_items(store: LibraryStore, items: list[ScanItem], summary: IndexSummary
     daily run over a large archive costs a stat per file; the others are hashed. A file rewritten
     in place with new content replaces its old images. rehash=True hashes every file regardless.
     """
-    known = store.catalog.file_stats()
+    known = {path: (state.size, state.mtime_ns, state.content_hash)
+             for path, state in store.catalog.file_states().items()}
     to_hash = []
     for item in items:
         stat = item.path.stat()
@@ -241,8 +202,8 @@ def _new_items(store: LibraryStore, items: list[ScanItem], summary: IndexSummary
             item.content_hash = digest
     replaced = [item for item in to_hash if str(item.path) in known and known[str(item.path)][2] != item.content_hash]
     if replaced:
-        summary.replaced = store.remove_images(store.catalog.image_ids_of(
-            [(str(item.path), known[str(item.path)][2]) for item in replaced]))["images"]
+        summary.replaced = len(store.remove_images(store.catalog.image_ids_of(
+            [(str(item.path), known[str(item.path)][2]) for item in replaced])).images)
     found = store.catalog.known_hashes(item.content_hash for item in to_hash)
     store.catalog.update_file_stats({str(item.path): (item.size, item.mtime_ns) for item in to_hash
                                      if item.content_hash in found and str(item.path) in known})
@@ -264,154 +225,82 @@ def _new_items(store: LibraryStore, items: list[ScanItem], summary: IndexSummary
     return todo
 
 
-def _copy_row(item: ScanItem, pseudonymise: Pseudonymizer) -> dict:
+def _copy_row(item: ScanItem, pseudonymise: Pseudonymizer) -> CopyRecord:
     """The catalog row of a duplicate file: its path, content and what its manifest row says of it."""
     record = item.record
-    return {"path": str(item.path), "content_hash": item.content_hash,
-            "patient_id": pseudonymise(record.patient_id) if record and record.patient_id else None,
-            "study_key": record.study_id if record and record.study_id else None,
-            "split": record.split if record and record.split else None}
+    return CopyRecord(path=str(item.path), content_hash=item.content_hash,
+                      patient_id=pseudonymise(record.patient_id) if record and record.patient_id else None,
+                      study_key=record.study_id if record and record.study_id else None,
+                      split=record.split if record and record.split else None)
 
 
-def _facts(item: ScanItem, frame: PreparedFrame, pseudonymise: Pseudonymizer) -> dict:
-    """Header metadata, overridden by what the manifest states (the user's declared truth).
-
-    Patient IDs and accession numbers leave this function as pseudonyms (radsearch.privacy).
-    """
-    facts = dict(frame.metadata)
-    record = item.record
-    if record is not None:
-        for key in ("patient_id", "view", "body_part", "sex", "laterality", "study_date", "split"):
-            value = getattr(record, key)
-            if value:
-                facts[key] = value
-        if record.age:
+def _columns(item: ScanItem, frame: PreparedFrame, pseudonymise: Pseudonymizer) -> dict:
+    """The registry columns of one frame: the header's values, overridden by what the manifest states
+    (the user's declared truth). Identifiers leave this function as pseudonyms (radsearch.privacy)."""
+    values = {name: frame.metadata.get(name) for name in BY_NAME}
+    if item.record is not None:
+        for column in FROM_MANIFEST:
+            given = item.record.value(column.manifest)
+            if not given:
+                continue
             try:
-                facts["age"] = float(record.age)
+                values[column.name] = column.convert(given)
             except ValueError:
-                log.warning("%s: age %r in the manifest is not a number; using the header's", item.path, record.age)
-    for key in ("body_part", "view"):
-        if facts.get(key):
-            facts[key] = str(facts[key]).upper()
-    date = facts.get("study_date") or ""
-    if len(date) == 8 and date.isdigit():  # DICOM DA -> ISO
-        facts["study_date"] = f"{date[:4]}-{date[4:6]}-{date[6:]}"
-    facts["patient_id"] = pseudonymise(facts.get("patient_id"))
-    facts["accession"] = pseudonymise(facts.get("accession"))
-    facts["study_key"] = (record.study_id if record and record.study_id else None) or facts.get("study_uid") \
+                log.warning("%s: %s %r in the manifest is not a %s; using the header's", item.path, column.name,
+                            given, column.kind)
+    for column in BY_NAME.values():
+        if column.identifier:
+            values[column.name] = pseudonymise(values[column.name])
+    return values
+
+
+def _new_image(item: ScanItem, frame: PreparedFrame, vector: np.ndarray, pseudonymise: Pseudonymizer,
+               profile_hash: str) -> NewImage:
+    """The catalog row of one frame, with its study and series keys and facts."""
+    meta = frame.metadata
+    columns = _columns(item, frame, pseudonymise)
+    record = item.record
+    study_key = (record.study_id if record and record.study_id else None) or meta.get("study_uid") \
         or f"image-{item.content_hash[:16]}"
-    # no series UID (PNG, JPEG, manifests of them): one series per study
-    facts["series_key"] = facts.get("series_uid") or f"{facts['study_key']}/series"
-    return facts
+    extra = {k: meta[k] for k in EXTRA_KEYS if meta.get(k) not in (None, "", [])}
+    if record and record.regions:
+        extra["regions"] = json.loads(record.regions)
+    height, width = frame.shape
+    study = {"accession": pseudonymise(meta.get("accession")), "study_uid": meta.get("study_uid"),
+             "study_date": columns.get("study_date")}
+    series = {"series_uid": meta.get("series_uid"), "modality": columns.get("modality"),
+              "number": meta.get("series_number"), "description": meta.get("series_description")}
+    return NewImage(path=str(item.path), content_hash=item.content_hash, frame=meta.get("frame") or 0,
+                    file_size=item.size, file_mtime_ns=item.mtime_ns, width=width, height=height,
+                    profile_hash=profile_hash, vector=vector, study_key=study_key,
+                    # no series UID (PNG, JPEG, manifests of them): one series per study
+                    series_key=meta.get("series_uid") or f"{study_key}/series", columns=columns, study=study,
+                    series=series, labels=list(record.labels) if record else [], extra=extra,
+                    header=meta.get("header"))
 
 
-def _write_batch(store: LibraryStore, model: RadsearchModel, frames: list[tuple[ScanItem, PreparedFrame]],
-                 vectors: np.ndarray, summary: IndexSummary) -> dict[str, tuple[list[int], np.ndarray]]:
-    """Insert studies, series, images, labels, new reports and their sentences in one transaction.
-
-    Returns kind -> (new ids, their vectors) for the images, reports and sentences indexes.
-    """
-    facts = [_facts(item, frame, store.pseudonymise) for item, frame in frames]
-    keys = sorted({f["study_key"] for f in facts})
-    series_keys = sorted({f["series_key"] for f in facts})
-    with store.catalog.session() as s:
-        studies = {st.study_key: st for st in s.scalars(select(Study).where(Study.study_key.in_(keys)))}
-        for f in facts:
-            if f["study_key"] not in studies:
-                study = Study(study_key=f["study_key"], patient_id=f.get("patient_id"), accession=f.get("accession"),
-                              study_uid=f.get("study_uid"), study_date=f.get("study_date"))
-                s.add(study)
-                studies[f["study_key"]] = study
-        s.flush()
-        series = {se.series_key: se for se in s.scalars(select(Series).where(Series.series_key.in_(series_keys)))}
-        for f in facts:
-            if f["series_key"] not in series:
-                one = Series(study_id=studies[f["study_key"]].id, series_key=f["series_key"],
-                             series_uid=f.get("series_uid"), modality=f.get("modality"),
-                             number=f.get("series_number"), description=f.get("series_description"))
-                s.add(one)
-                series[f["series_key"]] = one
-        s.flush()
-        study_ids = [st.id for st in studies.values()]
-        with_report = set(s.scalars(select(Report.study_id).where(Report.study_id.in_(study_ids))))
-        new_reports: dict[str, str] = {}
-        rows = []
-        for (item, frame), f, vector in zip(frames, facts, vectors):
-            study = studies[f["study_key"]]
-            text = item.record.report if item.record else ""
-            if text and study.id not in with_report and f["study_key"] not in new_reports:
-                new_reports[f["study_key"]] = text
-            extra = {k: f[k] for k in EXTRA_KEYS if f.get(k) not in (None, "", [])}
-            if item.record and item.record.regions:
-                extra["regions"] = json.loads(item.record.regions)
-            height, width = frame.shape
-            row = Image(study_id=study.id, series_id=series[f["series_key"]].id, path=str(item.path),
-                        content_hash=item.content_hash, frame=f.get("frame") or 0,
-                        file_size=item.size, file_mtime_ns=item.mtime_ns,
-                        patient_id=f.get("patient_id"), sop_uid=f.get("sop_uid"), modality=f.get("modality"),
-                        body_part=f.get("body_part"), view=f.get("view"), laterality=f.get("laterality"),
-                        sex=f.get("sex"), age=f.get("age"), study_date=f.get("study_date"), split=f.get("split"),
-                        institution=f.get("institution"), manufacturer=f.get("manufacturer"),
-                        manufacturer_model=f.get("manufacturer_model"),
-                        width=width, height=height, profile_hash=model.profile.hash,
-                        extra=json.dumps(extra) if extra else None,
-                        header=json.dumps(f["header"], separators=(",", ":")) if f.get("header") else None,
-                        embedding=to_blob(vector))
-            row.labels = [Label(name=name) for name in (item.record.labels if item.record else [])]
-            s.add(row)
-            rows.append(row)
-        reports = [Report(study_id=studies[key].id, text=text) for key, text in new_reports.items()]
-        sentences = [Sentence(report=report, position=n, section=section, text=sentence)
-                     for report in reports
-                     for n, (section, sentence) in enumerate(report_sentences(report.text))]
-        text_started = time.perf_counter()
-        report_vectors = _encode_texts(model, [embedding_text(r.text, model.report_sections) for r in reports])
-        sentence_vectors = _encode_texts(model, [sentence.text for sentence in sentences])
-        summary.embed_seconds += time.perf_counter() - text_started
-        for row, vector in zip([*reports, *sentences], [*report_vectors, *sentence_vectors]):
-            row.embedding = to_blob(vector)
-            s.add(row)
-        s.flush()
-        return {"images": ([row.id for row in rows], vectors),
-                "reports": ([r.id for r in reports], report_vectors),
-                "sentences": ([t.id for t in sentences], sentence_vectors)}
-
-
-def _encode_texts(model: RadsearchModel, texts: list[str]) -> np.ndarray:
-    """Text embeddings in chunks (a batch of reports can hold hundreds of sentences)."""
+def _new_reports(store: LibraryStore, encoder: Encoder, frames: list[tuple[ScanItem, PreparedFrame]],
+                 images: list[NewImage]) -> list[NewReport]:
+    """The reports of this batch's studies that the catalog lacks, embedded with their sentences. A model
+    without a text tower stores the text alone (a zero vector, no sentences): hits still show it."""
+    texts: dict[str, str] = {}
+    for (item, _), image in zip(frames, images):
+        if item.record and item.record.report and image.study_key not in texts:
+            texts[image.study_key] = item.record.report
+    for key in store.catalog.studies_with_reports(list(texts)):
+        del texts[key]
     if not texts:
-        return np.zeros((0, model.embed_dim), np.float32)
-    return np.concatenate([model.encode_text(texts[i:i + TEXT_BATCH]) for i in range(0, len(texts), TEXT_BATCH)])
-
-
-def _write_previews(store: LibraryStore, frames: list[tuple[ScanItem, PreparedFrame]], ids: list[int]) -> None:
-    """Small PNG previews for the UI; derived data, repaired by the next run when a crash loses some."""
-    for (_, frame), image_id in zip(frames, ids):
-        _write_preview(store, frame.preview, image_id)
-
-
-def _write_preview(store: LibraryStore, png: bytes, image_id: int) -> None:
-    folder = store.paths["thumbs"]
-    folder.mkdir(exist_ok=True)
-    tmp = folder / f".{image_id}.png.tmp"
-    tmp.write_bytes(png)
-    os.replace(tmp, folder / f"{image_id}.png")  # a killed run leaves no half-written preview
-
-
-def repair_thumbnails(store: LibraryStore) -> int:
-    """Write the previews a killed run committed rows for but never drew; returns how many."""
-    folder = store.paths["thumbs"]
-    have = {int(p.stem) for p in folder.glob("*.png") if p.stem.isdigit()} if folder.is_dir() else set()
-    lacking = sorted(set(store.catalog.ids("images").tolist()) - have)
-    if not lacking:
-        return 0
-    with store.catalog.session() as s:
-        rows = list(s.execute(select(Image.id, Image.path, Image.frame).where(Image.id.in_(lacking))))
-    for image_id, path, frame in rows:
-        try:
-            frames = read_frames(path) if frame else [read(path)]
-            _write_preview(store, preview_png(frames[frame], store.config.thumbnail_size), image_id)
-        except (UnreadableImage, IndexError) as e:
-            log.warning("no preview for image %d: %s", image_id, e)
-    log.info("drew %d missing previews", len(rows))
-    return len(rows)
+        return []
+    if "text" not in encoder.towers:
+        zero = np.zeros(encoder.embed_dim, np.float32)
+        return [NewReport(key, text, zero) for key, text in texts.items()]
+    reports = [NewReport(key, text, np.zeros(0)) for key, text in texts.items()]
+    sentences = [(report, section, sentence) for report in reports
+                 for section, sentence in report_sentences(report.text)]
+    report_vectors = encode_texts(encoder, [embedding_text(r.text, encoder.report_sections) for r in reports])
+    sentence_vectors = encode_texts(encoder, [sentence for _, _, sentence in sentences])
+    for report, vector in zip(reports, report_vectors):
+        report.vector = vector
+    for (report, section, sentence), vector in zip(sentences, sentence_vectors):
+        report.sentences.append(NewSentence(section, sentence, vector))
+    return reports

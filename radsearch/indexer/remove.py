@@ -6,9 +6,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import select
-
-from ..storage import Image, LibraryStore
+from ..storage import LibraryStore, RemovedRows
 
 log = logging.getLogger(__name__)
 
@@ -16,30 +14,22 @@ log = logging.getLogger(__name__)
 def images_under(store: LibraryStore, paths: Iterable[str | Path]) -> list[int]:
     """Ids of the images stored from these files, or from any file below these folders."""
     targets = [Path(p).resolve() for p in paths]
-    found = []
-    with store.catalog.session() as s:
-        for image_id, stored in s.execute(select(Image.id, Image.path)):
-            path = Path(stored)
-            if any(path == t or path.is_relative_to(t) for t in targets):
-                found.append(image_id)
-    return found
+    return [place.id for place in store.catalog.locations()
+            if any(Path(place.path) == t or Path(place.path).is_relative_to(t) for t in targets)]
 
 
 def missing_images(store: LibraryStore, under: Path | None = None) -> list[int]:
     """Ids of images whose file no longer exists (only below `under`, when given)."""
     root = under.resolve() if under else None
-    with store.catalog.session() as s:
-        rows = list(s.execute(select(Image.id, Image.path)))
-    return [image_id for image_id, stored in rows
-            if (root is None or Path(stored).is_relative_to(root)) and not Path(stored).exists()]
+    return [place.id for place in store.catalog.locations()
+            if (root is None or Path(place.path).is_relative_to(root)) and not Path(place.path).exists()]
 
 
-def remove(library: str | Path, paths: Iterable[str | Path] = (), missing: bool = False) -> dict[str, int]:
+def remove_files(store: LibraryStore, paths: Iterable[str | Path] = (), missing: bool = False) -> RemovedRows:
     """Remove the images of `paths` (files or folders), and with `missing` every image whose file is gone."""
-    store = LibraryStore.open(library)
     ids = set(images_under(store, paths))
     if missing:
         ids |= set(missing_images(store))
     removed = store.remove_images(sorted(ids))
-    log.info("removed %s from %s", removed, library)
+    log.info("removed %s from %s", removed.counts(), store.root)
     return removed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -101,11 +100,3 @@ def _is_dicom(path: Path) -> bool:
     except OSError:
         return False
 
-
-def content_hash(path: Path) -> str:
-    """sha256 of the file's bytes: unchanged files and exact duplicates are skipped by it."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -12,9 +12,13 @@ from __future__ import annotations
 import string
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-from transformers import BertTokenizerFast, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, BertTokenizerFast, PreTrainedTokenizerBase
+
+from ..errors import ModelDirError
+from .towers import check_tower
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 BASE_ALPHABET = string.ascii_lowercase + string.digits + string.punctuation  # queries may use letters reports did not
@@ -42,3 +46,18 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, min_frequency: int = 
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
     tokenizer.decoder = decoders.WordPiece()
     return BertTokenizerFast(tokenizer_object=tokenizer)
+
+
+def load_tokenizer(directory: str | Path) -> PreTrainedTokenizerBase:
+    """A tokenizer saved in a local directory (radsearch's own, or a checkpoint's); never downloads."""
+    return AutoTokenizer.from_pretrained(Path(directory), local_files_only=True)
+
+
+def pretrained_tokenizer(directory: str | Path) -> PreTrainedTokenizerBase:
+    """The tokenizer of a pretrained text tower, refused with the fix when the tower has none."""
+    check_tower(directory, "text")
+    try:
+        return load_tokenizer(directory)
+    except (OSError, ValueError) as e:
+        raise ModelDirError(f"{directory} has no usable tokenizer ({e}); a pretrained text tower needs the "
+                            "tokenizer it was trained with (vocab.txt or tokenizer.json)") from e

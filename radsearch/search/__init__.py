@@ -1,6 +1,8 @@
-"""Search: the query engine over a library (images, reports) and its result objects."""
+"""Search: the query engine over a library's storage and encoder, and its result objects."""
 
+from .draft import Case, Draft, DraftSentence, draft_from_cases
+from .engine import SearchEngine, is_text
 from .hits import Evidence, GroupHit, Hit, ReportHit
-from .library import Library, open_library
 
-__all__ = ["Evidence", "GroupHit", "Hit", "Library", "ReportHit", "open_library"]
+__all__ = ["Case", "Draft", "DraftSentence", "Evidence", "GroupHit", "Hit", "ReportHit", "SearchEngine",
+           "draft_from_cases", "is_text"]

@@ -1,5 +1,5 @@
-"""The audit log: every search through `Library` is recorded in the catalog with who ran it, when, what
-was asked and which results were shown.
+"""The audit log: every search through the engine (`Library.search`) is recorded in the catalog with who
+ran it, when, what was asked and which results were shown.
 
 Who: the user a front end authenticated (`acting_as`, set by the UI for each session's script run), else
 the operating-system account running the process. A search that calls another (cases -> images, a draft
@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import functools
 import getpass
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from .query import names_a_file
+from ..imaging import QueryImage
 
 _user: ContextVar[str | None] = ContextVar("radsearch_user", default=None)
 _depth: ContextVar[int] = ContextVar("radsearch_audit_depth", default=0)
@@ -48,21 +46,19 @@ def acting_as(user: str) -> Iterator[None]:
 
 
 def describe(query: Any) -> str:
-    """What the log keeps of a query: text as typed; an image by name and content hash, never its pixels."""
-    if isinstance(query, str) and not names_a_file(query):
+    """What the log keeps of a query: text as typed; an image by name and content hash, never its pixels.
+    Image queries arrive read once (imaging.QueryImage), so describing one reads nothing again."""
+    if isinstance(query, QueryImage):
+        return query.label
+    if isinstance(query, str):
         return f"text: {query}"
-    if isinstance(query, (str, Path)):
-        digest = hashlib.sha256(Path(query).read_bytes()).hexdigest()
-        return f"image {Path(query).name} sha256:{digest[:16]}"
-    if isinstance(query, bytes):
-        return f"image upload sha256:{hashlib.sha256(query).hexdigest()[:16]}"
     if isinstance(query, (int, np.integer)):
         return f"library image {int(query)}"
     if isinstance(query, (list, tuple)):
         return " + ".join(describe(q) for q in query)
     if isinstance(query, np.ndarray):
         return f"vector of {query.shape[-1]} values" if query.ndim == 1 else f"array {query.shape}"
-    return f"image {getattr(query, 'name', None) or type(query).__name__}"
+    return f"query {type(query).__name__}"
 
 
 def _result_ids(results: Any) -> list[int | str]:
@@ -78,11 +74,15 @@ def _result_ids(results: Any) -> list[int | str]:
     return ids
 
 
-def audited(action: str) -> Callable[[F], F]:
-    """Record a Library search method's calls (the outermost one only) in the catalog's audit log."""
+def audited(action: str, prepare: bool = True) -> Callable[[F], F]:
+    """Record a search method's calls (the outermost one only) in the catalog's audit log. The method's
+    first argument, the query, is prepared first (`self.prepare`: image files read and decoded once)
+    unless prepare=False (an embedding)."""
     def decorate(method: F) -> F:
         @functools.wraps(method)
         def wrapper(self, query: Any = None, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN001
+            if prepare:
+                query = self.prepare(query)
             token = _depth.set(_depth.get() + 1)
             try:
                 results = method(self, query, *args, **kwargs)

@@ -1,269 +1,73 @@
-"""The catalog: SQLAlchemy models for studies, images, reports and labels, and the queries on them.
+"""The catalog: every SQL query radsearch runs, behind named methods that take and return plain values
+and the dataclasses of storage.rows. SQLite by default (WAL), PostgreSQL by URL.
 
-SQL is the source of truth: each image and report row keeps its embedding, so the FAISS
-indexes can always be rebuilt from here. SQLite by default (WAL), any SQLAlchemy URL otherwise.
+Nothing outside radsearch.storage imports SQLAlchemy; callers ask the Catalog by name
+("the images of these files", "the report of these studies") and get typed rows back.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Select, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import CatalogUnavailable, LibraryCorrupt, StorageFull
+from ..columns import COLUMNS
+from ..errors import CatalogUnavailable, LibraryCorrupt, RadsearchError, StorageFull
 from .database import parse, safe
+from .filters import image_filter
+from .migrations import upgrade_catalog
+from .rows import (
+    AuditRecord,
+    CopyRecord,
+    FailureRecord,
+    FileState,
+    ImageLocation,
+    ImageRecord,
+    NewImage,
+    NewReport,
+    RemovedRows,
+    ReportRecord,
+    RunRecord,
+    SentenceRecord,
+    WrittenBatch,
+)
+from .schema import (
+    KINDS,
+    AuditEntry,
+    Copy,
+    Failure,
+    Image,
+    IndexRun,
+    Label,
+    Prediction,
+    Report,
+    Sentence,
+    Series,
+    Study,
+)
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Study(Base):
-    __tablename__ = "studies"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    study_key: Mapped[str] = mapped_column(String(128), unique=True)  # manifest study_id or StudyInstanceUID
-    patient_id: Mapped[str | None] = mapped_column(String(128), index=True)  # pseudonym (radsearch.privacy)
-    accession: Mapped[str | None] = mapped_column(String(128), index=True)  # pseudonym of the accession number
-    study_uid: Mapped[str | None] = mapped_column(String(128))
-    study_date: Mapped[str | None] = mapped_column(String(10))
-    series: Mapped[list[Series]] = relationship(back_populates="study")
-    images: Mapped[list[Image]] = relationship(back_populates="study")
-    report: Mapped[Report | None] = relationship(back_populates="study", uselist=False)
-
-
-class Series(Base):
-    """Images acquired together; keyed by SeriesInstanceUID, or one per study where the source has none."""
-
-    __tablename__ = "series"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
-    series_key: Mapped[str] = mapped_column(String(160), unique=True)
-    series_uid: Mapped[str | None] = mapped_column(String(128))
-    modality: Mapped[str | None] = mapped_column(String(16))
-    number: Mapped[int | None] = mapped_column(Integer)
-    description: Mapped[str | None] = mapped_column(Text)
-    study: Mapped[Study] = relationship(back_populates="series")
-    images: Mapped[list[Image]] = relationship(back_populates="series")
-
-
-class Image(Base):
-    __tablename__ = "images"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # = FAISS id in images.faiss
-    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
-    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
-    path: Mapped[str] = mapped_column(Text)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)  # of the file; frames share it
-    file_size: Mapped[int | None] = mapped_column(BigInteger)  # with file_mtime_ns: an unchanged file is not
-    file_mtime_ns: Mapped[int | None] = mapped_column(BigInteger)  # read again by the next run
-    frame: Mapped[int] = mapped_column(Integer, default=0)  # 0-based frame of a multi-frame file
-    patient_id: Mapped[str | None] = mapped_column(String(128), index=True)  # pseudonym (radsearch.privacy)
-    sop_uid: Mapped[str | None] = mapped_column(String(128))
-    modality: Mapped[str | None] = mapped_column(String(16))
-    body_part: Mapped[str | None] = mapped_column(String(64), index=True)
-    view: Mapped[str | None] = mapped_column(String(16), index=True)
-    laterality: Mapped[str | None] = mapped_column(String(8))
-    sex: Mapped[str | None] = mapped_column(String(8), index=True)
-    age: Mapped[float | None] = mapped_column(Float, index=True)
-    study_date: Mapped[str | None] = mapped_column(String(10), index=True)
-    split: Mapped[str | None] = mapped_column(String(16), index=True)
-    institution: Mapped[str | None] = mapped_column(String(128), index=True)
-    manufacturer: Mapped[str | None] = mapped_column(String(128), index=True)
-    manufacturer_model: Mapped[str | None] = mapped_column(String(128))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    profile_hash: Mapped[str] = mapped_column(String(32))
-    extra: Mapped[str | None] = mapped_column(Text)  # JSON: spacing, orientation, regions, other facts
-    header: Mapped[str | None] = mapped_column(Text)  # JSON: the DICOM header minus pixels and identities
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 unit vector
-    study: Mapped[Study] = relationship(back_populates="images")
-    series: Mapped[Series] = relationship(back_populates="images")
-    labels: Mapped[list[Label]] = relationship(back_populates="image", cascade="all, delete-orphan")
-    predictions: Mapped[list[Prediction]] = relationship(back_populates="image", cascade="all, delete-orphan")
-    __table_args__ = (UniqueConstraint("content_hash", "frame"),)
-
-
-class Report(Base):
-    __tablename__ = "reports"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # = FAISS id in reports.faiss
-    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), unique=True)
-    text: Mapped[str] = mapped_column(Text)
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)
-    study: Mapped[Study] = relationship(back_populates="report")
-    sentences: Mapped[list[Sentence]] = relationship(back_populates="report", cascade="all, delete-orphan",
-                                                     order_by="Sentence.position")
-
-
-class Sentence(Base):
-    """One sentence of a report's findings or impression, embedded on its own (why a report matched)."""
-
-    __tablename__ = "sentences"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # = FAISS id in sentences.faiss
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)  # 0-based order in the report
-    section: Mapped[str] = mapped_column(String(16))  # FINDINGS, IMPRESSION, ... (datasets.report_text)
-    text: Mapped[str] = mapped_column(Text)
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)
-    report: Mapped[Report] = relationship(back_populates="sentences")
-
-
-class Label(Base):
-    __tablename__ = "labels"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
-    name: Mapped[str] = mapped_column(String(64))
-    image: Mapped[Image] = relationship(back_populates="labels")
-    __table_args__ = (Index("ix_labels_name_image", "name", "image_id"),)
-
-
-class Prediction(Base):
-    """A task head's stored answer for an indexed image, so heads can filter searches (`head:NAME`)."""
-
-    __tablename__ = "predictions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
-    head: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(128))
-    probability: Mapped[float] = mapped_column(Float)
-    positive: Mapped[bool] = mapped_column(Boolean)  # at the head's operating point (categorical: the top class)
-    image: Mapped[Image] = relationship(back_populates="predictions")
-    __table_args__ = (Index("ix_predictions_head_target", "head", "target", "positive", "image_id"),
-                      Index("ix_predictions_image", "image_id"))
-
-
-class IndexRun(Base):
-    """One finished indexing run: what the Library page shows as the last run."""
-
-    __tablename__ = "index_runs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(Text)
-    finished: Mapped[str] = mapped_column(String(32))
-    seconds: Mapped[float] = mapped_column(Float)
-    added: Mapped[int] = mapped_column(Integer)
-    failed: Mapped[int] = mapped_column(Integer)
-    summary: Mapped[str] = mapped_column(Text)
-
-
-class Copy(Base):
-    """A file not indexed because an indexed image has the same content: an exact duplicate.
-
-    Kept with the patient, study and split its manifest row gave it, so curation can report duplicate
-    files and the splits they leak into; joined to its image by content hash.
-    """
-
-    __tablename__ = "copies"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(Text, index=True)  # each run replaces the rows of the files it hashed
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    patient_id: Mapped[str | None] = mapped_column(String(128))  # pseudonym, as on images
-    study_key: Mapped[str | None] = mapped_column(String(128))
-    split: Mapped[str | None] = mapped_column(String(16))
-
-
-class Failure(Base):
-    """A file an indexing run could not read, kept so the user can see and fix it."""
-
-    __tablename__ = "failures"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(Text)
-    at: Mapped[str] = mapped_column(String(32))
-
-
-class AuditEntry(Base):
-    """One search: who ran it, when, what they asked and which images or reports it showed them."""
-
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[str] = mapped_column(String(32), index=True)  # UTC, ISO 8601 to the millisecond
-    user: Mapped[str] = mapped_column(String(128), index=True)
-    action: Mapped[str] = mapped_column(String(32))  # the API call: search_image, search_text, ...
-    query: Mapped[str] = mapped_column(Text)  # the text, or the image's name and content hash
-    filters: Mapped[str | None] = mapped_column(Text)  # JSON of the metadata filter
-    results: Mapped[str] = mapped_column(Text)  # JSON: ids shown (images, reports; a draft: its studies)
-
-
-KINDS = {"images": Image, "reports": Report, "sentences": Sentence}
 BUSY_TIMEOUT_S = 30
+CHUNK = 500  # ids per IN (...) list: few enough bound parameters for every database and SQLite build
 CORRUPT_MARKERS = ("file is not a database", "database disk image is malformed", "malformed database schema")
 FULL_MARKERS = ("database or disk is full", "no space left on device", "could not extend file", "disk quota exceeded")
+READ_ONLY_MARKERS = ("attempt to write a readonly database", "read-only transaction")
+METADATA_COLUMNS = (*(c.name for c in COLUMNS), "frame")  # what a hit's metadata holds, beside study facts
 
 
-def _translate_errors(engine: Engine, url: str) -> None:
-    """Turn a damaged catalog or a full disk, wherever SQL meets it, into errors that say what to do."""
-    parsed = parse(url)
-    where = parsed.database if parsed.drivername.startswith("sqlite") else safe(url)
-
-    @event.listens_for(engine, "handle_error")
-    def _translate(context) -> Exception | None:  # noqa: ANN001 - sqlalchemy ExceptionContext
-        message = str(context.original_exception).lower()
-        if any(marker in message for marker in CORRUPT_MARKERS):
-            return LibraryCorrupt(f"the catalog {where} is damaged ({context.original_exception}); it is the "
-                                  "library's source of truth and cannot be rebuilt: restore it from a backup "
-                                  "(the FAISS indexes and thumbnails can then be rebuilt with `radsearch repair`)")
-        if any(marker in message for marker in FULL_MARKERS):
-            return StorageFull(f"no space left for the catalog {where} ({context.original_exception}); free "
-                               "some space and run the command again: everything committed before is kept")
-        return None
-
-
-def connect(url: str) -> Engine:
-    """An engine with SQLite set up for concurrent readers (WAL) and real foreign keys; tables made if new."""
-    parsed = parse(url)
-    # SQLite: wait up to BUSY_TIMEOUT_S for a writer (the indexer, an audit row) instead of failing a search
-    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S} if parsed.drivername == "sqlite" else {})
-    _translate_errors(engine, url)
-    if engine.dialect.name == "sqlite":
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-    for attempt in range(3):
-        try:
-            Base.metadata.create_all(engine)
-            return engine
-        except (LibraryCorrupt, StorageFull):
-            engine.dispose()
-            raise
-        except (OperationalError, ProgrammingError, IntegrityError) as e:
-            # a second process creating the same new catalog at this moment: its tables now exist
-            if attempt < 2 and "exist" in str(e.orig or e).lower():
-                time.sleep(0.2)
-                continue
-            engine.dispose()
-            raise CatalogUnavailable(f"cannot open the catalog at {safe(url)}: {str(e.orig or e).strip()}; "
-                                     "check that the server runs and the URL is right") from e
-    return engine
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    """Consecutive slices of at most `size` values (IN lists kept short)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -276,34 +80,284 @@ def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim).copy()
 
 
-class Catalog:
-    """Sessions and the handful of queries the indexer and the search engine need."""
+def _where(url: str) -> str:
+    """How messages name a catalog: the SQLite file, or the server URL without its password."""
+    parsed = parse(url)
+    return str(parsed.database) if parsed.drivername.startswith("sqlite") else safe(url)
 
-    def __init__(self, url: str) -> None:
+
+def translated(error: BaseException, url: str) -> RadsearchError | None:
+    """A damaged catalog, a full disk or a read-only catalog as an error that says what to do; None otherwise."""
+    message = str(error).lower()
+    where = _where(url)
+    if any(marker in message for marker in CORRUPT_MARKERS):
+        return LibraryCorrupt(f"the catalog {where} is damaged ({error}); it is the library's source of truth and "
+                              "cannot be rebuilt: restore it from a backup (the FAISS indexes and thumbnails can "
+                              "then be rebuilt with `radsearch repair`)")
+    if any(marker in message for marker in FULL_MARKERS):
+        return StorageFull(f"no space left for the catalog {where} ({error}); free some space and run the "
+                           "command again: everything committed before is kept")
+    if any(marker in message for marker in READ_ONLY_MARKERS):
+        return CatalogUnavailable(f"the catalog {where} cannot be written ({error}); this radsearch needs to "
+                                  "upgrade or write it: run radsearch once as a user who may write the library")
+    return None
+
+
+def _translate_errors(engine: Engine, url: str) -> None:
+    """Turn a damaged catalog or a full disk, wherever SQL meets it, into errors that say what to do."""
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(context) -> Exception | None:  # noqa: ANN001 - sqlalchemy ExceptionContext
+        return translated(context.original_exception, url)
+
+
+def connect(url: str) -> Engine:
+    """An engine with SQLite set up for concurrent readers (WAL) and real foreign keys, its schema
+    brought up to date by the migrations (a new catalog is made by them too)."""
+    parsed = parse(url)
+    # SQLite: wait up to BUSY_TIMEOUT_S for a writer (the indexer, an audit row) instead of failing a search
+    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S} if parsed.drivername == "sqlite" else {})
+    _translate_errors(engine, url)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+    try:
+        upgrade_catalog(engine, _where(url))
+    except DBAPIError as e:  # raised by the migration's own connection, which has no handle_error hook
+        engine.dispose()
+        raise (translated(e.orig or e, url) or CatalogUnavailable(
+            f"cannot open the catalog at {safe(url)}: {str(e.orig or e).strip()}; check that the server runs "
+            "and the URL is right")) from e
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """A metadata filter compiled for this catalog (storage.filters); pass it back to the catalog's methods."""
+
+    where: dict[str, Any]
+    query: Select  # SELECT images.id of the matching rows
+
+
+class Catalog:
+    """The library's SQL database and the named queries on it."""
+
+    def __init__(self, url: str, pseudonymise: Callable[[object], str | None] | None = None) -> None:
         self.url = url
         self.engine = connect(url)
+        self.pseudonymise = pseudonymise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back on any error."""
+        """One transaction: committed on success, rolled back on any error (for storage and its tests)."""
         with self._sessions() as session, session.begin():
             yield session
 
-    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
-        hashes = list(hashes)
-        found: set[str] = set()
+    # -- counts and ids --------------------------------------------------------------------------
+    def count(self, kind: str = "images") -> int:
         with self._sessions() as s:
-            for i in range(0, len(hashes), 500):
-                chunk = hashes[i:i + 500]
-                found.update(s.scalars(select(Image.content_hash).where(Image.content_hash.in_(chunk))))
-        return found
+            return int(s.scalar(select(func.count()).select_from(KINDS[kind])) or 0)
 
-    def file_stats(self) -> dict[str, tuple[int | None, int | None, str]]:
+    def ids(self, kind: str = "images") -> np.ndarray:
+        with self._sessions() as s:
+            return np.fromiter(s.scalars(select(KINDS[kind].id)), dtype=np.int64)
+
+    def embeddings(self, kind: str, ids: Sequence[int] | None, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of stored embeddings, ordered by id; all of them when ids is None."""
+        table = KINDS[kind]
+        query = select(table.id, table.embedding).order_by(table.id)
+        rows: list = []
+        with self._sessions() as s:
+            if ids is None:
+                rows = list(s.execute(query))
+            else:
+                for chunk in chunks([int(i) for i in ids]):
+                    rows.extend(s.execute(query.where(table.id.in_(chunk))))
+        rows.sort(key=lambda r: r[0])
+        return np.array([r[0] for r in rows], dtype=np.int64), from_blobs([r[1] for r in rows], dim)
+
+    # -- filters ---------------------------------------------------------------------------------
+    def filter(self, where: dict[str, Any]) -> ImageFilter:
+        """Compile a metadata filter (identifiers matched by pseudonym); InvalidFilter when it is malformed."""
+        return ImageFilter(dict(where), image_filter(where, self.pseudonymise))
+
+    def count_matching(self, flt: ImageFilter) -> int:
+        with self._sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(flt.query.subquery())) or 0)
+
+    def matching_ids(self, flt: ImageFilter | None, among: Sequence[int] | None = None) -> list[int]:
+        """Ids of the images a filter matches (all images when None), only among `among` when given."""
+        query = flt.query if flt is not None else select(Image.id)
+        with self._sessions() as s:
+            if among is None:
+                return list(s.scalars(query.order_by(Image.id)))
+            found: list[int] = []
+            for chunk in chunks([int(i) for i in among]):
+                found.extend(s.scalars(query.where(Image.id.in_(chunk))))
+            return found
+
+    # -- images ----------------------------------------------------------------------------------
+    def get(self, ids: Sequence[int] | None, columns: Iterable[str] | None = None, labels: bool = True,
+            report: bool = True) -> dict[int, ImageRecord]:
+        """Image id -> ImageRecord: path, frame, study, the metadata `columns` (default: every registry
+        column), labels and the study's report text. Missing ids are left out; ids=None is every image."""
+        asked = list(METADATA_COLUMNS if columns is None else columns)
+        wanted = [c for c in asked if c != "frame"]  # selected once, as a fixed field
+        fields = [Image.id, Image.path, Image.frame, Image.width, Image.height, Image.extra, Study.study_key,
+                  Study.accession, Study.study_uid, Series.series_uid, *(getattr(Image, c) for c in wanted)]
+        if report:
+            fields += [Report.id, Report.text]
+        query = (select(*fields).join(Study, Image.study_id == Study.id).join(Series, Image.series_id == Series.id))
+        if report:
+            query = query.outerjoin(Report, Report.study_id == Study.id)
+        out: dict[int, ImageRecord] = {}
+        found_labels: dict[int, list[str]] = {}
+        with self._sessions() as s:
+            batches = [None] if ids is None else list(chunks([int(i) for i in ids]))
+            for chunk in batches:
+                part = query if chunk is None else query.where(Image.id.in_(chunk))
+                for row in s.execute(part):
+                    values = tuple(row)
+                    metadata = dict(zip(wanted, values[10:10 + len(wanted)]))
+                    if "frame" in asked:
+                        metadata["frame"] = values[2] or 0
+                    metadata |= {"study_key": row.study_key, "accession": row.accession, "study_uid": row.study_uid,
+                                 "series_uid": row.series_uid, "width": row.width, "height": row.height,
+                                 "extra": json.loads(row.extra) if row.extra else {}}
+                    out[row[0]] = (values, metadata)
+                if labels:
+                    label_query = select(Label.image_id, Label.name)
+                    if chunk is not None:
+                        label_query = label_query.where(Label.image_id.in_(chunk))
+                    for image_id, name in s.execute(label_query):
+                        found_labels.setdefault(image_id, []).append(name)
+        records = {}
+        for image_id, (values, metadata) in out.items():
+            report_id, report_text = (values[-2], values[-1]) if report else (None, None)
+            records[image_id] = ImageRecord(id=image_id, path=values[1], frame=values[2] or 0,
+                                            study_key=metadata["study_key"], metadata=metadata,
+                                            labels=sorted(found_labels.get(image_id, [])),
+                                            report_id=report_id, report=report_text)
+        return records
+
+    def image(self, image_id: int) -> ImageRecord:
+        """One image's record; KeyError naming the id when it is not in the catalog."""
+        record = self.get([image_id]).get(int(image_id))
+        if record is None:
+            raise KeyError(f"no image with id {image_id} in the catalog")
+        return record
+
+    def locations(self, ids: Sequence[int] | None = None) -> list[ImageLocation]:
+        """(id, path, frame) of these images (every image when None), by id."""
+        query = select(Image.id, Image.path, Image.frame).order_by(Image.id)
+        with self._sessions() as s:
+            if ids is None:
+                rows = list(s.execute(query))
+            else:
+                rows = [r for chunk in chunks([int(i) for i in ids])
+                        for r in s.execute(query.where(Image.id.in_(chunk)))]
+        return [ImageLocation(int(i), path, int(frame or 0)) for i, path, frame in sorted(rows)]
+
+    def values(self, columns: Sequence[str], flt: ImageFilter | None = None) -> list[dict[str, Any]]:
+        """{"id", "path", each column} of every image the filter matches (all without one), ordered by id."""
+        query = select(Image.id, Image.path, *(getattr(Image, c) for c in columns)).order_by(Image.id)
+        if flt is not None:
+            query = query.where(Image.id.in_(flt.query))
+        with self._sessions() as s:
+            return [dict(zip(("id", "path", *columns), row)) for row in s.execute(query)]
+
+    def header(self, image_id: int) -> dict[str, Any]:
+        """The stored DICOM header (DICOM JSON); {} for non-DICOM images, KeyError for an unknown id."""
+        with self._sessions() as s:
+            found = s.execute(select(Image.id, Image.header).where(Image.id == int(image_id))).first()
+        if found is None:
+            raise KeyError(f"no image with id {image_id} in the catalog")
+        return json.loads(found.header) if found.header else {}
+
+    def image_by_hash(self, content_hash: str) -> int | None:
+        """The id of an indexed file's image (its first frame), or None."""
+        with self._sessions() as s:
+            return s.scalar(select(Image.id).where(Image.content_hash == content_hash).order_by(Image.frame).limit(1))
+
+    def first_image_of(self, study_key: str) -> int | None:
+        """The id of a study's first image, or None."""
+        with self._sessions() as s:
+            return s.scalar(select(Image.id).join(Study, Image.study_id == Study.id)
+                            .where(Study.study_key == study_key).order_by(Image.id).limit(1))
+
+    def same_case(self, image_id: int) -> frozenset[int]:
+        """Ids of every image sharing a patient or a study with this one (itself included)."""
+        with self._sessions() as s:
+            row = s.execute(select(Image.study_id, Image.patient_id).where(Image.id == int(image_id))).first()
+            if row is None:
+                return frozenset()
+            same = Image.study_id == row.study_id
+            if row.patient_id:
+                same = same | (Image.patient_id == row.patient_id)
+            return frozenset(s.scalars(select(Image.id).where(same)))
+
+    def labels_of(self, ids: Sequence[int]) -> dict[int, set[str]]:
+        """Image id -> its labels (images without labels are left out)."""
+        out: dict[int, set[str]] = {}
+        with self._sessions() as s:
+            for chunk in chunks([int(i) for i in ids]):
+                for image_id, name in s.execute(select(Label.image_id, Label.name).where(Label.image_id.in_(chunk))):
+                    out.setdefault(image_id, set()).add(name)
+        return out
+
+    def body_parts_labelled(self, labels: Sequence[str] | None = None) -> list[str]:
+        """Body parts of the images carrying any of these labels (any label when None)."""
+        query = select(Image.body_part).join(Label, Label.image_id == Image.id).distinct()
+        if labels:
+            query = query.where(Label.name.in_(list(labels)))
+        with self._sessions() as s:
+            return sorted(p for p in s.scalars(query) if p)
+
+    def distinct(self, column: str) -> list[str]:
+        """Distinct non-empty values of an image column (for filter choices)."""
+        with self._sessions() as s:
+            values = s.scalars(select(getattr(Image, column)).distinct())
+            return sorted(v for v in values if v not in (None, ""))
+
+    def value_counts(self, column: str) -> dict[str, int]:
+        """Images per value of an image column, or per label for column="labels"."""
+        with self._sessions() as s:
+            if column == "labels":
+                query = select(Label.name, func.count()).group_by(Label.name)
+            else:
+                field = getattr(Image, column)
+                query = select(field, func.count()).group_by(field)
+            return {str(value) if value not in (None, "") else "(none)": int(n) for value, n in s.execute(query)}
+
+    # -- files seen by the indexer ---------------------------------------------------------------
+    def file_states(self) -> dict[str, FileState]:
         """Stored path -> (size, mtime in ns, content hash) of every indexed file."""
         with self._sessions() as s:
-            return {path: (size, mtime, digest) for path, size, mtime, digest in s.execute(
+            return {path: FileState(size, mtime, digest) for path, size, mtime, digest in s.execute(
                 select(Image.path, Image.file_size, Image.file_mtime_ns, Image.content_hash).distinct())}
+
+    def known_hashes(self, hashes: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        with self._sessions() as s:
+            for chunk in chunks(list(hashes)):
+                found.update(s.scalars(select(Image.content_hash).where(Image.content_hash.in_(chunk))))
+        return found
 
     def image_ids_of(self, files: Sequence[tuple[str, str]]) -> list[int]:
         """Ids of the images stored from these (path, content hash) pairs."""
@@ -315,11 +369,10 @@ class Catalog:
 
     def content_keys(self, ids: Sequence[int]) -> dict[int, str]:
         """Image id -> "content hash:frame", what identifies its pixels across removals and re-indexing."""
-        ids = [int(i) for i in ids]
         out: dict[int, str] = {}
         with self._sessions() as s:
-            for i in range(0, len(ids), 500):
-                query = select(Image.id, Image.content_hash, Image.frame).where(Image.id.in_(ids[i:i + 500]))
+            for chunk in chunks([int(i) for i in ids]):
+                query = select(Image.id, Image.content_hash, Image.frame).where(Image.id.in_(chunk))
                 out.update((image_id, f"{digest}:{frame}") for image_id, digest, frame in s.execute(query))
         return out
 
@@ -329,86 +382,153 @@ class Catalog:
             for path, (size, mtime) in stats.items():
                 s.execute(update(Image).where(Image.path == path).values(file_size=size, file_mtime_ns=mtime))
 
-    def count(self, kind: str = "images") -> int:
+    # -- writing a batch -------------------------------------------------------------------------
+    def studies_with_reports(self, study_keys: Sequence[str]) -> set[str]:
+        """Which of these studies already have a stored report."""
+        found: set[str] = set()
         with self._sessions() as s:
-            return int(s.scalar(select(func.count()).select_from(KINDS[kind])) or 0)
+            for chunk in chunks(list(study_keys)):
+                found.update(s.scalars(select(Study.study_key).join(Report, Report.study_id == Study.id)
+                                       .where(Study.study_key.in_(chunk))))
+        return found
 
-    def ids(self, kind: str = "images") -> np.ndarray:
-        with self._sessions() as s:
-            return np.fromiter(s.scalars(select(KINDS[kind].id)), dtype=np.int64)
+    def write_batch(self, images: Sequence[NewImage], reports: Sequence[NewReport]) -> WrittenBatch:
+        """Insert studies, series, images, labels, reports and their sentences in one transaction.
 
-    def embeddings(self, kind: str, ids: Sequence[int] | None, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of stored embeddings, all of them when ids is None."""
-        table = KINDS[kind]
-        query = select(table.id, table.embedding).order_by(table.id)
-        rows: list = []
-        with self._sessions() as s:
-            if ids is None:
-                rows = list(s.execute(query))
-            else:
-                ids = [int(i) for i in ids]
-                for i in range(0, len(ids), 500):
-                    rows.extend(s.execute(query.where(table.id.in_(ids[i:i + 500]))))
-        return np.array([r[0] for r in rows], dtype=np.int64), from_blobs([r[1] for r in rows], dim)
+        A report whose study has one already is skipped (with its sentences). Returns the new ids per
+        kind with their vectors, for the vector indexes.
+        """
+        dim = len(images[0].vector) if images else len(reports[0].vector) if reports else 0
+        with self.session() as s:
+            keys = sorted({i.study_key for i in images} | {r.study_key for r in reports})
+            studies = {st.study_key: st for st in s.scalars(select(Study).where(Study.study_key.in_(keys)))}
+            for image in images:
+                if image.study_key not in studies:
+                    study = Study(study_key=image.study_key, patient_id=image.columns.get("patient_id"),
+                                  **image.study)
+                    s.add(study)
+                    studies[image.study_key] = study
+            s.flush()
+            series_keys = sorted({i.series_key for i in images})
+            series = {se.series_key: se for se in
+                      s.scalars(select(Series).where(Series.series_key.in_(series_keys)))}
+            for image in images:
+                if image.series_key not in series:
+                    one = Series(study_id=studies[image.study_key].id, series_key=image.series_key, **image.series)
+                    s.add(one)
+                    series[image.series_key] = one
+            s.flush()
+            rows = []
+            for image in images:
+                row = Image(study_id=studies[image.study_key].id, series_id=series[image.series_key].id,
+                            path=image.path, content_hash=image.content_hash, frame=image.frame,
+                            file_size=image.file_size, file_mtime_ns=image.file_mtime_ns, width=image.width,
+                            height=image.height, profile_hash=image.profile_hash,
+                            extra=json.dumps(image.extra) if image.extra else None,
+                            header=json.dumps(image.header, separators=(",", ":")) if image.header else None,
+                            embedding=to_blob(image.vector), **image.columns)
+                row.labels = [Label(name=name) for name in image.labels]
+                s.add(row)
+                rows.append(row)
+            reported = set(s.scalars(select(Report.study_id).where(
+                Report.study_id.in_([studies[r.study_key].id for r in reports if r.study_key in studies]))))
+            kept = [r for r in reports if r.study_key in studies and studies[r.study_key].id not in reported]
+            report_rows = [Report(study_id=studies[r.study_key].id, text=r.text, embedding=to_blob(r.vector))
+                           for r in kept]
+            sentence_rows = [Sentence(report=row, position=n, section=x.section, text=x.text,
+                                      embedding=to_blob(x.vector))
+                             for row, r in zip(report_rows, kept) for n, x in enumerate(r.sentences)]
+            s.add_all([*report_rows, *sentence_rows])
+            s.flush()
 
-    def image_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """Image id -> metadata, labels, study and report text, for building search hits."""
-        ids = [int(i) for i in ids]
-        out: dict[int, dict[str, Any]] = {}
-        with self._sessions() as s:
-            rows = s.execute(select(Image, Study, Series, Report).join(Study, Image.study_id == Study.id)
-                             .join(Series, Image.series_id == Series.id)
-                             .outerjoin(Report, Report.study_id == Study.id).where(Image.id.in_(ids)))
-            labels: dict[int, list[str]] = {}
-            for image_id, name in s.execute(select(Label.image_id, Label.name).where(Label.image_id.in_(ids))):
-                labels.setdefault(image_id, []).append(name)
-            for image, study, series, report in rows:
-                out[image.id] = {
-                    "id": image.id, "path": image.path, "study_key": study.study_key,
-                    "report": report.text if report else None, "report_id": report.id if report else None,
-                    "labels": sorted(labels.get(image.id, [])),
-                    "metadata": {c: getattr(image, c) for c in METADATA_COLUMNS} | {
-                        "study_key": study.study_key, "accession": study.accession, "study_uid": study.study_uid,
-                        "series_uid": series.series_uid, "width": image.width, "height": image.height,
-                        "extra": json.loads(image.extra) if image.extra else {}},
-                }
-        return out
+            def stacked(vectors: list[np.ndarray]) -> np.ndarray:
+                return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
 
-    def report_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+            return WrittenBatch(
+                images=([r.id for r in rows], stacked([i.vector for i in images])),
+                reports=([r.id for r in report_rows], stacked([r.vector for r in kept])),
+                sentences=([x.id for x in sentence_rows], stacked([x.vector for r in kept for x in r.sentences])))
+
+    def delete_images(self, ids: Sequence[int]) -> RemovedRows:
+        """Delete images with their labels and predictions, and the series, studies, reports and sentences
+        they leave empty, in one transaction."""
+        ids = sorted({int(i) for i in ids})
+        report_ids: list[int] = []
+        sentence_ids: list[int] = []
+        studies_removed = 0
+        with self.session() as s:
+            images = [image for chunk in chunks(ids) for image in s.scalars(select(Image).where(Image.id.in_(chunk)))]
+            touched = {image.study_id for image in images}
+            for image in images:
+                s.delete(image)
+            s.flush()
+            for study in s.scalars(select(Study).where(Study.id.in_(touched))):
+                for series in [se for se in study.series if not se.images]:
+                    s.delete(series)
+                if not study.images:
+                    if study.report is not None:
+                        report_ids.append(study.report.id)
+                        sentence_ids.extend(sentence.id for sentence in study.report.sentences)
+                        s.delete(study.report)
+                    s.flush()
+                    s.delete(study)
+                    studies_removed += 1
+        return RemovedRows([image.id for image in images], report_ids, sentence_ids, studies_removed)
+
+    # -- reports and sentences -------------------------------------------------------------------
+    def reports(self, ids: Sequence[int]) -> dict[int, ReportRecord]:
         """Report id -> text, study and the ids of the study's images."""
-        ids = [int(i) for i in ids]
-        out: dict[int, dict[str, Any]] = {}
+        out: dict[int, ReportRecord] = {}
         with self._sessions() as s:
-            for report, study in s.execute(select(Report, Study).join(Study).where(Report.id.in_(ids))):
-                out[report.id] = {"id": report.id, "text": report.text, "study_key": study.study_key,
-                                  "patient_id": study.patient_id, "study_date": study.study_date,
-                                  "image_ids": sorted(i.id for i in study.images)}
+            for chunk in chunks([int(i) for i in ids]):
+                for report, study in s.execute(select(Report, Study).join(Study).where(Report.id.in_(chunk))):
+                    out[report.id] = ReportRecord(report.id, report.text, study.study_key, study.patient_id,
+                                                  study.study_date, sorted(i.id for i in study.images))
         return out
 
-    def sentences_of(self, report_ids: Sequence[int], dim: int) -> dict[int, list[dict[str, Any]]]:
-        """Report id -> its sentences in order: id, position, section, text and embedding."""
-        out: dict[int, list[dict[str, Any]]] = {}
-        ids = sorted({int(i) for i in report_ids})
+    def reports_of_images(self, image_ids: Iterable[int]) -> frozenset[int]:
+        """Ids of the reports of these images' studies."""
+        ids = sorted({int(i) for i in image_ids})
+        found: set[int] = set()
         with self._sessions() as s:
-            for i in range(0, len(ids), 500):
-                query = (select(Sentence).where(Sentence.report_id.in_(ids[i:i + 500]))
+            for chunk in chunks(ids):
+                studies = select(Image.study_id).where(Image.id.in_(chunk))
+                found.update(s.scalars(select(Report.id).where(Report.study_id.in_(studies))))
+        return frozenset(found)
+
+    def report_ids_of_studies(self, study_keys: Sequence[str]) -> dict[str, int]:
+        """Study key -> its report's id, for the studies that have one."""
+        out: dict[str, int] = {}
+        with self._sessions() as s:
+            for chunk in chunks(list(study_keys)):
+                query = (select(Study.study_key, Report.id).join(Report, Report.study_id == Study.id)
+                         .where(Study.study_key.in_(chunk)))
+                out.update((key, report_id) for key, report_id in s.execute(query))
+        return out
+
+    def sentences_of(self, report_ids: Sequence[int], dim: int) -> dict[int, list[SentenceRecord]]:
+        """Report id -> its sentences in order, each with its embedding."""
+        out: dict[int, list[SentenceRecord]] = {}
+        with self._sessions() as s:
+            for chunk in chunks(sorted({int(i) for i in report_ids})):
+                query = (select(Sentence).where(Sentence.report_id.in_(chunk))
                          .order_by(Sentence.report_id, Sentence.position))
                 for sentence in s.scalars(query):
-                    out.setdefault(sentence.report_id, []).append({
-                        "id": sentence.id, "position": sentence.position, "section": sentence.section,
-                        "text": sentence.text, "vector": from_blobs([sentence.embedding], dim)[0]})
+                    out.setdefault(sentence.report_id, []).append(SentenceRecord(
+                        sentence.id, sentence.report_id, sentence.position, sentence.section, sentence.text,
+                        from_blobs([sentence.embedding], dim)[0]))
         return out
 
-    def sentence_rows(self, ids: Sequence[int]) -> dict[int, int]:
+    def sentence_reports(self, ids: Sequence[int]) -> dict[int, int]:
         """Sentence id -> the id of its report."""
-        ids = [int(i) for i in ids]
         out: dict[int, int] = {}
         with self._sessions() as s:
-            for i in range(0, len(ids), 500):
-                query = select(Sentence.id, Sentence.report_id).where(Sentence.id.in_(ids[i:i + 500]))
+            for chunk in chunks([int(i) for i in ids]):
+                query = select(Sentence.id, Sentence.report_id).where(Sentence.id.in_(chunk))
                 out.update((sentence, report) for sentence, report in s.execute(query))
         return out
 
+    # -- task-head predictions -------------------------------------------------------------------
     def store_predictions(self, head: str, rows: Sequence[tuple[int, str, float, bool]],
                           replace_all: bool = False) -> int:
         """Write a head's (image id, target, probability, positive) rows in one transaction, replacing that
@@ -418,9 +538,8 @@ class Catalog:
             if replace_all:
                 s.execute(delete(Prediction).where(Prediction.head == head))
             else:
-                for i in range(0, len(image_ids), 500):
-                    s.execute(delete(Prediction).where(Prediction.head == head,
-                                                       Prediction.image_id.in_(image_ids[i:i + 500])))
+                for chunk in chunks(image_ids):
+                    s.execute(delete(Prediction).where(Prediction.head == head, Prediction.image_id.in_(chunk)))
             if rows:
                 s.execute(insert(Prediction), [
                     {"image_id": int(i), "head": head, "target": t, "probability": float(p), "positive": bool(y)}
@@ -444,64 +563,54 @@ class Catalog:
             done = select(Prediction.image_id).where(Prediction.head == head)
             return list(s.scalars(select(Image.id).where(Image.id.not_in(done)).order_by(Image.id)))
 
+    # -- runs, failures, copies ------------------------------------------------------------------
     def record_run(self, source: str, seconds: float, added: int, failed: int, summary: str) -> None:
         with self.session() as s:
             s.add(IndexRun(source=source, finished=datetime.now(UTC).isoformat(timespec="seconds"),
                            seconds=float(seconds), added=int(added), failed=int(failed), summary=summary))
 
-    def runs(self, limit: int = 5) -> list[dict[str, Any]]:
+    def runs(self, limit: int = 5) -> list[RunRecord]:
         """The latest indexing runs, newest first."""
         with self._sessions() as s:
             rows = s.scalars(select(IndexRun).order_by(IndexRun.id.desc()).limit(limit))
-            return [{"source": r.source, "finished": r.finished, "seconds": r.seconds, "added": r.added,
-                     "failed": r.failed, "summary": r.summary} for r in rows]
+            return [RunRecord(r.source, r.finished, r.seconds, r.added, r.failed, r.summary) for r in rows]
 
-    def failures(self, limit: int = 50) -> list[dict[str, str]]:
+    def record_failure(self, path: str, reason: str) -> None:
+        with self.session() as s:
+            s.add(Failure(path=path, reason=reason, at=datetime.now(UTC).isoformat(timespec="seconds")))
+
+    def failures(self, limit: int = 50) -> list[FailureRecord]:
         """The latest files that could not be read, newest first."""
         with self._sessions() as s:
             rows = s.scalars(select(Failure).order_by(Failure.id.desc()).limit(limit))
-            return [{"path": f.path, "reason": f.reason, "at": f.at} for f in rows]
+            return [FailureRecord(f.path, f.reason, f.at) for f in rows]
 
-    def value_counts(self, column: str) -> dict[str, int]:
-        """Images per value of an image column, or per label for column="labels"."""
-        with self._sessions() as s:
-            if column == "labels":
-                query = select(Label.name, func.count()).group_by(Label.name)
-            else:
-                field = getattr(Image, column)
-                query = select(field, func.count()).group_by(field)
-            return {str(value) if value not in (None, "") else "(none)": int(n) for value, n in s.execute(query)}
-
-    def record_copies(self, paths: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    def record_copies(self, paths: Sequence[str], rows: Sequence[CopyRecord]) -> None:
         """Forget the copies recorded for `paths` (the files this run looked at) and store `rows` instead."""
-        paths = list(paths)
         with self.session() as s:
-            for i in range(0, len(paths), 500):
-                s.execute(delete(Copy).where(Copy.path.in_(paths[i:i + 500])))
+            for chunk in chunks(list(paths)):
+                s.execute(delete(Copy).where(Copy.path.in_(chunk)))
             if rows:
-                s.execute(insert(Copy), list(rows))
+                s.execute(insert(Copy), [{"path": r.path, "content_hash": r.content_hash, "patient_id": r.patient_id,
+                                          "study_key": r.study_key, "split": r.split} for r in rows])
 
-    def copies(self) -> list[dict[str, Any]]:
+    def copies(self) -> list[CopyRecord]:
         """Every recorded duplicate file with the id of the indexed image that has its content."""
         with self._sessions() as s:
             rows = s.execute(select(Copy, Image.id).join(Image, (Image.content_hash == Copy.content_hash)
                                                          & (Image.frame == 0)).order_by(Copy.id))
-            return [{"path": c.path, "content_hash": c.content_hash, "patient_id": c.patient_id,
-                     "study_key": c.study_key, "split": c.split, "image_id": image_id}
+            return [CopyRecord(c.path, c.content_hash, c.patient_id, c.study_key, c.split, image_id)
                     for c, image_id in rows]
 
     def forget_missing_copies(self, under: str) -> int:
         """Drop copies below `under` whose file is gone; returns how many."""
         with self.session() as s:
             gone = [c.id for c in s.scalars(select(Copy)) if c.path.startswith(under) and not os.path.exists(c.path)]
-            if gone:
-                s.execute(delete(Copy).where(Copy.id.in_(gone)))
+            for chunk in chunks(gone):
+                s.execute(delete(Copy).where(Copy.id.in_(chunk)))
         return len(gone)
 
-    def record_failure(self, path: str, reason: str) -> None:
-        with self.session() as s:
-            s.add(Failure(path=path, reason=reason, at=datetime.now(UTC).isoformat(timespec="seconds")))
-
+    # -- the audit log ---------------------------------------------------------------------------
     def record_search(self, user: str, action: str, query: str, filters: dict[str, Any] | None,
                       results: Sequence[int | str]) -> None:
         """Append one search to the audit log (its own short transaction, after the search succeeded)."""
@@ -510,7 +619,7 @@ class Catalog:
                              query=query, filters=json.dumps(filters, default=str, sort_keys=True) if filters else None,
                              results=json.dumps([i if isinstance(i, str) else int(i) for i in results])))
 
-    def audit_log(self, limit: int = 100, user: str | None = None, since: str | None = None) -> list[dict[str, Any]]:
+    def audit_log(self, limit: int = 100, user: str | None = None, since: str | None = None) -> list[AuditRecord]:
         """The latest searches, newest first; optionally one user's, or those at or after an ISO time."""
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         if user is not None:
@@ -518,16 +627,21 @@ class Catalog:
         if since is not None:
             query = query.where(AuditEntry.at >= since)
         with self._sessions() as s:
-            return [{"at": e.at, "user": e.user, "action": e.action, "query": e.query,
-                     "filters": json.loads(e.filters) if e.filters else None, "results": json.loads(e.results)}
-                    for e in s.scalars(query)]
+            return [AuditRecord(e.at, e.user, e.action, e.query, json.loads(e.filters) if e.filters else None,
+                                json.loads(e.results)) for e in s.scalars(query)]
 
-    def distinct(self, column: str) -> list[str]:
-        """Distinct non-empty values of an image column (for UI filter choices)."""
+    # -- integrity -------------------------------------------------------------------------------
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own integrity check ("ok" gives []); other databases check themselves."""
+        if self.dialect != "sqlite":
+            return []
         with self._sessions() as s:
-            values = s.scalars(select(getattr(Image, column)).distinct())
-            return sorted(v for v in values if v not in (None, ""))
+            verdict = [row[0] for row in s.execute(text("PRAGMA integrity_check"))]
+        return [] if verdict == ["ok"] else verdict
 
-
-METADATA_COLUMNS = ("patient_id", "sop_uid", "frame", "modality", "body_part", "view", "laterality", "sex", "age",
-                    "study_date", "split", "institution", "manufacturer", "manufacturer_model")
+    def wrong_width(self, kind: str, dim: int) -> int:
+        """How many rows of a kind hold an embedding that is not `dim` float32 values."""
+        table = KINDS[kind]
+        with self._sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(table)
+                                .where(func.length(table.embedding) != 4 * dim)) or 0)

@@ -20,20 +20,16 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, not_, or_, select, true
 
+from ..columns import FILTERABLE, IDENTIFIERS, NUMERIC
 from ..errors import InvalidFilter
-from .catalog import Image, Label, Prediction
+from .schema import Image, Label, Prediction
 
-FILTER_COLUMNS = ("patient_id", "modality", "body_part", "view", "laterality", "sex", "age", "study_date",
-                  "split", "institution", "manufacturer", "labels")
-IDENTIFIER_FILTERS = ("patient_id",)  # columns holding pseudonyms: filter values are pseudonymised first
+FILTER_COLUMNS = (*FILTERABLE, "labels")  # the registry's filterable columns, and the labels table
+IDENTIFIER_FILTERS = IDENTIFIERS  # columns holding pseudonyms: filter values are pseudonymised first
+NUMERIC_FILTERS = NUMERIC  # compared as numbers; every other column as text (dates are ISO text)
 _RANGE_KEYS = {"min", "max"}
 HEAD_PREFIX = "head:"  # filters on stored task-head predictions (radsearch.heads)
-
-
 SCALARS = (str, int, float)  # what a filter value may be: bound as an SQL parameter, never spliced into SQL
-
-
-NUMERIC_FILTERS = ("age",)  # compared as numbers; every other column as text
 
 
 def _scalar(column: str, value: Any) -> float | str:

@@ -12,16 +12,14 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import faiss
 import numpy as np
 from PIL import Image as PILImage
-from sqlalchemy import func, select, text
 from tqdm import tqdm
 
 from ..errors import RadsearchError
-from .catalog import KINDS
+from ..files import MODEL_META_FILE, LibraryPaths, is_temporary, weights_hash
+from .schema import KINDS
 from .store import LibraryStore
-from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -81,27 +79,23 @@ def check_library(root: str | Path, progress: bool = False) -> CheckReport:
 
 
 def _check_catalog(store: LibraryStore, report: CheckReport) -> None:
-    """SQLite's own integrity check, and embeddings of the library's width."""
-    with store.catalog.session() as s:
-        if store.catalog.engine.dialect.name == "sqlite":
-            verdict = [row[0] for row in s.execute(text("PRAGMA integrity_check"))]
-            if verdict != ["ok"]:
-                report.problems.append(Problem(
-                    f"catalog {store.paths['catalog']} fails SQLite's integrity check ({'; '.join(verdict[:3])})",
-                    "restore it from a backup; it is the library's source of truth", repairable=False))
-        width = 4 * store.config.embed_dim
-        for kind, table in KINDS.items():
-            bad = int(s.scalar(select(func.count()).select_from(table)
-                               .where(func.length(table.embedding) != width)) or 0)
-            if bad:
-                report.problems.append(Problem(
-                    f"{bad} {kind} rows hold embeddings that are not {store.config.embed_dim}-d float32",
-                    "restore the catalog from a backup, or remove those images and index them again",
-                    repairable=False))
+    """The database's own integrity check, and embeddings of the library's width."""
+    verdict = store.catalog.integrity_problems()
+    if verdict:
+        report.problems.append(Problem(
+            f"catalog {store.paths.catalog} fails SQLite's integrity check ({'; '.join(verdict[:3])})",
+            "restore it from a backup; it is the library's source of truth", repairable=False))
+    for kind in KINDS:
+        bad = store.catalog.wrong_width(kind, store.config.embed_dim)
+        if bad:
+            report.problems.append(Problem(
+                f"{bad} {kind} rows hold embeddings that are not {store.config.embed_dim}-d float32",
+                "restore the catalog from a backup, or remove those images and index them again",
+                repairable=False))
 
 
 def _check_vectors(store: LibraryStore, kind: str, report: CheckReport, repair: str) -> None:
-    """The FAISS file holds exactly the catalog's ids, and (exact indexes) the catalog's vectors."""
+    """The index file holds exactly the catalog's ids, and (indexes that keep vectors) the catalog's vectors."""
     path = store.vector_path(kind)
     rows = report.counts.get(kind, 0)
     if not path.is_file():
@@ -109,7 +103,7 @@ def _check_vectors(store: LibraryStore, kind: str, report: CheckReport, repair: 
             report.problems.append(Problem(f"{path} is missing ({rows} {kind} rows in the catalog)", repair, True))
         return
     try:
-        index = VectorIndex.load(path, store.config.embed_dim)
+        index = store.backend.load(path, store.config.embed_dim, store.index_spec(kind))
     except RadsearchError as e:
         report.problems.append(Problem(str(e).split(";")[0], repair, True))
         return
@@ -122,12 +116,11 @@ def _check_vectors(store: LibraryStore, kind: str, report: CheckReport, repair: 
         differ = len(np.setxor1d(in_faiss, in_sql))
         report.problems.append(Problem(f"{path}: {differ} ids differ from the catalog's {kind}", repair, True))
         return
-    if index.exact and rows:
-        inner = faiss.downcast_index(index.index.index)
-        stored = faiss.vector_to_array(inner.codes).view(np.float32).reshape(-1, index.dim)
-        order = np.argsort(index.ids())
+    stored = index.stored_vectors() if rows else None
+    if stored is not None:
+        ids, vectors = stored
         _, expected = store.catalog.embeddings(kind, None, store.config.embed_dim)  # ordered by id
-        worst = float(np.abs(stored[order] - expected).max())
+        worst = float(np.abs(vectors[np.argsort(ids)] - expected).max())
         if worst > VECTOR_TOLERANCE:
             report.problems.append(Problem(f"{path}: vectors differ from the catalog's (by up to {worst:.3g})",
                                            repair, True))
@@ -135,9 +128,8 @@ def _check_vectors(store: LibraryStore, kind: str, report: CheckReport, repair: 
 
 def _check_model(store: LibraryStore, report: CheckReport) -> None:
     """The library's model directory holds the weights its vectors were made with."""
-    from ..models.encoder import META_FILE, weights_hash  # models pull in torch: only when checking
     model = store.model_path
-    meta = model / META_FILE
+    meta = model / MODEL_META_FILE
     if not meta.is_file():
         report.problems.append(Problem(f"model directory {model} is missing or not a radsearch model",
                                        f"restore the model the library was indexed with (id {store.config.model_id})",
@@ -155,21 +147,21 @@ def _check_model(store: LibraryStore, report: CheckReport) -> None:
 def _check_files(store: LibraryStore, report: CheckReport, repair: str, progress: bool) -> None:
     """Leftovers of killed writes, unknown files among the indexes, thumbnails missing, orphaned or unreadable."""
     known = {store.vector_path(kind).name for kind in KINDS}
-    for path in sorted(store.paths["vectors"].glob("*")) if store.paths["vectors"].is_dir() else []:
-        if path.name.startswith("."):
+    for path in sorted(store.paths.vectors.glob("*")) if store.paths.vectors.is_dir() else []:
+        if is_temporary(path):
             report.problems.append(Problem(f"{path} is the leftover of an interrupted write", repair, True))
         elif path.name not in known:
             report.problems.append(Problem(f"{path} is not a file radsearch writes",
                                            "move it out of the library if it is yours", repairable=False))
     ids = set(store.catalog.ids("images").tolist())
-    thumbs = store.paths["thumbs"]
+    thumbs = store.paths.thumbs
     found: set[int] = set()
     leftovers, strangers, orphans, unreadable = [], [], [], []
     files = sorted(thumbs.iterdir()) if thumbs.is_dir() else []
     for path in tqdm(files, desc="check thumbnails", unit="file", disable=not progress):
-        image_id = int(path.stem) if path.suffix == ".png" and path.stem.isdigit() else None
+        image_id = LibraryPaths.thumbnail_id(path)
         if image_id is None:
-            (leftovers if path.name.startswith(".") else strangers).append(path.name)
+            (leftovers if is_temporary(path) else strangers).append(path.name)
         elif image_id not in ids:
             orphans.append(path.name)
         else:

@@ -12,21 +12,20 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, select
 
-from ..config import LibraryConfig, library_paths, read_config, write_config
+from ..config import LibraryConfig, read_config, write_config
 from ..errors import LibraryMismatch, StorageFull
+from ..files import LibraryPaths
 from ..imaging import PreprocessProfile
 from ..privacy import Pseudonymizer, new_salt
-from .catalog import KINDS, Catalog, Image, Study
-from .filters import image_filter
-from .vectors import VectorIndex, choose_spec, faiss_needs_no_training
+from .catalog import Catalog
+from .rows import RemovedRows
+from .schema import KINDS
+from .vectors import VectorIndex, vector_backend
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no room left: the disk, the user's quota, a file-size limit
-MIN_TRAINED = 10_000  # vectors needed before an index type that trains (IVF, PQ) replaces exact search
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +47,11 @@ class LibraryStore:
 
     def __init__(self, root: str | Path, config: LibraryConfig) -> None:
         self.root = Path(root).resolve()
-        self.paths = library_paths(self.root)
+        self.paths = LibraryPaths(self.root)
         self.config = config
-        self.catalog = Catalog(self.database_url)
         self.pseudonymise = Pseudonymizer(config.pseudonym_salt, config.keep_identifiers)
+        self.catalog = Catalog(self.database_url, self.pseudonymise)
+        self.backend = vector_backend(config.vector_backend)
         self._vectors: dict[str, VectorIndex] = {}
         self._on_disk: dict[str, tuple[int, int, int] | None] = {}  # file identity each loaded index came from
 
@@ -68,13 +68,9 @@ class LibraryStore:
         write_config(root, config)
         return cls(root, config)
 
-    def image_filter(self, where: dict[str, Any] | None) -> Select:
-        """SELECT of the image ids matching `where` (storage.filters), identifiers matched by pseudonym."""
-        return image_filter(where, self.pseudonymise)
-
     @property
     def database_url(self) -> str:
-        return self.config.database_url or f"sqlite:///{self.paths['catalog']}"
+        return self.config.database_url or f"sqlite:///{self.paths.catalog}"
 
     @property
     def model_path(self) -> Path:
@@ -96,13 +92,13 @@ class LibraryStore:
             )
 
     def vector_path(self, kind: str) -> Path:
-        return self.paths["vectors"] / f"{kind}.faiss"
+        return self.paths.vector_index(kind)
 
     def vectors(self, kind: str) -> VectorIndex:
         """The in-memory index of a kind, loaded and reconciled with the catalog on first use.
 
         When the index type the library should use has changed (an "auto" library grew past
-        vectors.FLAT_LIMIT, or the file is missing or untrained), it is rebuilt from the catalog.
+        the backend's size limit, or the file is missing or untrained), it is rebuilt from the catalog.
         """
         if kind in self._vectors and self._on_disk.get(kind) != self._file_identity(kind):
             log.info("%s index changed on disk (another process saved it); reloading", kind)
@@ -110,11 +106,10 @@ class LibraryStore:
         if kind not in self._vectors:
             self._on_disk[kind] = self._file_identity(kind)
             spec = self.index_spec(kind)
-            index = VectorIndex.load(self.vector_path(kind), self.config.embed_dim, spec)
-            wanted_exact = spec == "Flat"
-            if not index.is_trained or (index.ntotal and index.exact != wanted_exact):
+            index = self.backend.load(self.vector_path(kind), self.config.embed_dim, spec)
+            if not index.is_trained or (index.ntotal and not index.has_type(spec)):
                 log.info("%s index: building %s from the catalog", kind, spec)
-                self._rebuild(kind)
+                self._rebuild(kind, must_save=False)
             else:
                 self._vectors[kind] = index
                 self.sync(kind)
@@ -129,18 +124,21 @@ class LibraryStore:
         return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
     def index_spec(self, kind: str) -> str:
-        """The FAISS factory string this kind uses now (config.index_spec, or chosen by size for "auto")."""
-        n = self.catalog.count(kind)
-        spec = choose_spec(self.config.index_spec, n)
-        if n < MIN_TRAINED and not faiss_needs_no_training(spec, self.config.embed_dim):
-            return "Flat"  # too few vectors to train IVF/PQ well: exact search until there are enough
-        return spec
+        """The index type this kind uses now (config.index_spec, or chosen by size for "auto"; the backend decides)."""
+        return self.backend.choose_spec(self.config.index_spec, self.catalog.count(kind), self.config.embed_dim)
 
-    def _rebuild(self, kind: str) -> int:
+    def _rebuild(self, kind: str, must_save: bool = True) -> int:
+        """Build a kind's index from the catalog's embeddings and save it; a reader (must_save=False) keeps
+        searching the rebuilt index when the library cannot be written (read-only, or a full disk)."""
         ids, vectors = self.catalog.embeddings(kind, None, self.config.embed_dim)
-        index = VectorIndex.build(self.config.embed_dim, self.index_spec(kind), ids, vectors)
+        index = self.backend.build(self.config.embed_dim, self.index_spec(kind), ids, vectors)
         self._vectors[kind] = index
-        self.save_vectors(kind)
+        try:
+            self.save_vectors(kind)
+        except (OSError, StorageFull) as e:
+            if must_save:
+                raise
+            log.warning("%s index rebuilt in memory only: %s", kind, e)
         return index.ntotal
 
     def sync(self, kind: str) -> int:
@@ -153,10 +151,7 @@ class LibraryStore:
         extra = np.setdiff1d(in_faiss, in_sql)
         missing = np.setdiff1d(in_sql, in_faiss)
         if len(extra):
-            try:
-                index.remove(extra)
-            except NotImplementedError:  # HNSW cannot delete: rebuild from the catalog
-                return self._rebuild(kind)
+            index.remove(extra)
         if len(missing):
             ids, vectors = self.catalog.embeddings(kind, missing.tolist(), self.config.embed_dim)
             index.add(ids, vectors)
@@ -167,43 +162,20 @@ class LibraryStore:
             log.warning("%s index re-synced in memory only: %s", kind, e)
         return len(missing) + len(extra)
 
-    def remove_images(self, ids: Sequence[int]) -> dict[str, int]:
+    def remove_images(self, ids: Sequence[int]) -> RemovedRows:
         """Delete images (labels, thumbnails, vectors) and the series, studies and reports left empty.
 
-        The catalog commits first; FAISS follows, and a crash in between is repaired by `sync` on the
-        next open, like any other lag of the derived indexes.
+        The catalog commits first; the indexes follow, and a crash in between is repaired by `sync` on
+        the next open, like any other lag of the derived indexes.
         """
-        ids = sorted({int(i) for i in ids})
-        removed = {"images": 0, "reports": 0, "studies": 0}
-        report_ids: list[int] = []
-        sentence_ids: list[int] = []
-        with self.catalog.session() as s:
-            images = s.scalars(select(Image).where(Image.id.in_(ids))).all() if ids else []
-            touched = {image.study_id for image in images}
-            for image in images:
-                s.delete(image)
-            s.flush()
-            for study in s.scalars(select(Study).where(Study.id.in_(touched))):
-                for series in [se for se in study.series if not se.images]:
-                    s.delete(series)
-                if not study.images:
-                    if study.report is not None:
-                        report_ids.append(study.report.id)
-                        sentence_ids.extend(sentence.id for sentence in study.report.sentences)
-                        s.delete(study.report)
-                    s.flush()
-                    s.delete(study)
-                    removed["studies"] += 1
-            removed["images"], removed["reports"] = len(images), len(report_ids)
-        for kind, gone in (("images", ids), ("reports", report_ids), ("sentences", sentence_ids)):
+        removed = self.catalog.delete_images(ids)
+        for kind, gone in (("images", removed.images), ("reports", removed.reports),
+                           ("sentences", removed.sentences)):
             if gone:  # loading syncs with the catalog, which already dropped them; remove covers a loaded index
-                try:
-                    self.vectors(kind).remove(np.array(gone, dtype=np.int64))
-                    self.save_vectors(kind)
-                except NotImplementedError:  # HNSW cannot delete: rebuild from the catalog
-                    self._rebuild(kind)
-        for image_id in ids:
-            (self.paths["thumbs"] / f"{image_id}.png").unlink(missing_ok=True)
+                self.vectors(kind).remove(np.array(gone, dtype=np.int64))
+                self.save_vectors(kind)
+        for image_id in removed.images:
+            self.paths.thumbnail(image_id).unlink(missing_ok=True)
         return removed
 
     def rebuild_vectors(self) -> dict[str, int]:
@@ -217,11 +189,6 @@ class LibraryStore:
                 self._vectors[name].save(self.vector_path(name))
             except OSError as e:
                 if e.errno in DISK_FULL:
-                    raise StorageFull(f"no space left to save {self.vector_path(name)}: free some space and run "
-                                      "the command again (the catalog holds every vector; nothing is lost)") from e
-                raise
-            except RuntimeError as e:  # FAISS reports a failed write as a RuntimeError naming the errno text
-                if "No space left" in str(e) or "File too large" in str(e) or "quota" in str(e).lower():
                     raise StorageFull(f"no space left to save {self.vector_path(name)}: free some space and run "
                                       "the command again (the catalog holds every vector; nothing is lost)") from e
                 raise

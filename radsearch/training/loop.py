@@ -24,9 +24,18 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..datasets import read_manifest
-from ..errors import ModelDirError, RadsearchError
+from ..errors import RadsearchError
+from ..files import atomic_path
 from ..imaging import PreprocessProfile
-from ..models import RadsearchModel, build_dual_encoder, check_tower, load_preset, train_wordpiece
+from ..models import (
+    RadsearchModel,
+    in_batches,
+    load_preset,
+    load_tokenizer,
+    pretrained_profile,
+    pretrained_tokenizer,
+    train_wordpiece,
+)
 from .data import TrainingSet, augment, load_training_set, ssl_augment
 from .loss import LabelHead, contrastive_loss, matching_targets, multilabel_loss, ssl_loss
 
@@ -108,7 +117,7 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
         _log_epoch(run, epoch, losses, time.time() - started)
         _save_checkpoint(run, epoch + 1, 0, [], run.generator.get_state())
     bar.close()
-    run.model.dual.eval()
+    run.model.eval()
     run.model.to("cpu").save_pretrained(out)
     shutil.copy(run.partial / "train_log.jsonl", out / "train_log.jsonl")
     shutil.rmtree(run.partial, ignore_errors=True)
@@ -165,21 +174,19 @@ def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress:
         raise ValueError(f"the supervised recipe needs labels; {manifest} has none")
 
     tokenizer = _tokenizer(partial, settings, data, preset.vocab_size)
-    dual = build_dual_encoder(preset, len(tokenizer), init_image=settings.init_image or None,
-                              init_text=settings.init_text or None)
-    max_length = min(preset.max_text_length, int(getattr(dual.config.text_config, "max_position_embeddings", 512)))
-    model = RadsearchModel(dual, tokenizer, profile, max_text_length=max_length).to(device)
+    model = RadsearchModel.from_preset(preset, tokenizer, profile, init_image=settings.init_image or None,
+                                       init_text=settings.init_text or None).to(device)
     model.info = {"recipe": "+".join(weights), "weights": weights, "preset": preset.name,
                   "trained_towers": [t for t in TOWERS if t not in settings.freeze
                                      and (t == "image" or "contrastive" in weights)],
                   "init_image": settings.init_image, "init_text": settings.init_text,
                   "report_sections": settings.report_sections}
-    frozen = _freeze(model, settings.freeze)
+    frozen = model.lock(settings.freeze)  # their projections (and the temperature) still train
     cache = None
     if settings.cache_frozen and set(settings.freeze) == set(TOWERS) and "ssl" not in weights:
         cache = TowerCache.build(model, data, progress)  # projection-only: run the fixed towers once, not per step
     head = LabelHead(model.embed_dim, len(data.label_names)).to(device) if "supervised" in weights else None
-    params = [p for p in model.dual.parameters() if p.requires_grad] + (list(head.parameters()) if head else [])
+    params = [p for p in model.parameters() if p.requires_grad] + (list(head.parameters()) if head else [])
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     groups = _groups(data, settings.pool_study)
     batches = max(1, len(groups) // settings.batch_size)
@@ -198,7 +205,7 @@ def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
     if state["settings"] != asdict(run.settings) or state["n_images"] != len(run.data):
         log.warning("checkpoint in %s is for other settings or data; starting afresh", run.partial)
         return 0, 0, [], None
-    run.model.dual.load_state_dict(state["model"])
+    run.model.load_state_dict(state["model"])
     if run.head is not None:
         run.head.load_state_dict(state["head"])
     run.optimizer.load_state_dict(state["optimizer"])
@@ -211,12 +218,12 @@ def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
 
 
 def _save_checkpoint(run: _Run, epoch: int, batch: int, losses: list, epoch_state: torch.Tensor) -> None:
-    state = {"model": run.model.dual.state_dict(), "head": run.head.state_dict() if run.head else None,
+    state = {"model": run.model.state_dict(), "head": run.head.state_dict() if run.head else None,
              "optimizer": run.optimizer.state_dict(), "schedule": run.schedule.state_dict(), "epoch": epoch,
              "batch": batch, "losses": losses, "epoch_rng": epoch_state, "rng": run.generator.get_state(),
              "torch_rng": torch.get_rng_state(), "settings": asdict(run.settings), "n_images": len(run.data)}
-    torch.save(state, run.checkpoint.with_suffix(".tmp"))
-    run.checkpoint.with_suffix(".tmp").replace(run.checkpoint)
+    with atomic_path(run.checkpoint) as tmp:
+        torch.save(state, tmp)
 
 
 def _run_epoch(run: _Run, epoch: int, order: torch.Tensor, first: int, losses: list, epoch_rng: torch.Tensor,
@@ -224,7 +231,7 @@ def _run_epoch(run: _Run, epoch: int, order: torch.Tensor, first: int, losses: l
     """Batches `first`.. of one epoch in `order`; optimizer steps every `accumulate` batches."""
     settings = run.settings
     autocast = _autocast(run.device, settings.precision)
-    run.model.dual.train()
+    run.model.train()
     for tower in run.frozen:
         tower.eval()  # no dropout in a fixed tower
     for batch in range(first, run.batches):
@@ -253,7 +260,7 @@ def _run_epoch(run: _Run, epoch: int, order: torch.Tensor, first: int, losses: l
 def _log_epoch(run: _Run, epoch: int, losses: list[dict], seconds: float) -> None:
     """One line of train_log.jsonl: the epoch's mean loss per objective and the temperature."""
     entry = {"epoch": epoch + 1, "seconds": round(seconds, 2),
-             "temperature": float(1 / run.model.dual.logit_scale.detach().exp())}
+             "temperature": 1 / run.model.similarity_scale}
     for name in dict.fromkeys(key for item in losses for key in item):
         values = [item[name] for item in losses if name in item]
         entry[name] = sum(values) / len(values)
@@ -304,23 +311,24 @@ class TowerCache:
     @classmethod
     @torch.no_grad()
     def build(cls, model: RadsearchModel, data: TrainingSet, progress: bool, batch: int = 64) -> TowerCache:
-        dual = model.dual
-        dual.eval()
-        images = [model.image_tower_features(data.pixels[i:i + batch]).cpu()
-                  for i in tqdm(range(0, len(data), batch), desc="cache image tower", disable=not progress)]
+        model.eval()
+        steps = tqdm(total=math.ceil(len(data) / batch), desc="cache image tower", disable=not progress)
+        images = []
+        for features in in_batches(model.image_tower_features, data.pixels, batch):
+            images.append(features.cpu())
+            steps.update(1)
+        steps.close()
         unique = list(dict.fromkeys(text for text in data.reports if text))
-        texts = [dual.text_model(**model.tokenize(unique[i:i + batch])).pooler_output.cpu()
-                 for i in range(0, len(unique), batch)]
-        width = dual.config.text_config.hidden_size
-        return cls(torch.cat(images), torch.cat(texts) if texts else torch.zeros(0, width),
+        texts = [features.cpu() for features in in_batches(model.text_tower_features, unique, batch)]
+        return cls(torch.cat(images), torch.cat(texts) if texts else torch.zeros(0, model.text_tower_width),
                    {text: n for n, text in enumerate(unique)})
 
     def image_features(self, model: RadsearchModel, idx: torch.Tensor) -> torch.Tensor:
-        return F.normalize(model.dual.visual_projection(self.images[idx].to(model.device)), dim=-1)
+        return model.project_image(self.images[idx])
 
     def text_features(self, model: RadsearchModel, texts: list[str]) -> torch.Tensor:
         rows = torch.tensor([self.rows[text] for text in texts])
-        return F.normalize(model.dual.text_projection(self.texts[rows].to(model.device)), dim=-1)
+        return model.project_text(self.texts[rows])
 
 
 def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingSet, idx: torch.Tensor,
@@ -344,7 +352,7 @@ def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingS
             texts = [data.reports[int(idx[first[n]])] for n in reported]
             text_features = cache.text_features(model, texts) if cache else model.text_features(texts)
             terms["contrastive"] = contrastive_loss(study_images[reported], text_features,
-                                                    model.dual.logit_scale, matching_targets(texts))
+                                                    model.logit_scale, matching_targets(texts))
     if "ssl" in weights:
         strong = model.image_features(ssl_augment(data.pixels[idx], generator))
         terms["ssl"] = ssl_loss(images, strong, ssl_temperature)
@@ -357,46 +365,22 @@ def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingS
 
 
 def _profile(preset, settings: TrainSettings) -> PreprocessProfile:  # noqa: ANN001
-    """The preset's preprocessing, adapted to a pretrained image tower's channels, size and normalisation."""
+    """The preset's preprocessing, or the one a pretrained image tower expects (models.pretrained_profile)."""
     if not settings.init_image:
         return PreprocessProfile(size=preset.image_size, channels=preset.channels)
-    config = check_tower(settings.init_image, "image")
-    size = int(config.image_size) if config.model_type == "vit" else preset.image_size  # ViT: fixed positions
-    mean, std = 0.5, 0.25
-    processor = Path(settings.init_image) / "preprocessor_config.json"
-    if processor.is_file():
-        spec = json.loads(processor.read_text())
-        if spec.get("image_mean") and spec.get("image_std"):  # gray replicated to RGB: one mean and std
-            mean = float(sum(spec["image_mean"]) / len(spec["image_mean"]))
-            std = float(sum(spec["image_std"]) / len(spec["image_std"]))
-    return PreprocessProfile(size=size, channels=int(getattr(config, "num_channels", 3)), mean=mean, std=std)
+    return pretrained_profile(settings.init_image, preset)
 
 
 def _tokenizer(partial: Path, settings: TrainSettings, data: TrainingSet, vocab_size: int):  # noqa: ANN202
     """The pretrained text tower's own tokenizer, else a WordPiece vocabulary trained on the reports."""
-    from transformers import AutoTokenizer
     if settings.init_text:
-        check_tower(settings.init_text, "text")
-        try:
-            return AutoTokenizer.from_pretrained(settings.init_text, local_files_only=True)
-        except (OSError, ValueError) as e:
-            raise ModelDirError(f"{settings.init_text} has no usable tokenizer ({e}); a pretrained text tower "
-                                 "needs the tokenizer it was trained with (vocab.txt or tokenizer.json)") from e
+        return pretrained_tokenizer(settings.init_text)
     if (partial / "tokenizer.json").is_file():
-        return AutoTokenizer.from_pretrained(partial)
+        return load_tokenizer(partial)
     corpus = [text for text in data.reports if text] or ["no report"]
     tokenizer = train_wordpiece(corpus, vocab_size)
     tokenizer.save_pretrained(partial)
     return tokenizer
-
-
-def _freeze(model: RadsearchModel, towers: tuple[str, ...]) -> list[torch.nn.Module]:
-    """Fix the named towers' weights; their projections (and the temperature) still train."""
-    modules = {"image": model.dual.vision_model, "text": model.dual.text_model}
-    frozen = [modules[name] for name in towers]
-    for module in frozen:
-        module.requires_grad_(False)
-    return frozen
 
 
 def _lr_factor(step: int, warmup: int, total: int) -> float:

@@ -18,13 +18,13 @@ import streamlit as st
 from radsearch.access import USERS_ENV, authenticate, is_loopback
 from radsearch.errors import RadsearchError
 from radsearch.imaging import read
-from radsearch.search import Library, open_library
+from radsearch.library import Library, open_library
 from radsearch.search.audit import acting_as
 from radsearch.ui.cards import DETAIL, head_answer, show_detail, show_draft, show_hits
 from radsearch.ui.curation_page import show_curation
 from radsearch.ui.library_page import show_library
+from radsearch.ui.server import upload_limit_mb
 
-MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops (RADSEARCH_MAX_UPLOAD_MB)
 UPLOAD_TYPES = ["dcm", "dicom", "png", "jpg", "jpeg"]
 GROUPS = {"Images": None, "Studies": "study", "Patients": "patient"}
 log = logging.getLogger("radsearch.ui")
@@ -40,42 +40,63 @@ def library_path() -> str | None:
 @st.cache_resource(show_spinner="Loading library and model…")
 def load_library(path: str) -> Library:
     library = open_library(path)
-    _ = library.model  # load the encoders once, not on the first search (an assignment: no Streamlit magic)
+    _ = library.encoder  # load the encoders once, not on the first search (an assignment: no Streamlit magic)
     return library
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def filter_facts(path: str, images: int) -> dict:
-    """Filter choices and ranges; recomputed when the library's image count changes."""
+    """Filter choices and ranges of every column the registry offers (and findings); recomputed when the
+    library's image count changes."""
     library = load_library(path)
-    return {column: library.filter_choices(column) for column in ("body_part", "view", "sex", "labels", "split")} | {
-        "dates": library.filter_choices("study_date"), "ages": library.filter_choices("age")}
+    return {column.name: library.filter_choices(column.name) for column in library.filter_columns()} | {
+        "labels": library.filter_choices("labels")}
+
+
+def _choices(column: str, label: str, values: list[str], where: dict) -> None:
+    if values:
+        chosen = st.sidebar.multiselect(label, values, key=f"filter-{column}")
+        if chosen:
+            where[column] = chosen
+
+
+def _range(column: str, label: str, values: list[str], where: dict) -> None:
+    numbers = [float(v) for v in values]
+    if numbers and min(numbers) < max(numbers):
+        span = (int(min(numbers)), int(max(numbers) + 0.999))
+        low, high = st.sidebar.slider(label, span[0], span[1], span, key=f"filter-{column}")
+        if (low, high) != span:
+            where[column] = {"min": low, "max": high}
+
+
+def _dates(column: str, label: str, values: list[str], where: dict) -> None:
+    try:
+        days = sorted(date.fromisoformat(v) for v in values)
+    except ValueError:  # a date the catalog holds in another form: offer the column as choices instead
+        _choices(column, label, values, where)
+        return
+    if days:
+        first, last = days[0], days[-1]
+        chosen = st.sidebar.date_input(label, (first, last), min_value=first, max_value=last, key=f"filter-{column}")
+        if isinstance(chosen, tuple) and len(chosen) == 2 and chosen != (first, last):
+            where[column] = {"min": chosen[0].isoformat(), "max": chosen[1].isoformat()}
+
+
+WIDGETS = {"choices": _choices, "range": _range, "dates": _dates}  # radsearch.columns: Column.ui
 
 
 def sidebar(library: Library) -> tuple[dict, int, str | None, bool, str | None]:
-    """Filters, result count, grouping, own-patient choice and task head, from the sidebar."""
+    """Filters (one per registry column the UI offers, and findings), result count, grouping, own-patient
+    choice and task head, from the sidebar."""
     st.sidebar.header("Filters")
-    facts = filter_facts(str(library.path), library.store.catalog.count("images"))
+    facts = filter_facts(str(library.path), library.count("images"))
     where: dict = {}
-    for column, label in (("body_part", "Body part"), ("view", "View"), ("sex", "Sex"), ("labels", "Findings"),
-                          ("split", "Dataset split")):
-        if facts[column]:
-            chosen = st.sidebar.multiselect(label, facts[column], key=f"filter-{column}")
-            if chosen:
-                where[column] = chosen
-    ages = [float(a) for a in facts["ages"]]
-    if ages and min(ages) < max(ages):
-        low, high = st.sidebar.slider("Age", int(min(ages)), int(max(ages) + 0.999),
-                                      (int(min(ages)), int(max(ages) + 0.999)), key="filter-age")
-        if (low, high) != (int(min(ages)), int(max(ages) + 0.999)):
-            where["age"] = {"min": low, "max": high}
-    dates = facts["dates"]
-    if dates:
-        first, last = date.fromisoformat(dates[0]), date.fromisoformat(dates[-1])
-        chosen = st.sidebar.date_input("Study date", (first, last), min_value=first, max_value=last,
-                                       key="filter-date")
-        if isinstance(chosen, tuple) and len(chosen) == 2 and chosen != (first, last):
-            where["study_date"] = {"min": chosen[0].isoformat(), "max": chosen[1].isoformat()}
+    columns = library.filter_columns()
+    for column in [c for c in columns if c.ui == "choices"]:  # pickers first, in the registry's order
+        WIDGETS[column.ui](column.name, column.title, facts[column.name], where)
+    _choices("labels", "Findings", facts["labels"], where)
+    for column in [c for c in columns if c.ui != "choices"]:  # then ranges and dates
+        WIDGETS[column.ui](column.name, column.title, facts[column.name], where)
     k = st.sidebar.slider("Results", min_value=4, max_value=48, value=12, step=4)
     group = GROUPS[st.sidebar.radio("Show", list(GROUPS), horizontal=True, key="group",
                                     help="One card per image, or per study or patient (its best image)")]
@@ -97,7 +118,7 @@ def checked_uploads(uploads: list) -> list[tuple[str, bytes]]:  # noqa: ANN001 -
     """(name, bytes) of the uploads within the size limit; the others are named in an error. Nothing is
     written to disk: the bytes stay in memory."""
     kept = []
-    limit = float(os.environ.get("RADSEARCH_MAX_UPLOAD_MB", MAX_UPLOAD_MB))
+    limit = upload_limit_mb()
     for upload in uploads:
         if upload.size > limit * 1024 * 1024:
             st.error(f"{upload.name} is larger than {limit:g} MB and was not searched.")
@@ -122,20 +143,15 @@ def image_search(library: Library, where: dict, k: int, group: str | None, inclu
         # searches take the bytes, whose hash finds the query's own patient when the file is in the library
         decoded = [read(data, name=name) for name, data in files]
         images = [data for _, data in files]
-        if group:
-            hits = library.search_cases(images[0], k, where, by=group, include_own=include_own)
-        elif len(images) == 1:
-            hits = library.search_image(images[0], k, where=where, include_own=include_own)
-        else:
-            hits = library.search_examples(images, k=k, where=where, combine="max", include_own=include_own)
+        hits = library.search(images, k, where, by=group, include_own=include_own)
         decoded = decoded[:4]  # shown, and run through the head
         query_columns = st.columns(len(decoded) + (1 if head else 0))
         for column, (name, _), radiograph in zip(query_columns, files, decoded):
             column.image(radiograph.pixels, caption=name, width="stretch")  # as the encoder sees it
             if head:
-                column.markdown(f"{head}: {head_answer(library.predict(radiograph, head))}")
+                column.markdown(f"{head}: {head_answer(library.heads.predict(radiograph, head))}")
         if head:
-            query_columns[-1].image(library.explain(decoded[0], head=head).overlay(),
+            query_columns[-1].image(library.heads.explain(decoded[0], head=head).overlay(),
                                     caption=f"where {head} looks", width="stretch")
         if st.toggle("Draft a report from similar cases", key="draft",
                      help="Sentences the most similar reported studies agree on, each citing its studies"):
@@ -154,8 +170,7 @@ def text_search(library: Library, where: dict, k: int, group: str | None, head: 
     if not text.strip():
         return
     try:
-        hits = (library.search_cases(text, k, where, by=group) if group else
-                library.search_text(text, k, where=where))
+        hits = library.search(text, k, where, by=group)
     except RadsearchError as e:
         st.error(str(e))
         return
@@ -174,7 +189,7 @@ def search_page(library: Library) -> None:
         if close.button("Close", key="close-similar"):
             del st.session_state["query_image_id"]
             st.rerun()
-        show_hits(library, library.search_like(image_id, k, where=where, include_own=include_own), "similar", head)
+        show_hits(library, library.search(image_id, k, where, include_own=include_own), "similar", head)
         st.divider()
     tabs = ["Search by image", "Search by text"]
     if st.query_params.get("q"):

@@ -11,7 +11,8 @@ import streamlit as st
 from radsearch.errors import RadsearchError, UnreadableImage
 from radsearch.heads import HeadPrediction
 from radsearch.imaging import read, read_frame, voi_preset_names
-from radsearch.search import GroupHit, Hit, Library
+from radsearch.library import Library
+from radsearch.search import GroupHit, Hit
 
 GRID_COLUMNS = 4
 DETAIL = "detail"  # session key: the library image shown large beside the query
@@ -41,7 +42,7 @@ def show_hits(library: Library, hits: list[Hit] | list[GroupHit], section: str, 
         return
     columns = st.columns(GRID_COLUMNS)
     shown = [item.hits[0] if isinstance(item, GroupHit) else item for item in hits]
-    answers = library.predict_indexed([hit.id for hit in shown], head) if head else {}
+    answers = library.heads.predict_indexed([hit.id for hit in shown], head) if head else {}
     for n, item in enumerate(hits):
         group = item if isinstance(item, GroupHit) else None
         hit = group.hits[0] if group else item
@@ -82,9 +83,12 @@ def show_detail(library: Library, query_image: bytes | None, head: str | None) -
     """A result large beside the query, with the DICOM's stored windows, a manual window and a map of
     where the query text (or the chosen head) matches."""
     image_id, text = st.session_state[DETAIL]
-    row = library.store.catalog.image_rows([image_id]).get(image_id)
+    try:
+        row = library.image(image_id)
+    except KeyError:
+        row = None
     header, close = st.columns([5, 1])
-    header.subheader(f"Library image {image_id}" + (f" · {row['study_key']}" if row else ""))
+    header.subheader(f"Library image {image_id}" + (f" · {row.study_key}" if row else ""))
     if close.button("Close", key="close-detail"):
         del st.session_state[DETAIL]
         st.rerun()
@@ -98,14 +102,14 @@ def show_detail(library: Library, query_image: bytes | None, head: str | None) -
         elif query_image is not None:
             st.image(read(query_image).pixels, caption="query", width="stretch")
     with right:
-        presets = voi_preset_names(row["path"])
+        presets = voi_preset_names(row.path)
         choice = st.selectbox("Window", presets or ["as stored"], key="detail-window",
                               help="The windows the DICOM header stores (viewers open on the first)")
         level, width = st.slider("Level", 0.0, 1.0, 0.5, key="detail-level"), \
             st.slider("Width", 0.05, 1.0, 1.0, key="detail-width")
         try:
             preset = presets.index(choice) if presets else 0
-            pixels = read_frame(row["path"], row["metadata"].get("frame") or 0, voi_preset=preset).pixels
+            pixels = read_frame(row.path, row.frame, voi_preset=preset).pixels
         except (UnreadableImage, OSError) as e:
             st.error(str(e))
             return
@@ -113,23 +117,23 @@ def show_detail(library: Library, query_image: bytes | None, head: str | None) -
                             help="Needs a text query or a task head")
         if overlay and (text or head):
             try:
-                made = library.explain(image_id, text=text, head=None if text else head)
+                made = library.heads.explain(image_id, text=text, head=None if text else head)
                 st.image(made.overlay(), width="stretch")
                 st.caption(f"where “{made.query}” matches")
             except (RadsearchError, KeyError) as e:
                 st.error(str(e))
         else:
-            st.image(display_window(pixels, level, width), caption=row["path"], width="stretch", clamp=True)
+            st.image(display_window(pixels, level, width), caption=row.path, width="stretch", clamp=True)
         if head:
-            st.markdown(f"{head}: {head_answer(library.predict(image_id, head))}")
-        st.markdown(row["report"] or "No report on file.")
+            st.markdown(f"{head}: {head_answer(library.heads.predict(image_id, head))}")
+        st.markdown(row.report or "No report on file.")
     st.divider()
 
 
 def show_draft(library: Library, image: bytes, where: dict | None) -> None:
     """The retrieval-augmented draft, each sentence's cited studies a button that opens them."""
     try:
-        draft = library.draft_report(image, where=where)
+        draft = library.search.draft(image, where=where)
     except RadsearchError as e:
         st.error(str(e))
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from radsearch.curation import COLUMNS, duplicate_rows, rows_csv
-from radsearch.search import Library
+from radsearch.library import Library
 
 CHECKS = {"Duplicates": "duplicates", "Leakage between splits": "leakage", "Outliers": "outliers",
           "Label noise": "label-noise", "Map and clusters": "map"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from radsearch.search import Library
+from radsearch.library import Library
 
 TITLES = {"body_part": "Body part", "view": "View", "labels": "Findings (labels)", "split": "Split"}
 

@@ -14,7 +14,7 @@ from radsearch.datasets.synthetic import generate_archive
 @pytest.fixture(scope="session")
 def planted(demo_dir, tmp_path_factory) -> tuple[Path, Path, dict]:
     """(archive, library, truth): 80 studies, about 5% of images carrying each planted problem."""
-    from radsearch.indexer import index
+    from radsearch import index
     root = tmp_path_factory.mktemp("planted")
     archive, library = root / "archive", root / "library"
     generate_archive(archive, studies=80, seed=21, progress=False)

@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from radsearch import open_library
+from radsearch import index, open_library
 from radsearch.curation import duplicate_rows
 from radsearch.curation.neighbours import knn_graph
 from radsearch.curation.verify import THRESHOLD, match_score
 from radsearch.datasets import read_manifest, write_manifest
 from radsearch.datasets.synthetic import render
-from radsearch.indexer import index
 
 
 def _pairs(groups) -> set[frozenset]:  # noqa: ANN001

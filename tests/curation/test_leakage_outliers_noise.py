@@ -105,7 +105,6 @@ def test_export_leaves_out_what_curation_drops_and_keeps_the_keepers(planted, tm
     dropped = {m["path"] for g in groups for m in g.members[1:]}
     kept = {g.keeper["path"] for g in groups}
     assert count == len(exported) and not exported & dropped
-    train = {r["path"] for r in lib.store.catalog.image_rows(lib.store.catalog.ids().tolist()).values()
-             if r["metadata"]["split"] == "train"}
+    train = {r.path for r in lib.store.catalog.get(None).values() if r.metadata["split"] == "train"}
     assert (kept & train) <= exported
     assert exported == train - dropped

@@ -233,12 +233,11 @@ def test_openi_report_xml_sections_and_mesh_labels(tmp_path):
 
 
 def test_an_imported_manifest_indexes_with_its_reports(tmp_path, tiny_model):
-    from radsearch.indexer import index
-    from radsearch.search import open_library
+    from radsearch import index, open_library
     import_dataset("openi", _openi(tmp_path / "openi"), tmp_path / "m.csv")
     summary = index(tmp_path / "m.csv", tmp_path / "lib", tiny_model, progress=False)
     assert (summary.added, summary.reports_added) == (4, 2)
-    hits = open_library(tmp_path / "lib").search_reports("right pleural effusion", k=2)
+    hits = open_library(tmp_path / "lib").search.reports("right pleural effusion", k=2)
     assert {h.study_key for h in hits} == {"openi:CXR1", "openi:CXR2"} and all(len(h.image_ids) == 2 for h in hits)
 
 

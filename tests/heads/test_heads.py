@@ -13,7 +13,6 @@ from radsearch import open_library
 from radsearch.datasets import read_manifest
 from radsearch.errors import InvalidFilter
 from radsearch.heads import HeadMismatch, HeadNotFound, NotEnoughExamples
-from radsearch.indexer import content_hash
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +26,7 @@ def demo(demo_dir, tmp_path_factory):
 def _test_split(lib, records, body_part="CHEST"):
     """Test-split images of the library (never seen by a head trained with split train/val) and their ids."""
     chosen = [r for r in records if r.split == "test" and r.body_part == body_part]
-    return chosen, [lib.find_by_hash(content_hash(r.path)) for r in chosen]
+    return chosen, [lib.find_file(r.path) for r in chosen]
 
 
 def test_probe_head_flags_unseen_effusions_at_its_stated_sensitivity(demo):
@@ -37,7 +36,7 @@ def test_probe_head_flags_unseen_effusions_at_its_stated_sensitivity(demo):
     point = head.calibrations["pleural_effusion"].point
     assert point.rule == "sensitivity=0.9" and point.sensitivity >= 0.9
     chosen, ids = _test_split(lib, records)
-    answers = [lib.predict(i, "effusion").targets["pleural_effusion"] for i in ids]
+    answers = [lib.heads.predict(i, "effusion").targets["pleural_effusion"] for i in ids]
     truth = np.array(["pleural_effusion" in r.labels for r in chosen])
     said = np.array([a.positive for a in answers])
     assert roc_auc_score(truth, [a.probability for a in answers]) > 0.9
@@ -63,7 +62,7 @@ def test_view_head_names_the_view_of_new_images(demo):
     head = lib.heads.train("view", column="view", where={"split": ["train", "val"]})
     assert head.task == "categorical" and set(head.targets) == {"AP", "LAT", "PA"}
     chosen = [r for r in records if r.split == "test"]
-    answers = [lib.predict(r.path, "view") for r in chosen[:60]]
+    answers = [lib.heads.predict(r.path, "view") for r in chosen[:60]]
     correct = [a.positive == [r.view] for a, r in zip(answers, chosen)]
     assert np.mean(correct) > 0.9
     assert all(abs(sum(t.probability for t in a.targets.values()) - 1) < 1e-6 for a in answers)
@@ -87,7 +86,7 @@ def test_zero_shot_head_needs_no_labels_and_is_checked_where_labels_exist(demo):
     assert head.calibrations["cardiomegaly"].auroc > 0.8  # the library's labels check it ...
     assert "fracture" not in head.calibrations  # ... and where none exist it still answers, uncalibrated
     chosen, ids = _test_split(lib, records)
-    answer = lib.predict(ids[0], "zs")
+    answer = lib.heads.predict(ids[0], "zs")
     assert answer.targets["fracture"].rule == "uncalibrated" and answer.targets["fracture"].threshold == 0.5
     assert answer.targets["cardiomegaly"].sensitivity is not None
 
@@ -97,8 +96,8 @@ def test_heads_answer_uploads_as_they_answer_indexed_images(demo):
     lib.heads.train("effusion-upload", labels=["pleural_effusion"])
     chosen, ids = _test_split(lib, records)
     with open(chosen[0].path, "rb") as fh:
-        upload = lib.predict(fh.read(), "effusion-upload")
-    indexed = lib.predict(ids[0], "effusion-upload")
+        upload = lib.heads.predict(fh.read(), "effusion-upload")
+    indexed = lib.heads.predict(ids[0], "effusion-upload")
     assert upload.targets["pleural_effusion"].probability == pytest.approx(
         indexed.targets["pleural_effusion"].probability, abs=1e-4)
 
@@ -107,20 +106,20 @@ def test_stored_predictions_become_search_filters(demo):
     lib, _ = demo
     lib.heads.train("effusion-filter", labels=["pleural_effusion"])
     with pytest.raises(InvalidFilter, match="heads predict .* --store"):
-        lib.search_text("chest", 5, where={"head:effusion-filter": "yes"})
+        lib.search.text("chest", 5, where={"head:effusion-filter": "yes"})
     assert lib.heads.store_predictions("effusion-filter") == lib.stats()["images"]
-    yes = lib.search_text("chest radiograph", 20, where={"head:effusion-filter": "yes"})
-    no = lib.search_text("chest radiograph", 20, where={"head:effusion-filter": "no", "body_part": "CHEST"})
-    sure = lib.search_text("chest radiograph", 20, where={"head:effusion-filter": {"min": 0.9}})
+    yes = lib.search.text("chest radiograph", 20, where={"head:effusion-filter": "yes"})
+    no = lib.search.text("chest radiograph", 20, where={"head:effusion-filter": "no", "body_part": "CHEST"})
+    sure = lib.search.text("chest radiograph", 20, where={"head:effusion-filter": {"min": 0.9}})
     assert len(yes) == len(no) == 20 and sure
     assert np.mean(["pleural_effusion" in h.labels for h in yes]) > 0.8
     assert np.mean(["pleural_effusion" in h.labels for h in no]) < 0.2
     for hit in sure:
-        assert lib.predict(hit.id, "effusion-filter").targets["pleural_effusion"].probability >= 0.9 - 1e-6
+        assert lib.heads.predict(hit.id, "effusion-filter").targets["pleural_effusion"].probability >= 0.9 - 1e-6
     lib.heads.remove("effusion-filter")
     assert "effusion-filter" not in lib.store.catalog.predicted_heads()
     with pytest.raises(HeadNotFound, match="radsearch heads train"):
-        lib.predict(1, "effusion-filter")
+        lib.heads.predict(1, "effusion-filter")
 
 
 def test_a_head_of_another_model_is_refused_with_the_fix(demo):
@@ -130,7 +129,7 @@ def test_a_head_of_another_model_is_refused_with_the_fix(demo):
     meta = json.loads(path.read_text())
     path.write_text(json.dumps(meta | {"model_id": "0123456789abcdef"}))
     with pytest.raises(HeadMismatch, match="Train it again"):
-        lib.predict(1, head.name)
+        lib.heads.predict(1, head.name)
 
 
 def test_a_label_nobody_carries_is_refused_naming_the_labels_there_are(demo):

@@ -28,7 +28,7 @@ def test_a_finding_phrase_peaks_inside_the_region_where_it_was_drawn(demo):
     lib, records = demo
     cases = [(r, f, box) for r in records if r.split == "test" and r.regions
              for f, box in json.loads(r.regions).items()][:40]
-    inside = [_inside(lib.explain(r.path, text=PHRASES[f]).peak, box) for r, f, box in cases]
+    inside = [_inside(lib.heads.explain(r.path, text=PHRASES[f]).peak, box) for r, f, box in cases]
     uniform = np.mean([(b[2] - b[0]) * (b[3] - b[1]) for _, _, b in cases])  # a flat map's chance of a hit
     # measured on all test films: 0.42 inside against 0.085 for a uniform map (docs/benchmarks.md)
     assert np.mean(inside) > max(2.5 * uniform, 0.2), f"{np.mean(inside):.2f} inside vs uniform {uniform:.2f}"
@@ -37,7 +37,7 @@ def test_a_finding_phrase_peaks_inside_the_region_where_it_was_drawn(demo):
 def test_overlay_is_the_radiograph_with_heat_where_the_map_peaks(demo):
     lib, records = demo
     record = next(r for r in records if r.split == "test" and "cardiomegaly" in r.labels)
-    made = lib.explain(record.path, text="cardiomegaly")
+    made = lib.heads.explain(record.path, text="cardiomegaly")
     pixels = read(record.path).pixels
     assert made.heatmap.shape == pixels.shape and made.heatmap.min() == 0 and made.heatmap.max() == 1
     overlay = np.asarray(made.overlay())
@@ -52,7 +52,7 @@ def test_a_map_covers_the_image_itself_not_the_padding_added_to_square_it(demo):
     lib, records = demo
     record = next(r for r in records if r.split == "test" and r.body_part == "CHEST")
     wide = read(record.path).pixels[64:192, :]  # 128 x 256: padded to a square before the encoder
-    made = lib.explain(wide, text="pleural effusion")
+    made = lib.heads.explain(wide, text="pleural effusion")
     assert made.heatmap.shape == (128, 256)
     assert made.grid.shape == (16, 16)
 
@@ -60,9 +60,9 @@ def test_a_map_covers_the_image_itself_not_the_padding_added_to_square_it(demo):
 def test_explaining_needs_a_text_or_a_head(demo):
     lib, records = demo
     with pytest.raises(ValueError, match="one of the two"):
-        lib.explain(records[0].path)
+        lib.heads.explain(records[0].path)
     with pytest.raises(ValueError, match="one of the two"):
-        lib.explain(records[0].path, text="effusion", head="x")
+        lib.heads.explain(records[0].path, text="effusion", head="x")
 
 
 @pytest.mark.parametrize(("preset", "side"), [("tiny", 4), ("tiny-vit", 8)])

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from radsearch import index
 from radsearch.datasets import generate_archive
-from radsearch.indexer import index
-from radsearch.storage import Image, LibraryStore, Report, Study
+from radsearch.storage import LibraryStore
 from radsearch.storage.integrity import check_library
+from radsearch.storage.schema import Image, Report, Study
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,11 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from radsearch.indexer import index, pipeline
+from radsearch import index
+from radsearch.indexer import pipeline
 from radsearch.models import RadsearchModel
-from radsearch.storage import Image, LibraryStore
+from radsearch.storage import LibraryStore
+from radsearch.storage.schema import Image
 
 
 @pytest.fixture()

@@ -8,13 +8,14 @@ import numpy as np
 import pydicom
 import pytest
 
+from radsearch import index, open_library
 from radsearch.config import FORMAT_VERSION
 from radsearch.datasets import read_manifest
 from radsearch.errors import LibraryMismatch, ModelDirError
-from radsearch.indexer import index, scan
+from radsearch.indexer import scan
 from radsearch.models import RadsearchModel
-from radsearch.search import open_library
-from radsearch.storage import Failure, LibraryStore
+from radsearch.storage import LibraryStore
+from radsearch.storage.schema import Failure
 
 
 def test_every_manifest_image_is_indexed_with_rows_and_vectors(tiny_archive, tiny_library):
@@ -60,7 +61,7 @@ def test_folder_without_manifest_takes_metadata_from_dicom_headers(tiny_archive,
     assert len(scan(folder).items) == 3
     index(folder, tmp_path / "lib", tiny_model, progress=False)
     lib = open_library(tmp_path / "lib")
-    hits = lib.search_image(sorted(folder.iterdir())[0], k=3, include_own=True)
+    hits = lib.search.image(sorted(folder.iterdir())[0], k=3, include_own=True)
     assert hits[0].score > 0.99
     header_patient = pydicom.dcmread(sorted(folder.iterdir())[0]).PatientID
     assert hits[0].metadata["body_part"] == "CHEST"
@@ -69,9 +70,9 @@ def test_folder_without_manifest_takes_metadata_from_dicom_headers(tiny_archive,
 
 def test_lost_vector_files_are_rebuilt_from_the_catalog(tiny_archive, tiny_model, tmp_path):
     index(tiny_archive, tmp_path / "lib", tiny_model, progress=False)
-    before = open_library(tmp_path / "lib").search_text("pleural effusion", k=5)
+    before = open_library(tmp_path / "lib").search.text("pleural effusion", k=5)
     shutil.rmtree(tmp_path / "lib" / "vectors")
-    after = open_library(tmp_path / "lib").search_text("pleural effusion", k=5)
+    after = open_library(tmp_path / "lib").search.text("pleural effusion", k=5)
     assert [h.id for h in after] == [h.id for h in before]
     assert (tmp_path / "lib" / "vectors" / "images.faiss").is_file()
 
@@ -89,7 +90,7 @@ def test_vectors_missing_after_a_crash_are_added_back(tiny_archive, tiny_model, 
 def test_a_different_model_is_refused_for_an_existing_library(tiny_archive, tiny_model, tiny_library, tmp_path):
     other = RadsearchModel.from_pretrained(tiny_model)
     with np.errstate(all="ignore"):
-        for p in other.dual.parameters():
+        for p in other.parameters():
             p.data.add_(0.01)
     other.save_pretrained(tmp_path / "other")
     with pytest.raises(LibraryMismatch, match="indexed with model"):
@@ -108,7 +109,7 @@ def test_equipment_and_geometry_from_the_header_reach_the_hit(tiny_model, tmp_pa
     path = write_dicom(pixels, folder / "a.dcm", {"PatientID": "P9", "Manufacturer": "ACME",
                                                    "ImagerPixelSpacing": [0.2, 0.2], "BodyPartExamined": "CHEST"})
     index(folder, tmp_path / "lib", tiny_model, progress=False)
-    hit = open_library(tmp_path / "lib").search_image(path, k=1, include_own=True)[0]
+    hit = open_library(tmp_path / "lib").search.image(path, k=1, include_own=True)[0]
     assert hit.metadata["manufacturer"] == "ACME" and hit.metadata["extra"]["pixel_spacing"] == [0.2, 0.2]
 
 
@@ -120,7 +121,7 @@ def test_a_library_whose_preprocessing_differs_from_its_model_is_refused(tiny_li
     config.profile = dict(config.profile, size=config.profile["size"] * 2)  # vectors made at another size
     write_config(library, config)
     with pytest.raises(LibraryMismatch, match="preprocessing profile"):
-        _ = open_library(library).model
+        _ = open_library(library).encoder
 
 
 def test_a_library_in_an_older_format_is_refused_with_the_fix(tiny_library, tmp_path):

@@ -9,11 +9,11 @@ import pytest
 from pydicom.data import get_testdata_file
 from sqlalchemy import MetaData
 
+from radsearch import index, open_library
 from radsearch.datasets.synthetic import render, write_dicom
 from radsearch.errors import LibraryMismatch
-from radsearch.indexer import index
-from radsearch.search import open_library
-from radsearch.storage import Image, LibraryStore, Series, Study
+from radsearch.storage import LibraryStore
+from radsearch.storage.schema import Image, Series, Study
 
 IDENTITY = {"PatientName": "Doe^Jane", "PatientID": "MRN-8675309", "AccessionNumber": "ACC-424242",
             "PatientBirthDate": "19611103", "PatientAddress": "12 Elm Street, Springfield",
@@ -66,14 +66,14 @@ def test_pseudonyms_are_stable_within_a_library_and_differ_between_libraries(tin
         assert image.study.accession == first.pseudonymise("ACC-424242")
     assert first.pseudonymise("MRN-8675309") != second.pseudonymise("MRN-8675309")  # salts differ
     lib = open_library(tmp_path / "a")  # a user filters by the real ID and still finds the patient
-    assert len(lib.search_text("chest", k=5, where={"patient_id": "MRN-8675309"})) == 1
-    assert lib.search_text("chest", k=5, where={"patient_id": {"not": "MRN-8675309"}}) == []
+    assert len(lib.search.text("chest", k=5, where={"patient_id": "MRN-8675309"})) == 1
+    assert lib.search.text("chest", k=5, where={"patient_id": {"not": "MRN-8675309"}}) == []
 
 
 def test_keep_identifiers_is_a_choice_made_when_the_library_is_created(tiny_model, tmp_path):
     _study(tmp_path / "study", ["1.2.3.1"])
     index(tmp_path / "study", tmp_path / "lib", tiny_model, progress=False, keep_identifiers=True)
-    hit = open_library(tmp_path / "lib").search_text("chest", k=1)[0]
+    hit = open_library(tmp_path / "lib").search.text("chest", k=1)[0]
     assert hit.metadata["patient_id"] == "MRN-8675309" and hit.metadata["accession"] == "ACC-424242"
     assert "Doe" not in _dump(tmp_path / "lib")  # names stay out even then
     with pytest.raises(LibraryMismatch, match="fixed when a library is created"):
@@ -95,7 +95,7 @@ def test_header_is_kept_as_json_without_pixels_or_identity(tiny_model, tmp_path)
     _study(tmp_path / "study", ["1.2.3.1"], tags={"KVP": 125, "ExposureTime": 12})
     index(tmp_path / "study", tmp_path / "lib", tiny_model, progress=False)
     lib = open_library(tmp_path / "lib")
-    hit = lib.search_text("chest", k=1)[0]
+    hit = lib.search.text("chest", k=1)[0]
     header = lib.header(hit.id)
     assert header["00180060"]["Value"] == [125.0]  # KVP, for later filters
     assert header["00080060"]["Value"] == ["CR"]

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from radsearch.indexer import index
-from radsearch.storage import Image, LibraryStore
+from radsearch import index
+from radsearch.storage import LibraryStore
+from radsearch.storage.schema import Image
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'radsearch[ray]')")
 

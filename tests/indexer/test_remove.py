@@ -7,10 +7,9 @@ import shutil
 import faiss
 from click.testing import CliRunner
 
+from radsearch import index, open_library
 from radsearch.cli import main
 from radsearch.datasets import read_manifest, report_sentences
-from radsearch.indexer import index, remove
-from radsearch.search import open_library
 from radsearch.storage import LibraryStore
 
 
@@ -18,7 +17,7 @@ def _consistent(library) -> LibraryStore:
     store = LibraryStore.open(library)
     for kind in ("images", "reports", "sentences"):
         assert sorted(store.vectors(kind).ids()) == sorted(store.catalog.ids(kind)), kind
-    thumbs = {int(p.stem) for p in store.paths["thumbs"].glob("*.png")}
+    thumbs = {int(p.stem) for p in store.paths.thumbs.glob("*.png")}
     assert thumbs == set(store.catalog.ids("images").tolist())
     return store
 
@@ -37,7 +36,7 @@ def test_files_deleted_from_the_archive_leave_the_library_on_reindex(tiny_archiv
     store = _consistent(tmp_path / "lib")
     assert store.counts() == {"images": before["images"] - len(doomed), "reports": before["reports"] - 1,
                               "sentences": before["sentences"] - len(report_sentences(report))}
-    hits = open_library(tmp_path / "lib").search_text("chest", k=100)
+    hits = open_library(tmp_path / "lib").search.text("chest", k=100)
     assert not {h.path for h in hits} & {str(archive / p) for p in doomed}
 
 
@@ -55,7 +54,7 @@ def test_remove_a_folder_then_reindex_brings_it_back(tiny_archive, tiny_model, t
 
 def test_remove_missing_and_nothing_to_remove(tiny_archive, tiny_model, tmp_path):
     index(tiny_archive, tmp_path / "lib", tiny_model, progress=False)
-    assert remove(tmp_path / "lib", missing=True) == {"images": 0, "reports": 0, "studies": 0}
+    assert open_library(tmp_path / "lib").remove(missing=True) == {"images": 0, "reports": 0, "studies": 0}
     result = CliRunner().invoke(main, ["remove", "--library", str(tmp_path / "lib")])
     assert result.exit_code != 0 and "--missing" in result.output
 
@@ -63,7 +62,7 @@ def test_remove_missing_and_nothing_to_remove(tiny_archive, tiny_model, tmp_path
 def test_rebuild_recreates_the_indexes_from_stored_embeddings(tiny_library, tiny_archive, tmp_path):
     library = tmp_path / "lib"
     shutil.copytree(tiny_library, library)
-    before = [(h.id, round(h.score, 5)) for h in open_library(library).search_text("pleural effusion", k=5)]
+    before = [(h.id, round(h.score, 5)) for h in open_library(library).search.text("pleural effusion", k=5)]
     for path in (library / "vectors").glob("*.faiss"):
         path.write_bytes(b"garbage")  # damaged beyond repair
     result = CliRunner().invoke(main, ["rebuild", "--library", str(library)])
@@ -71,5 +70,5 @@ def test_rebuild_recreates_the_indexes_from_stored_embeddings(tiny_library, tiny
     counts = LibraryStore.open(library).counts()
     for kind in ("images", "reports", "sentences"):  # the files themselves are whole again, before any open re-syncs
         assert faiss.read_index(str(library / "vectors" / f"{kind}.faiss")).ntotal == counts[kind]
-    after = [(h.id, round(h.score, 5)) for h in open_library(library).search_text("pleural effusion", k=5)]
+    after = [(h.id, round(h.score, 5)) for h in open_library(library).search.text("pleural effusion", k=5)]
     assert after == before

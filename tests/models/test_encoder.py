@@ -96,7 +96,7 @@ def _tower_cosine_of_a_square_moved_across_the_image(preset: str) -> float:
     torch.manual_seed(0)
     model = RadsearchModel(build_dual_encoder(load_preset(preset), len(tokenizer)), tokenizer,
                            PreprocessProfile(size=128))
-    model.dual.eval()
+    model.eval()
     images = np.zeros((2, 1, 128, 128), np.float32)
     images[0, :, 16:40, 16:40] = 1.0  # top left
     images[1, :, 80:104, 80:104] = 1.0  # the same square, bottom right (a whole number of tower strides away)
@@ -112,6 +112,7 @@ def test_a_grid_pooled_tower_tells_where_a_feature_lies_and_a_global_one_does_no
 
 
 def test_a_grid_pooled_model_reloads_with_its_grid_and_embeds_identically(tmp_path):
+    import torch
     tokenizer = train_wordpiece(["no pleural effusion", "left pneumothorax"], 60)
     from radsearch.imaging import PreprocessProfile
     model = RadsearchModel(build_dual_encoder(load_preset("tiny-grid"), len(tokenizer)), tokenizer,
@@ -119,5 +120,5 @@ def test_a_grid_pooled_model_reloads_with_its_grid_and_embeds_identically(tmp_pa
     images = np.random.default_rng(0).random((2, 1, 128, 128), dtype=np.float32)
     before = model.encode_image(images)
     reloaded = RadsearchModel.from_pretrained(model.save_pretrained(tmp_path / "grid"))
-    assert reloaded.pool_grid == 2 and model.dual.visual_projection.in_features == 4 * 256
+    assert reloaded.pool_grid == 2 and model.project_image(torch.zeros(1, 4 * 256)).shape == (1, 128)
     np.testing.assert_array_equal(reloaded.encode_image(images), before)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from radsearch.indexer import index
+from radsearch import index
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,9 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 import radsearch.ui
-from radsearch import cli
+from radsearch import cli, open_library
 from radsearch.access import USERS_ENV, add_user, authenticate, is_loopback
-from radsearch.search import open_library
 from radsearch.search.audit import acting_as
-from radsearch.storage import LibraryStore
 
 APP = str(Path(radsearch.ui.__file__).parent / "app.py")
 
@@ -23,8 +21,9 @@ APP = str(Path(radsearch.ui.__file__).parent / "app.py")
 @pytest.fixture()
 def served(monkeypatch) -> list:
     """The UI server calls `radsearch ui` would make (none is started)."""
+    from radsearch.ui import server
     calls: list = []
-    monkeypatch.setattr(cli, "_run_ui", lambda *args: calls.append(args))
+    monkeypatch.setattr(server, "serve", lambda *args, **_: calls.append(args) or 0)
     return calls
 
 
@@ -91,26 +90,26 @@ def test_signing_in_gates_the_ui_and_searches_are_audited_under_the_login(librar
     assert not at.exception and at.tabs  # the search page
     box = next(t for t in at.text_input if t.label == "Describe the finding")
     box.input("left pleural effusion").run()
-    entries = LibraryStore.open(library).catalog.audit_log()
-    assert entries[0]["user"] == "alice" and entries[0]["query"] == "text: left pleural effusion"
-    assert entries[0]["action"] == "search_text" and len(entries[0]["results"]) > 0
+    entries = open_library(library).audit_log()
+    assert entries[0].user == "alice" and entries[0].query == "text: left pleural effusion"
+    assert entries[0].action == "search_text" and len(entries[0].results) > 0
 
 
 def test_every_search_is_audited_once_with_who_when_what_and_the_results(library, tiny_archive):
     lib = open_library(library)
-    hits = lib.search_text("pleural effusion", k=4, where={"body_part": "CHEST"})
+    hits = lib.search.text("pleural effusion", k=4, where={"body_part": "CHEST"})
     image = next(tiny_archive.rglob("*.dcm"))
     with acting_as("dr.house"):
-        studies = lib.search_cases(image, k=2)  # runs search_image inside: one entry, the outer call
-    reports = lib.search_reports("nodule", k=3)
-    log = LibraryStore.open(library).catalog.audit_log()
-    assert [entry["action"] for entry in log] == ["search_reports", "search_cases", "search_text"]
+        studies = lib.search.cases(image, k=2)  # runs search_image inside: one entry, the outer call
+    reports = lib.search.reports("nodule", k=3)
+    log = open_library(library).audit_log()
+    assert [entry.action for entry in log] == ["search_reports", "search_cases", "search_text"]
     text, cases, report = log[2], log[1], log[0]
-    assert text["user"].startswith("os:") and text["filters"] == {"body_part": "CHEST"}
-    assert text["results"] == [hit.id for hit in hits] and text["at"].endswith("+00:00")
-    assert cases["user"] == "dr.house" and cases["query"].startswith(f"image {image.name} sha256:")
-    assert cases["results"] == [hit.id for group in studies for hit in group.hits]
-    assert report["results"] == [hit.id for hit in reports]
+    assert text.user.startswith("os:") and text.filters == {"body_part": "CHEST"}
+    assert text.results == [hit.id for hit in hits] and text.at.endswith("+00:00")
+    assert cases.user == "dr.house" and cases.query.startswith(f"image {image.name} sha256:")
+    assert cases.results == [hit.id for group in studies for hit in group.hits]
+    assert report.results == [hit.id for hit in reports]
     result = CliRunner().invoke(cli.main, ["audit", "--library", str(library), "--user", "dr.house"])
     assert result.exit_code == 0 and "dr.house  search_cases  image" in result.output
     assert "pleural effusion" not in result.output  # another user's search

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from radsearch import open_library
 from radsearch.datasets import generate_archive
 from radsearch.evaluation.load import run_load
 from radsearch.storage import LibraryStore
@@ -30,4 +31,4 @@ def test_searches_during_indexing_all_succeed_and_see_the_new_studies(library, t
     assert report.incomplete == 0
     assert report.queries >= 10
     assert all(last == after for _, last in report.images_seen), (report.images_seen, after)  # no restart needed
-    assert len(LibraryStore.open(library).catalog.audit_log(limit=100_000)) >= report.queries
+    assert len(open_library(library).audit_log(limit=100_000)) >= report.queries

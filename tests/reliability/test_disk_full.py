@@ -9,9 +9,9 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
+from radsearch import open_library
 from radsearch.cli import main
 from radsearch.datasets import generate_archive
-from radsearch.search import open_library
 from radsearch.storage import LibraryStore
 from radsearch.storage.integrity import check_library
 
@@ -54,7 +54,7 @@ def test_a_full_disk_stops_indexing_clearly_and_loses_nothing(small_disk, tiny_m
                                 "--workers", "0"])
     assert made.exit_code == 0, made.output
     indexed = LibraryStore.open(library).counts()["images"]
-    before = [hit.id for hit in open_library(library).search_text("pleural effusion", k=5)]
+    before = [hit.id for hit in open_library(library).search.text("pleural effusion", k=5)]
 
     filler = _fill(small_disk, FREE_KB)
     full = runner.invoke(main, ["index", str(second), "--library", str(library), "--workers", "0"])
@@ -63,8 +63,8 @@ def test_a_full_disk_stops_indexing_clearly_and_loses_nothing(small_disk, tiny_m
 
     store = LibraryStore.open(library)  # still opens, still answers, nothing committed before is gone
     assert store.counts()["images"] >= indexed
-    after = open_library(library).search_text("pleural effusion", k=5)
-    assert set(before) <= {hit.id for hit in open_library(library).search_text("pleural effusion", k=50)}
+    after = open_library(library).search.text("pleural effusion", k=5)
+    assert set(before) <= {hit.id for hit in open_library(library).search.text("pleural effusion", k=50)}
     assert len(after) == 5
     report = check_library(library)
     assert all(problem.repairable for problem in report.problems), str(report)

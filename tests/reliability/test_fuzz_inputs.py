@@ -14,12 +14,12 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from radsearch import open_library
 from radsearch.access import AccessDenied, authenticate, read_users
-from radsearch.cli import _parse_where
+from radsearch.cli.options import parse_where
 from radsearch.config import CONFIG_FILE, LibraryConfig, read_config
 from radsearch.datasets.manifest import REQUIRED_COLUMNS, read_manifest
 from radsearch.errors import InvalidFilter, ManifestError, RadsearchError
-from radsearch.search import open_library
 from radsearch.search.query import parse_text_query
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -70,7 +70,7 @@ def opened(pristine_library):
 @given(text=st.text(max_size=120) | st.sampled_from(["no", "without", "effusion but not", ", , ;", "\0", "é" * 500]))
 def test_any_query_text_searches_or_says_it_is_empty(opened, text):
     try:
-        hits = opened.search_text(text, k=3)
+        hits = opened.search.text(text, k=3)
     except ValueError as e:  # blank text
         assert not text.strip() and "needs some text" in str(e)
         return
@@ -81,7 +81,7 @@ def test_any_query_text_searches_or_says_it_is_empty(opened, text):
 @given(pairs=st.lists(st.text(max_size=20), max_size=4))
 def test_any_command_line_filter_parses_or_is_refused(pairs):
     try:
-        where = _parse_where(tuple(pairs))
+        where = parse_where(tuple(pairs))
     except click.BadParameter:
         assert any("=" not in pair for pair in pairs)
         return
@@ -93,7 +93,7 @@ def test_any_command_line_filter_parses_or_is_refused(pairs):
                                        "head:x=1..2", "view=PA"]), min_size=1, max_size=3))
 def test_command_line_filters_reach_the_catalog_as_results_or_invalid_filter(opened, pairs):
     try:
-        hits = opened.search_text("effusion", k=3, where=_parse_where(tuple(pairs)))
+        hits = opened.search.text("effusion", k=3, where=parse_where(tuple(pairs)))
     except InvalidFilter as e:
         assert str(e)
         return

@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from radsearch import open_library
 from radsearch.cli import main
 from radsearch.errors import LibraryCorrupt
-from radsearch.search import open_library
-from radsearch.storage import Image, LibraryStore, Report
+from radsearch.storage import LibraryStore
 from radsearch.storage.integrity import check_library
+from radsearch.storage.schema import Image, Report
 
 
 @pytest.fixture()
@@ -47,14 +48,14 @@ def test_a_whole_library_checks_ok(runner, library):
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
 def test_a_damaged_faiss_file_is_named_at_open_and_repair_rebuilds_it(runner, library, damage):
-    before_hits = _ids(open_library(library).search_text("pleural effusion", k=5))
+    before_hits = _ids(open_library(library).search.text("pleural effusion", k=5))
     before = _catalog_content(library)
     path = library / "vectors" / "images.faiss"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"\0garbage" * 40)
 
     with pytest.raises(LibraryCorrupt, match=r"images\.faiss is damaged.*radsearch repair --library"):
-        open_library(library).search_text("pleural effusion", k=5)
+        open_library(library).search.text("pleural effusion", k=5)
     searched = runner.invoke(main, ["search", "--library", str(library), "--text", "effusion"])
     assert searched.exit_code == 1 and "images.faiss is damaged" in searched.output
     assert "Traceback" not in searched.output
@@ -64,7 +65,7 @@ def test_a_damaged_faiss_file_is_named_at_open_and_repair_rebuilds_it(runner, li
     repaired = runner.invoke(main, ["repair", "--library", str(library)])
     assert repaired.exit_code == 0, repaired.output
     assert _catalog_content(library) == before  # not a row or an embedding changed
-    assert _ids(open_library(library).search_text("pleural effusion", k=5)) == before_hits
+    assert _ids(open_library(library).search.text("pleural effusion", k=5)) == before_hits
     assert check_library(library).ok
 
 
@@ -76,7 +77,7 @@ def test_a_damaged_catalog_is_named_and_repair_refuses_to_touch_it(runner, libra
     damaged = catalog.read_bytes()
 
     with pytest.raises(LibraryCorrupt, match="catalog.sqlite is damaged.*backup"):
-        open_library(library).search_text("pleural effusion", k=5)
+        open_library(library).search.text("pleural effusion", k=5)
     checked = runner.invoke(main, ["check", "--library", str(library)])
     assert checked.exit_code == 1 and "catalog.sqlite" in checked.output and "backup" in checked.output
     repaired = runner.invoke(main, ["repair", "--library", str(library)])

@@ -9,9 +9,8 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from radsearch import index, open_library
 from radsearch.datasets.synthetic import render, write_dicom
-from radsearch.indexer import index
-from radsearch.search import open_library
 
 PHI = {  # distinctive values, so a match anywhere in the library cannot be a coincidence
     "PatientName": "Quixbottom^Zelda^Marigold",
@@ -74,10 +73,10 @@ def test_no_name_birth_date_or_raw_identifier_is_stored_anywhere_in_the_library(
 
 def test_results_and_headers_show_pseudonyms_not_identities(phi_library):
     library = open_library(phi_library)
-    hits = library.search_text("chest radiograph", k=3)
+    hits = library.search.text("chest radiograph", k=3)
     shown = json.dumps([hit.to_dict() for hit in hits]) + json.dumps([library.header(hit.id) for hit in hits])
     assert hits and hits[0].metadata["patient_id"].startswith("anon-")
     for value in PHI.values():
         for needle in _needles(value):
             assert needle not in shown
-    assert library.search_image(hits[0].path, k=3, where={"patient_id": PHI["PatientID"]}, include_own=True)
+    assert library.search.image(hits[0].path, k=3, where={"patient_id": PHI["PatientID"]}, include_own=True)

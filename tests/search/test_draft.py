@@ -69,7 +69,7 @@ def test_library_draft_cites_other_patients_studies(tiny_library, tiny_archive):
     from radsearch import open_library
     lib = open_library(tiny_library)
     record = read_manifest(tiny_archive / "manifest.csv")[0]
-    draft = lib.draft_report(record.path, k=5)
+    draft = lib.search.draft(record.path, k=5)
     assert 0 < len(draft.cases) <= 5 and all(case.report for case in draft.cases)
     own = {r.study_id for r in read_manifest(tiny_archive / "manifest.csv") if r.patient_id == record.patient_id}
     assert not {case.study_key for case in draft.cases} & own

@@ -7,10 +7,9 @@ import shutil
 
 from sqlalchemy import func, select
 
-from radsearch import open_library
+from radsearch import index, open_library
 from radsearch.datasets import generate_archive
-from radsearch.indexer import index, remove
-from radsearch.storage.catalog import Prediction
+from radsearch.storage.schema import Prediction
 
 
 def _stored(lib) -> int:
@@ -33,8 +32,8 @@ def test_stored_predictions_cover_images_indexed_later_and_leave_with_removed_on
     assert summary.added > 0 and summary.predicted == {"zs": summary.added}
     assert "stored head predictions for new images: zs" in str(summary)
     assert _stored(lib) == lib.stats()["images"] == first + summary.added
-    assert lib.search_text("chest", 100, where={"head:zs": {"min": 0.0}})  # every image is filterable
+    assert lib.search.text("chest", 100, where={"head:zs": {"min": 0.0}})  # every image is filterable
 
-    removed = remove(tmp_path / "lib", [archive / "later"])
+    removed = open_library(tmp_path / "lib").remove([archive / "later"])
     assert removed["images"] == summary.added
     assert _stored(lib) == first, "a removed image's predictions go with it"

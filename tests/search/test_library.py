@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from radsearch import open_library
+from radsearch import index, open_library
 from radsearch.datasets import read_manifest
 from radsearch.errors import LibraryNotFound
-from radsearch.indexer import index
 from radsearch.storage.database import database_name, drop_database, parse
 
 
@@ -27,7 +26,7 @@ def lib(request, tiny_library, tiny_archive, tmp_path_factory):
 
 def test_an_indexed_image_finds_itself_first(lib, tiny_archive):
     record = read_manifest(tiny_archive / "manifest.csv")[0]
-    hits = lib.search_image(record.path, k=5, include_own=True)
+    hits = lib.search.image(record.path, k=5, include_own=True)
     assert hits[0].path == record.path and hits[0].score == pytest.approx(1.0, abs=1e-4)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
@@ -36,15 +35,15 @@ def test_a_query_from_the_library_leaves_out_its_own_patient_and_study(lib, tiny
     records = read_manifest(tiny_archive / "manifest.csv")
     record = next(r for r in records if sum(o.patient_id == r.patient_id for o in records) > 1)
     own = {o.path for o in records if o.patient_id == record.patient_id or o.study_id == record.study_id}
-    hits = lib.search_image(record.path, k=len(records))
+    hits = lib.search.image(record.path, k=len(records))
     assert len(hits) == len(records) - len(own) and not {h.path for h in hits} & own
-    similar = lib.search_like(lib.search_image(record.path, k=1, include_own=True)[0].id, k=len(records))
+    similar = lib.search.like(lib.search.image(record.path, k=1, include_own=True)[0].id, k=len(records))
     assert [h.id for h in similar] == [h.id for h in hits]
 
 
 def test_hits_carry_metadata_report_labels_and_thumbnail(lib, tiny_archive):
     record = next(r for r in read_manifest(tiny_archive / "manifest.csv") if r.labels)
-    hit = lib.search_image(record.path, k=1, include_own=True)[0]
+    hit = lib.search.image(record.path, k=1, include_own=True)[0]
     assert hit.labels == record.labels and hit.report == record.report
     assert hit.metadata["body_part"] == record.body_part and hit.metadata["split"] == record.split
     assert hit.thumbnail and hit.thumbnail.endswith(f"{hit.id}.png")
@@ -54,29 +53,29 @@ def test_filters_restrict_results_and_still_fill_k(lib, tiny_archive):
     records = read_manifest(tiny_archive / "manifest.csv")
     n_chest = sum(r.body_part == "CHEST" for r in records)
     hand = next(r for r in records if r.body_part != "CHEST")
-    hits = lib.search_image(hand.path, k=n_chest, where={"body_part": "CHEST"}, include_own=True)
+    hits = lib.search.image(hand.path, k=n_chest, where={"body_part": "CHEST"}, include_own=True)
     assert len(hits) == n_chest and all(h.metadata["body_part"] == "CHEST" for h in hits)
 
 
 def test_filter_with_no_match_returns_nothing(lib):
-    assert lib.search_text("nodule", k=5, where={"body_part": "SKULL"}) == []
+    assert lib.search.text("nodule", k=5, where={"body_part": "SKULL"}) == []
 
 
 def test_report_search_by_text_and_by_image(lib, tiny_archive):
     record = read_manifest(tiny_archive / "manifest.csv")[0]
-    by_image = lib.search_reports(record.path, k=3)
-    by_text = lib.search_reports("pleural effusion", k=3)
+    by_image = lib.search.reports(record.path, k=3)
+    by_text = lib.search.reports("pleural effusion", k=3)
     assert len(by_image) == 3 and len(by_text) == 3
     assert all(h.text and h.study_key and h.image_ids for h in by_image + by_text)
     own = {r.study_id for r in read_manifest(tiny_archive / "manifest.csv") if r.patient_id == record.patient_id}
     every = lib.store.catalog.count("reports")
-    assert not {h.study_key for h in lib.search_reports(record.path, k=every)} & own  # its own patient's stay out
-    assert own <= {h.study_key for h in lib.search_reports(record.path, k=every, include_own=True)}
+    assert not {h.study_key for h in lib.search.reports(record.path, k=every)} & own  # its own patient's stay out
+    assert own <= {h.study_key for h in lib.search.reports(record.path, k=every, include_own=True)}
 
 
 def test_empty_text_query_is_refused(lib):
     with pytest.raises(ValueError):
-        lib.search_text("   ")
+        lib.search.text("   ")
 
 
 def test_opening_a_folder_that_is_not_a_library_says_how_to_make_one(tmp_path):
@@ -85,7 +84,7 @@ def test_opening_a_folder_that_is_not_a_library_says_how_to_make_one(tmp_path):
 
 
 def test_report_hits_name_and_highlight_the_sentence_that_matched(lib):
-    hits = lib.search_reports("pleural effusion", k=5)
+    hits = lib.search.reports("pleural effusion", k=5)
     assert hits and all(hit.why is not None for hit in hits)
     for hit in hits:
         assert hit.why.section in {"FINDINGS", "IMPRESSION"} and hit.why.sentence in hit.text
@@ -93,7 +92,7 @@ def test_report_hits_name_and_highlight_the_sentence_that_matched(lib):
 
 
 def test_sentence_search_ranks_k_distinct_reports_by_their_best_sentence(lib):
-    hits = lib.search_sentences("No pneumothorax.", k=5)
+    hits = lib.search.sentences("No pneumothorax.", k=5)
     assert len({hit.id for hit in hits}) == len(hits) == 5
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
     for hit in hits:
@@ -101,24 +100,24 @@ def test_sentence_search_ranks_k_distinct_reports_by_their_best_sentence(lib):
 
 
 def test_image_hits_carry_the_nearest_sentence_of_their_report(lib):
-    hits = lib.search_text("cardiomegaly", k=5)
+    hits = lib.search.text("cardiomegaly", k=5)
     with_report = [hit for hit in hits if hit.report]
     assert with_report and all(hit.why is not None and hit.why.sentence in hit.report for hit in with_report)
 
 
 def test_case_search_groups_images_into_studies_or_patients(lib):
-    studies = lib.search_cases("pleural effusion", k=4, by="study")
+    studies = lib.search.cases("pleural effusion", k=4, by="study")
     assert len({g.key for g in studies}) == len(studies) == 4
     assert [g.score for g in studies] == sorted((g.score for g in studies), reverse=True)
     for group in studies:
         assert all(h.study_key == group.key for h in group.hits)
         assert group.score == pytest.approx(max(h.score for h in group.hits))
-    patients = lib.search_cases("pleural effusion", k=3, by="patient", score="mean")
+    patients = lib.search.cases("pleural effusion", k=3, by="patient", score="mean")
     for group in patients:
         assert all(h.metadata["patient_id"] == group.key for h in group.hits)
         assert group.score == pytest.approx(sum(h.score for h in group.hits) / len(group.hits))
     with pytest.raises(ValueError, match="study"):
-        lib.search_cases("x", by="series")
+        lib.search.cases("x", by="series")
 
 
 def test_examples_more_like_these_less_like_those(lib, tiny_archive):
@@ -126,35 +125,34 @@ def test_examples_more_like_these_less_like_those(lib, tiny_archive):
     pa, lat = next((r, o) for r in records for o in records
                    if r.study_id == o.study_id and (r.view, o.view) == ("PA", "LAT"))
     # a study's two views, each finding itself: the best match among the views scores a result
-    both = lib.search_examples([pa.path, lat.path], k=2, combine="max", include_own=True)
+    both = lib.search.examples([pa.path, lat.path], k=2, combine="max", include_own=True)
     assert {h.path for h in both} == {pa.path, lat.path} and all(h.score > 0.999 for h in both)
     # by default the examples' own patient and study stay out
-    assert not {h.path for h in lib.search_examples([pa.path, lat.path], k=10)} & {pa.path, lat.path}
-    plain = lib.search_examples([pa.path], k=len(records), include_own=True)
+    assert not {h.path for h in lib.search.examples([pa.path, lat.path], k=10)} & {pa.path, lat.path}
+    plain = lib.search.examples([pa.path], k=len(records), include_own=True)
     unwanted = plain[1]
-    pushed = lib.search_examples([pa.path], [unwanted.id], k=len(records), include_own=True)
+    pushed = lib.search.examples([pa.path], [unwanted.id], k=len(records), include_own=True)
     assert [h.id for h in pushed].index(unwanted.id) > 1  # a negative example sinks in the ranking
     with pytest.raises(ValueError, match="positive"):
-        lib.search_examples([])
+        lib.search.examples([])
 
 
 def test_broad_and_narrow_filters_give_the_exact_filtered_ranking(lib, tiny_archive, monkeypatch):
     """Whichever way a filter is applied (post-filtered over-fetch or id selector), the ranking is exact."""
-    from radsearch.search import library as library_module
-    monkeypatch.setattr(library_module, "OVERFETCH_SHARE", 0.2)  # a switch point a 17-image library can straddle
+    from radsearch.search import planner
+    monkeypatch.setattr(planner, "OVERFETCH_SHARE", 0.2)  # a switch point a 17-image library can straddle
     patient = read_manifest(tiny_archive / "manifest.csv")[0].patient_id
     filters = [{"body_part": "CHEST"}, {"sex": "M"}, {"body_part": {"not": "CHEST"}}, {"patient_id": patient}]
-    shares = [lib._filter_plan(where).share for where in filters]
-    assert min(shares) < library_module.OVERFETCH_SHARE <= max(shares)  # both ways of filtering are exercised
+    shares = [lib.search.planner.plan(where).share for where in filters]
+    assert min(shares) < planner.OVERFETCH_SHARE <= max(shares)  # both ways of filtering are exercised
     for where in filters:
         _check_exact_filtered_ranking(lib, where)
 
 
 def _check_exact_filtered_ranking(lib, where):
-    n = lib.store.catalog.count("images")
-    everything = lib.search_text("pleural effusion", k=n)
-    with lib.store.catalog.session() as s:
-        matching = set(s.scalars(lib.store.image_filter(where)))
+    n = lib.count("images")
+    everything = lib.search.text("pleural effusion", k=n)
+    matching = set(lib.store.catalog.matching_ids(lib.store.catalog.filter(where)))
     expected = [h.id for h in everything if h.id in matching]
     for k in (1, 3, len(expected)):
-        assert [h.id for h in lib.search_text("pleural effusion", k=k, where=where)] == expected[:k]
+        assert [h.id for h in lib.search.text("pleural effusion", k=k, where=where)] == expected[:k]

@@ -20,7 +20,7 @@ def test_effusion_images_find_mostly_effusion_neighbours(demo):
     assert len(queries) >= 10
     shares = []
     for query in queries:
-        hits = lib.search_image(query.path, k=10, where={"patient_id": {"not": query.patient_id}})
+        hits = lib.search.image(query.path, k=10, where={"patient_id": {"not": query.patient_id}})
         shares.append(np.mean(["pleural_effusion" in h.labels for h in hits]))
     assert np.mean(shares) > 0.6, f"only {np.mean(shares):.2f} of neighbours share the effusion label"
 
@@ -28,7 +28,7 @@ def test_effusion_images_find_mostly_effusion_neighbours(demo):
 def test_text_pleural_effusion_ranks_effusion_images_above_normal_ones(demo):
     lib, records = demo
     n_chest = sum(r.body_part == "CHEST" for r in records)
-    hits = lib.search_text("pleural effusion", k=n_chest, where={"body_part": "CHEST"})
+    hits = lib.search.text("pleural effusion", k=n_chest, where={"body_part": "CHEST"})
     effusion = [rank for rank, h in enumerate(hits) if "pleural_effusion" in h.labels]
     normal = [rank for rank, h in enumerate(hits) if not h.labels]
     assert effusion and normal
@@ -43,15 +43,15 @@ def test_text_pleural_effusion_ranks_effusion_images_above_normal_ones(demo):
 def test_hand_query_returns_hands(demo):
     lib, records = demo
     hand = next(r for r in records if r.split == "test" and r.body_part == "HAND")
-    hits = lib.search_image(hand.path, k=5, where={"patient_id": {"not": hand.patient_id}})
+    hits = lib.search.image(hand.path, k=5, where={"patient_id": {"not": hand.patient_id}})
     assert all(h.metadata["body_part"] == "HAND" for h in hits)
 
 
 def test_effusion_without_pneumothorax_pushes_pneumothorax_cases_down(demo):
     lib, _ = demo
     where = {"body_part": "CHEST"}
-    plain = lib.search_text("pleural effusion", k=30, where=where)
-    negated = lib.search_text("pleural effusion without pneumothorax", k=30, where=where)
+    plain = lib.search.text("pleural effusion", k=30, where=where)
+    negated = lib.search.text("pleural effusion without pneumothorax", k=30, where=where)
 
     def pneumothorax(hits):
         return sum("pneumothorax" in h.labels for h in hits)
@@ -64,5 +64,5 @@ def test_effusion_without_pneumothorax_pushes_pneumothorax_cases_down(demo):
 
 def test_report_hits_highlight_a_sentence_about_the_query(demo):
     lib, _ = demo
-    hits = lib.search_reports("pleural effusion", k=5)
+    hits = lib.search.reports("pleural effusion", k=5)
     assert sum("effusion" in hit.why.sentence.lower() for hit in hits) >= 4

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from radsearch import index
 from radsearch.cli import main
 from radsearch.errors import CatalogUnavailable
-from radsearch.indexer import index
 from radsearch.storage.database import database_name, new_library_url
 
 

@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from radsearch.errors import InvalidFilter
 from radsearch.privacy import Pseudonymizer
-from radsearch.storage import FILTER_COLUMNS, Catalog, Image, Label, Series, Study, image_filter
+from radsearch.storage import FILTER_COLUMNS, Catalog
 from radsearch.storage.database import new_library_url, prepare_database
+from radsearch.storage.filters import image_filter
+from radsearch.storage.schema import Image, Label, Series, Study
 
 PSEUDONYMS = Pseudonymizer(salt="test-salt")
 

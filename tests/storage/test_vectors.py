@@ -1,4 +1,5 @@
-"""The FAISS wrapper: ids are catalog keys, filters keep k results, files are written atomically."""
+"""Vector indexes: the FAISS backend keeps the VectorIndex contract (ids are catalog keys, filters keep k
+results, every type deletes, files are written atomically), and libraries switch types as they grow."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import faiss
 import numpy as np
 import pytest
 
-from radsearch.errors import LibraryCorrupt
+from radsearch import open_library
+from radsearch.errors import LibraryCorrupt, RadsearchError
 from radsearch.storage import LibraryStore, VectorIndex
+from radsearch.storage.vectors import FaissIndex, faiss_backend, vector_backend
+
+
+def test_the_faiss_backend_keeps_the_vector_index_contract():
+    assert isinstance(FaissIndex(8), VectorIndex) and vector_backend("faiss") is FaissIndex
 
 
 def _unit(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
@@ -16,7 +23,7 @@ def _unit(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
 
 
 def test_search_returns_catalog_ids_best_first():
-    index = VectorIndex(8)
+    index = FaissIndex(8)
     vectors = _unit(50)
     index.add(np.arange(100, 150), vectors)
     scores, ids = index.search(vectors[7], 5)
@@ -24,7 +31,7 @@ def test_search_returns_catalog_ids_best_first():
 
 
 def test_filtered_search_still_returns_exactly_k():
-    index = VectorIndex(8)
+    index = FaissIndex(8)
     index.add(np.arange(1000), _unit(1000))
     allowed = np.arange(0, 1000, 97)  # 11 rare ids, likely none in the unfiltered top 10
     scores, ids = index.search(_unit(1, seed=9)[0], 10, allowed=allowed)
@@ -32,20 +39,20 @@ def test_filtered_search_still_returns_exactly_k():
 
 
 def test_saved_index_loads_back_and_a_corrupt_file_is_refused_naming_repair(tmp_path):
-    index = VectorIndex(8)
+    index = FaissIndex(8)
     index.add(np.arange(10), _unit(10))
     index.save(tmp_path / "images.faiss")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
-    assert VectorIndex.load(tmp_path / "images.faiss", 8).ntotal == 10
+    assert FaissIndex.load(tmp_path / "images.faiss", 8).ntotal == 10
     (tmp_path / "images.faiss").write_bytes(b"garbage")
     with pytest.raises(LibraryCorrupt, match=r"images\.faiss is damaged.*radsearch repair"):
-        VectorIndex.load(tmp_path / "images.faiss", 8)
+        FaissIndex.load(tmp_path / "images.faiss", 8)
     (tmp_path / "missing.faiss").unlink(missing_ok=True)
-    assert VectorIndex.load(tmp_path / "missing.faiss", 8).ntotal == 0  # never written yet: built from the catalog
+    assert FaissIndex.load(tmp_path / "missing.faiss", 8).ntotal == 0  # never written yet: built from the catalog
 
 
 def test_removed_ids_are_no_longer_found():
-    index = VectorIndex(8)
+    index = FaissIndex(8)
     vectors = _unit(20)
     index.add(np.arange(20), vectors)
     index.remove(np.array([3]))
@@ -53,17 +60,25 @@ def test_removed_ids_are_no_longer_found():
 
 
 def test_auto_picks_flat_for_small_libraries_and_inverted_lists_sized_to_large_ones():
-    from radsearch.storage.vectors import FLAT_LIMIT, choose_spec
-    assert choose_spec("auto", FLAT_LIMIT - 1) == "Flat" and choose_spec("auto", FLAT_LIMIT) == "IVF1024,Flat"
-    assert choose_spec("auto", 1_000_000) == "IVF4096,Flat" and choose_spec("auto", 10_000_000) == "IVF16384,Flat"
-    assert choose_spec("IVF256,PQ16", 10) == "IVF256,PQ16"  # an explicit factory string always wins
+    choose = FaissIndex.choose_spec
+    limit = faiss_backend.FLAT_LIMIT
+    assert choose("auto", limit - 1, 128) == "Flat" and choose("auto", limit, 128) == "IVF1024,Flat"
+    assert choose("auto", 1_000_000, 128) == "IVF4096,Flat" and choose("auto", 10_000_000, 128) == "IVF16384,Flat"
+    assert choose("IVF256,PQ16", 50_000, 128) == "IVF256,PQ16"  # an explicit factory string wins
+    assert choose("IVF256,PQ16", 10, 128) == "Flat"  # once there are enough vectors to train it
+    assert choose("HNSW32", 10, 128) == "HNSW32"  # a type without training applies at once
+
+
+def test_an_unknown_backend_lists_the_known_ones():
+    with pytest.raises(RadsearchError, match="unknown vector backend 'milvus'.*faiss"):
+        vector_backend("milvus")
 
 
 @pytest.mark.parametrize("spec", ["HNSW32", "IVF16,PQ8"])
 def test_approximate_indexes_find_the_query_and_respect_filters(spec):
     vectors = _unit(3000, 32)
     ids = np.arange(3000, dtype=np.int64) + 10
-    index = VectorIndex.build(32, spec, ids, vectors)
+    index = FaissIndex.build(32, spec, ids, vectors)
     assert not index.exact and index.ntotal == 3000
     _, found = index.search(vectors[:5], 3)
     assert found[:, 0].tolist() == ids[:5].tolist()  # each vector's nearest neighbour is itself
@@ -74,8 +89,8 @@ def test_approximate_indexes_find_the_query_and_respect_filters(spec):
 
 def _library_with_spec(archive, model, library, spec: str) -> LibraryStore:
     """A fresh library of the archive whose radsearch.toml then asks for another index type."""
+    from radsearch import index
     from radsearch.config import read_config, write_config
-    from radsearch.indexer import index
     index(archive, library, model, progress=False)
     config = read_config(library)
     config.index_spec = spec
@@ -83,14 +98,22 @@ def _library_with_spec(archive, model, library, spec: str) -> LibraryStore:
     return LibraryStore.open(library)
 
 
-def test_hnsw_cannot_delete_so_the_library_rebuilds_it(tiny_archive, tiny_model, tmp_path):
-    from radsearch.indexer import remove
+def test_hnsw_deletes_by_rebuilding_its_graph_and_keeps_every_other_answer():
+    vectors = _unit(500, 16)
+    ids = np.arange(500, dtype=np.int64) + 7
+    index = FaissIndex.build(16, "HNSW32", ids, vectors)
+    _, before = index.search(vectors[:20], 5)
+    assert index.remove(ids[:3]) == 3 and index.ntotal == 497 and not set(ids[:3]) & set(index.ids().tolist())
+    _, after = index.search(vectors[3:20], 5)
+    assert after[:, 0].tolist() == ids[3:20].tolist()  # each kept vector still finds itself first
+    assert not np.isin(after, ids[:3]).any() and (before[3:, 0] == after[:, 0]).all()
+
+
+def test_a_library_on_hnsw_removes_images_like_any_other(tiny_archive, tiny_model, tmp_path):
     store = _library_with_spec(tiny_archive, tiny_model, tmp_path / "lib", "HNSW32")
     assert not store.vectors("images").exact  # the Flat file on disk was replaced by the configured type
-    with pytest.raises(NotImplementedError):
-        store.vectors("images").remove(store.catalog.ids("images")[:1])
     patient = sorted((tiny_archive / "images").iterdir())[0]
-    removed = remove(tmp_path / "lib", [patient])["images"]
+    removed = open_library(tmp_path / "lib").remove([patient])["images"]
     store = LibraryStore.open(tmp_path / "lib")
     assert sorted(store.vectors("images").ids()) == sorted(store.catalog.ids("images")) and removed > 0
 
@@ -98,13 +121,11 @@ def test_hnsw_cannot_delete_so_the_library_rebuilds_it(tiny_archive, tiny_model,
 def test_an_auto_library_switches_to_inverted_lists_when_it_grows(tiny_library, tmp_path, monkeypatch):
     import shutil
 
-    from radsearch.storage import store as store_module
-    from radsearch.storage import vectors as vectors_module
     library = tmp_path / "lib"
     shutil.copytree(tiny_library, library)
     assert LibraryStore.open(library).vectors("images").exact
-    monkeypatch.setattr(vectors_module, "FLAT_LIMIT", 5)  # pretend 5 vectors is a large library
-    monkeypatch.setattr(store_module, "MIN_TRAINED", 5)  # and enough to train the inverted lists
+    monkeypatch.setattr(faiss_backend, "FLAT_LIMIT", 5)  # pretend 5 vectors is a large library
+    monkeypatch.setattr(faiss_backend, "MIN_TRAINED", 5)  # and enough to train the inverted lists
     store = LibraryStore.open(library)
     assert not store.vectors("images").exact and store.vectors("images").ntotal == store.catalog.count("images")
 
@@ -117,21 +138,18 @@ def test_a_training_index_waits_for_enough_vectors(tiny_archive, tiny_model, tmp
 def test_a_tight_filter_on_an_approximate_index_still_gives_exactly_k(tiny_library, tmp_path, monkeypatch):
     import shutil
 
-    from radsearch.search import open_library
-    from radsearch.storage import store as store_module
-    from radsearch.storage import vectors as vectors_module
     library = tmp_path / "lib"
     shutil.copytree(tiny_library, library)
-    monkeypatch.setattr(vectors_module, "FLAT_LIMIT", 5)
-    monkeypatch.setattr(store_module, "MIN_TRAINED", 5)
+    monkeypatch.setattr(faiss_backend, "FLAT_LIMIT", 5)
+    monkeypatch.setattr(faiss_backend, "MIN_TRAINED", 5)
     lib = open_library(library)
     assert not lib.store.vectors("images").exact
-    knees = lib.search_text("knee", k=100, where={"body_part": "KNEE"})
+    knees = lib.search.text("knee", k=100, where={"body_part": "KNEE"})
     n_knees = len(knees)
     assert n_knees >= 2
     # force the approximate search to come back short, as it can under a selective filter
-    monkeypatch.setattr(VectorIndex, "search", lambda self, q, k, allowed=None: (np.zeros((1, 1)), np.array([[-1]])))
-    again = lib.search_text("knee", k=n_knees, where={"body_part": "KNEE"})
+    monkeypatch.setattr(FaissIndex, "search", lambda self, q, k, allowed=None: (np.zeros((1, 1)), np.array([[-1]])))
+    again = lib.search.text("knee", k=n_knees, where={"body_part": "KNEE"})
     assert len(again) == n_knees and {h.id for h in again} == {h.id for h in knees}
 
 
@@ -146,7 +164,7 @@ def test_unfiltered_searches_use_a_gpu_copy_that_follows_changes(monkeypatch):
     monkeypatch.setattr(faiss, "get_num_gpus", lambda: 1)
     monkeypatch.setattr(faiss, "index_cpu_to_all_gpus", to_gpu)
     vectors = _unit(300, 16)
-    index = VectorIndex.build(16, "Flat", np.arange(300), vectors)
+    index = FaissIndex.build(16, "Flat", np.arange(300), vectors)
     scores, ids = index.search(vectors[:5], 3)
     assert len(copies) == 1 and ids[:, 0].tolist() == [0, 1, 2, 3, 4]
     index.add(np.array([1000]), vectors[:1] * -1)

@@ -61,7 +61,7 @@ def test_projection_only_alignment_keeps_pretrained_towers_exactly(towers, tiny_
                        freeze=("image", "text"))
     model = RadsearchModel.from_pretrained(train(tiny_archive / "manifest.csv", tmp_path / "m", settings,
                                                  progress=False))
-    for tower, name in ((model.dual.vision_model, "dinov2"), (model.dual.text_model, "bert")):
+    for tower, name in ((model.tower("image"), "dinov2"), (model.tower("text"), "bert")):
         original = (Dinov2Model if name == "dinov2" else BertModel).from_pretrained(towers[name])
         assert all(torch.equal(v, original.state_dict()[k]) for k, v in tower.state_dict().items()), name
     # the DINOv2 tower sees what it was trained on: 3 channels, its own normalisation
@@ -75,7 +75,7 @@ def test_a_pretrained_tower_that_is_not_frozen_learns(towers, tiny_archive, tmp_
     model = RadsearchModel.from_pretrained(train(tiny_archive / "manifest.csv", tmp_path / "m", settings,
                                                  progress=False))
     original = ConvNextModel.from_pretrained(towers["convnext"]).state_dict()
-    changed = [k for k, v in model.dual.vision_model.state_dict().items() if not torch.equal(v, original[k])]
+    changed = [k for k, v in model.tower("image").state_dict().items() if not torch.equal(v, original[k])]
     assert changed  # it started from the checkpoint (same shapes) and moved
     assert model.embed_dim == 128 and model.profile.channels == 3
 

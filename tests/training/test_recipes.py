@@ -8,12 +8,11 @@ from dataclasses import replace
 import pytest
 import torch
 
+from radsearch import index, open_library
 from radsearch.datasets import ManifestRecord, read_manifest, write_manifest
 from radsearch.errors import ModelDirError, RadsearchError
 from radsearch.imaging import PreprocessProfile
-from radsearch.indexer import index
 from radsearch.models import RadsearchModel
-from radsearch.search import open_library
 from radsearch.training import TrainSettings, train
 from radsearch.training import loop as loop_module
 from radsearch.training.data import load_training_set
@@ -40,9 +39,9 @@ def test_ssl_trains_the_image_tower_from_images_alone(unreported_manifest, tmp_p
     index(unreported_manifest, tmp_path / "lib", out, progress=False)
     lib = open_library(tmp_path / "lib")
     first = read_manifest(unreported_manifest)[0].path
-    assert lib.search_image(first, k=1, include_own=True)[0].score > 0.99  # image search works
+    assert lib.search.image(first, k=1, include_own=True)[0].score > 0.99  # image search works
     with pytest.raises(ModelDirError, match="trained without reports"):
-        lib.search_text("pleural effusion")  # text search would be noise: refused, with the reason
+        lib.search.text("pleural effusion")  # text search would be noise: refused, with the reason
 
 
 def test_contrastive_alone_refuses_an_archive_without_reports(unreported_manifest, tmp_path):
@@ -128,7 +127,8 @@ def test_findings_and_impression_can_be_learned_and_the_index_embeds_the_same_te
     index(tiny_archive, tmp_path / "lib", out, progress=False)
     lib = open_library(tmp_path / "lib")
     record = next(r for r in read_manifest(tiny_archive / "manifest.csv") if r.report)
-    hit = lib.search_reports_vector(lib.embed_texts([embedding_text(record.report, "findings+impression")])[0], 1)[0]
+    vector = lib.search.embed_texts([embedding_text(record.report, "findings+impression")])[0]
+    hit = lib.search.reports_by_vector(vector, 1)[0]
     assert hit.score > 0.999  # the stored report vector is the embedding of findings + impression
 
 
@@ -155,7 +155,7 @@ def test_bf16_mixed_precision_trains_like_fp32_and_saves_fp32_weights(tiny_archi
     assert mixed[-1]["loss"] < mixed[0]["loss"] - 0.2  # it learns
     assert abs(mixed[-1]["loss"] - full[-1]["loss"]) < 0.1 * full[-1]["loss"]  # and ends where fp32 ends
     model = RadsearchModel.from_pretrained(mixed_dir)
-    assert {p.dtype for p in model.dual.parameters()} == {torch.float32}
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
 
 
 def test_asking_for_an_absent_gpu_or_an_unknown_precision_is_refused_with_the_fix(tiny_archive, tmp_path,
@@ -182,4 +182,4 @@ def test_a_grid_pooled_preset_trains_indexes_and_finds_each_image_first(tiny_arc
     index(tiny_archive, tmp_path / "lib", out, progress=False)
     lib = open_library(tmp_path / "lib")
     first = read_manifest(tiny_archive / "manifest.csv")[0].path
-    assert lib.search_image(first, k=1, include_own=True)[0].path == first
+    assert lib.search.image(first, k=1, include_own=True)[0].path == first

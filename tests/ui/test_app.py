@@ -110,7 +110,7 @@ def test_a_head_answers_on_every_result_and_open_shows_its_map(tiny_library, mon
     assert any(c.value == "where “pleural effusion” matches" for c in at.caption)
     at.button(key="close-detail").click().run()
     assert not any(s.value.startswith("Library image") for s in at.subheader)
-    upload = Path(open_library(library).store.catalog.image_rows([1])[1]["path"])  # an indexed file, uploaded
+    upload = Path(open_library(library).image(1).path)  # an indexed file, uploaded
     at.file_uploader[0].set_value((upload.name, upload.read_bytes(), "application/octet-stream")).run()
     assert not at.exception
     assert any(m.value.startswith("effusion: effusion ") for m in at.markdown)  # the upload's own answer
@@ -172,7 +172,7 @@ def test_library_page_shows_what_is_indexed_and_the_last_run(app):
 
 def test_curation_page_maps_every_image_and_lists_duplicates(app, tiny_library):
     from radsearch import open_library
-    images = open_library(tiny_library).store.catalog.count()
+    images = open_library(tiny_library).count()
     app.sidebar.radio(key="page").set_value("Curation").run()
     assert not app.exception
     app.selectbox(key="curation-check").set_value("Map and clusters").run()
@@ -199,11 +199,8 @@ def test_an_upload_declaring_too_many_pixels_is_refused_by_name(app, monkeypatch
 
 
 def test_the_served_ui_caps_upload_bodies_at_the_same_limit(monkeypatch, tiny_library):
-    from radsearch import cli
-    calls = []
-    monkeypatch.setattr(cli.subprocess, "run", lambda command, **_: calls.append(command))
+    from radsearch.ui.server import streamlit_command
     monkeypatch.setenv("RADSEARCH_MAX_UPLOAD_MB", "5")
-    cli._run_ui(tiny_library, "127.0.0.1", 8599)
-    command = calls[0]
+    command = streamlit_command(tiny_library, "127.0.0.1", 8599)
     assert command[command.index("--server.maxUploadSize") + 1] == "5"
     assert command[command.index("--server.address") + 1] == "127.0.0.1"

@@ -10,10 +10,10 @@ from pathlib import Path
 from PIL import Image as PILImage
 
 from ..errors import LibraryCorrupt
-from ..storage import LibraryStore
-from ..storage.integrity import CheckReport, check_library
-from ..storage.store import disk_full_is_reported
-from .pipeline import repair_thumbnails
+from ..files import LibraryPaths, is_temporary
+from .integrity import CheckReport, check_library
+from .store import LibraryStore, disk_full_is_reported
+from .thumbnails import repair_thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +54,12 @@ def _remove_leftovers(store: LibraryStore) -> int:
     (repair_thumbnails then draws those again from the source files)."""
     ids = set(store.catalog.ids("images").tolist())
     removed = 0
-    for folder in (store.paths["vectors"], store.paths["thumbs"]):
+    for folder in (store.paths.vectors, store.paths.thumbs):
         for path in sorted(folder.iterdir()) if folder.is_dir() else []:
             if not path.is_file():
                 continue
-            orphan = path.suffix == ".png" and path.stem.isdigit() and int(path.stem) not in ids
-            if path.name.startswith(".") or orphan or (path.suffix == ".png" and path.stem.isdigit()
-                                                       and not _readable(path)):
+            image_id = LibraryPaths.thumbnail_id(path)
+            if is_temporary(path) or (image_id is not None and (image_id not in ids or not _readable(path))):
                 path.unlink()
                 removed += 1
     return removed
@@ -73,3 +72,4 @@ def _readable(path: Path) -> bool:
         return True
     except (OSError, SyntaxError, ValueError):
         return False
+

@@ -1,0 +1,83 @@
+"""Verbs that build and look after a library: index, remove, rebuild, check, repair."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .options import library_option, open_lib
+
+
+@click.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@library_option("Library directory (created if new).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory; required for a new library.")
+@click.option("--batch-size", default=32, show_default=True, help="Images embedded and committed together.")
+@click.option("--workers", type=click.IntRange(min=0),
+              help="Decode processes [default: one per core]; 0 decodes in the main process.")
+@click.option("--keep-identifiers", is_flag=True, default=None,
+              help="New library only: store real patient IDs and accession numbers instead of salted pseudonyms.")
+@click.option("--database", "database_url", metavar="URL",
+              help="New library only: catalog database, e.g. postgresql://user@host/name [default: SQLite in the "
+                   "library, or a database on the server in $RADSEARCH_DATABASE_URL].")
+@click.option("--rehash", is_flag=True,
+              help="Read and hash every file, even those whose path, size and modification time are already indexed.")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Embed on a Ray cluster: its address (auto, ray://host:10001) or 'local' to start one here. "
+                   "Needs the ray extra.")
+def index(source: Path, library: Path, model_dir: Path | None, batch_size: int, workers: int | None,
+          keep_identifiers: bool | None, database_url: str | None, rehash: bool, ray_address: str | None) -> None:
+    """Index SOURCE (archive folder, manifest CSV or image) into a library; re-runs add only new files."""
+    from ..library import open_or_create
+    lib = open_or_create(library, model_dir, keep_identifiers=keep_identifiers, database_url=database_url)
+    click.echo(str(lib.index(source, batch_size=batch_size, workers=workers, ray_address=ray_address, rehash=rehash)))
+
+
+@click.command()
+@library_option()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--missing", is_flag=True, help="Also remove every image whose file no longer exists.")
+def remove(library: Path, paths: tuple[Path, ...], missing: bool) -> None:
+    """Remove the images of PATHS (files or folders) from a library: rows, vectors and thumbnails."""
+    if not paths and not missing:
+        raise click.UsageError("give files or folders to remove, or --missing")
+    removed = open_lib(library).remove(paths, missing=missing)
+    click.echo(f"removed {removed['images']} images, {removed['reports']} reports and {removed['studies']} studies")
+
+
+@click.command()
+@library_option()
+def rebuild(library: Path) -> None:
+    """Re-create the FAISS indexes from the catalog's stored embeddings (no encoder run)."""
+    counts = open_lib(library).rebuild()
+    click.echo(", ".join(f"{kind}: {n} vectors" for kind, n in counts.items()))
+
+
+@click.command()
+@library_option()
+def check(library: Path) -> None:
+    """Verify a library: catalog, one vector per row in every index, the model's hash, no orphan files."""
+    from ..library import check_library
+    report = check_library(library, progress=True)
+    click.echo(str(report))
+    if not report.ok:
+        sys.exit(1)
+
+
+@click.command()
+@library_option()
+def repair(library: Path) -> None:
+    """Rebuild what derives from the catalog (FAISS indexes, thumbnails) and clear leftovers of killed writes."""
+    from ..library import repair_library
+    summary = repair_library(library)
+    click.echo(str(summary))
+    if not summary.after.ok:
+        sys.exit(1)
+
+
+def register(group: click.Group) -> None:
+    for command in (index, remove, rebuild, check, repair):
+        group.add_command(command)

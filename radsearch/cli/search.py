@@ -1,0 +1,88 @@
+"""Verbs that query a library: search and draft."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import click
+
+from .options import json_option, library_option, open_lib, parse_where, where_option
+
+
+@click.command()
+@library_option()
+@click.option("--image", "images", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Query image (DICOM/PNG/JPEG); repeat for the views of one study.")
+@click.option("--text", help="Query text, e.g. 'left pleural effusion'.")
+@click.option("--like", "like_id", type=int, help="An indexed image's id: more like this one.")
+@click.option("-k", default=10, show_default=True, help="Number of results.")
+@click.option("--reports", is_flag=True, help="Return reports instead of images.")
+@click.option("--sentences", is_flag=True, help="Return reports ranked by their best-matching sentence.")
+@click.option("--by", "group_by", type=click.Choice(["study", "patient"]),
+              help="Return studies or patients, scored by their best-matching image.")
+@click.option("--include-own", is_flag=True,
+              help="Keep the query's own patient and study (images, reports) when the query file is in the library.")
+@where_option()
+@json_option
+def search(library: Path, images: tuple[Path, ...], text: str | None, like_id: int | None, k: int, reports: bool,
+           sentences: bool, group_by: str | None, include_own: bool, where: tuple[str, ...], as_json: bool) -> None:
+    """Search a library with an image (or a study's images), a text, or an indexed image's id."""
+    given = [q for q in (list(images) or None, text, like_id) if q is not None]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --image, --text or --like")
+    if (reports or sentences) and where:
+        raise click.UsageError("--where filters image results; drop it with --reports or --sentences")
+    results = "sentences" if sentences else "reports" if reports else "images"
+    hits = open_lib(library).search(given[0], k, parse_where(where), results=results, by=group_by,
+                                    include_own=include_own)
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], indent=2, default=str))
+        return
+    for rank, hit in enumerate(hits, start=1):
+        if group_by:
+            click.echo(f"{rank:>3}  {hit.score:.3f}  {group_by} {hit.key}  "
+                       f"{len(hit.hits)} matching images, e.g. {hit.hits[0].path}")
+        elif results != "images":  # the sentence that matched, in brackets
+            shown = hit.why.highlight(hit.text, ("[", "]")) if hit.why else hit.text
+            click.echo(f"{rank:>3}  {hit.score:.3f}  {hit.study_key}  {shown}")
+        else:
+            meta = hit.metadata
+            click.echo(f"{rank:>3}  {hit.score:.3f}  {meta.get('body_part') or '?'}/{meta.get('view') or '?'}  "
+                       f"[{', '.join(hit.labels) or 'no findings'}]  {hit.path}")
+
+
+@click.command()
+@library_option()
+@click.option("--image", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The image to report.")
+@click.option("-k", default=10, show_default=True, help="Similar reported studies to draft from.")
+@click.option("--generator", metavar="MODULE:FUNCTION",
+              help="A site's own text generator, called with (query, cases, consensus draft); returns text.")
+@click.option("--json", "as_json", is_flag=True, help="Print the draft, its evidence and the cases as JSON.")
+def draft(library: Path, image: Path, k: int, generator: str | None, as_json: bool) -> None:
+    """Draft a report for IMAGE from the most similar cases: agreed sentences, each citing its studies."""
+    made = open_lib(library).search.draft(image, k=k, generator=_load_generator(generator) if generator else None)
+    if as_json:
+        click.echo(json.dumps({"text": made.text, "uncertain": made.uncertain, "disputed": made.disputed,
+                               "sentences": [vars(s) for s in made.sentences],
+                               "cases": [{"study_key": c.study_key, "score": c.score} for c in made.cases]},
+                              indent=2))
+        return
+    click.echo(made.text)
+    click.echo(f"\nfrom {len(made.cases)} similar studies: "
+               + ", ".join(f"{c.study_key} ({c.score:.3f})" for c in made.cases))
+
+
+def _load_generator(spec: str):  # noqa: ANN202
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise click.BadParameter(f"cannot load {spec!r} ({e}); give MODULE:FUNCTION importable here",
+                                 param_hint="--generator") from None
+
+
+def register(group: click.Group) -> None:
+    for command in (search, draft):
+        group.add_command(command)

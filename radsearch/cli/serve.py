@@ -1,0 +1,98 @@
+"""Verbs that serve a library to people and account for it: ui, users, audit, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from .options import library_option, open_lib
+
+DEMO_STUDIES = 800  # enough patients that the tiny encoder learns the findings (docs/benchmarks.md)
+
+
+@click.command()
+@library_option()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; any address but loopback "
+              "needs --users.")
+@click.option("--port", default=8501, show_default=True)
+@click.option("--users", "users_file", envvar="RADSEARCH_USERS", type=click.Path(dir_okay=False, path_type=Path),
+              help="Users file (`radsearch users add`): everyone signs in, and searches are audited under their "
+                   "name (or RADSEARCH_USERS).")
+def ui(library: Path, host: str, port: int, users_file: Path | None) -> None:
+    """Start the Streamlit UI on a library and print its URL; stopping this command stops the server."""
+    from ..access import require_auth
+    from ..config import read_config
+    from ..ui.server import serve
+    read_config(library)  # fail here, clearly, rather than inside the browser
+    require_auth(host, users_file)
+    sys.exit(serve(library, host, port, users_file, echo=click.echo))
+
+
+@click.command()
+@library_option()
+@click.option("--user", help="Only this user's searches (UI logins by name; others as os:ACCOUNT).")
+@click.option("--since", help="Only searches at or after this UTC time, e.g. 2026-11-01 or 2026-11-01T08:00.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def audit(library: Path, user: str | None, since: str | None, limit: int, as_json: bool) -> None:
+    """Show the audit log: who searched what, when, and which results they were shown."""
+    entries = open_lib(library).audit_log(limit, user=user, since=since)
+    if as_json:
+        click.echo(json.dumps([asdict(entry) for entry in entries], indent=2))
+        return
+    for entry in entries:
+        where = f"  where {json.dumps(entry.filters)}" if entry.filters else ""
+        click.echo(f"{entry.at}  {entry.user}  {entry.action}  {entry.query}{where}  -> {len(entry.results)} results")
+
+
+@click.group()
+def users() -> None:
+    """Manage the users file of a served UI: add or remove people's access tokens."""
+
+
+@users.command("add")
+@click.option("--file", "users_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("name")
+def users_add(users_file: Path, name: str) -> None:
+    """Give NAME a new access token (replacing any earlier one); the token is printed once, stored hashed."""
+    from ..access import add_user
+    token = add_user(users_file, name)
+    click.echo(f"{name}: {token}")
+    click.echo(f"(give this token to {name}; {users_file} keeps only its hash)", err=True)
+
+
+@users.command("remove")
+@click.option("--file", "users_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("name")
+def users_remove(users_file: Path, name: str) -> None:
+    """Revoke NAME's access token."""
+    from ..access import remove_user
+    remove_user(users_file, name)
+    click.echo(f"removed {name}")
+
+
+@click.command()
+@click.option("--dir", "workdir", default="radsearch-demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Where the archive, model and library go.")
+@click.option("--studies", default=DEMO_STUDIES, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--no-ui", is_flag=True, help="Print example searches instead of starting the UI.")
+@click.option("--port", default=8501, show_default=True)
+def demo(workdir: Path, studies: int, seed: int, no_ui: bool, port: int) -> None:
+    """Synthesise an archive, train encoders, index it and open the UI (each step resumes if re-run)."""
+    from ..demo import prepare_demo, print_examples
+    library = prepare_demo(workdir, studies=studies, seed=seed, echo=click.echo)
+    if no_ui:
+        print_examples(library, workdir / "archive" / "manifest.csv", echo=click.echo)
+    else:
+        from ..ui.server import serve
+        sys.exit(serve(library, "127.0.0.1", port, echo=click.echo))
+
+
+def register(group: click.Group) -> None:
+    for command in (ui, audit, users, demo):
+        group.add_command(command)

@@ -1,0 +1,95 @@
+"""Verbs that make and measure encoders: train, eval."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .options import json_option, library_option, open_lib
+
+
+@click.command()
+@click.option("--manifest", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Manifest CSV of the training images (and reports, labels).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (Hugging Face layout).")
+@click.option("--preset", default="tiny", show_default=True, help="Architecture preset (see models/presets).")
+@click.option("--recipe", default="contrastive", show_default=True,
+              help="contrastive, ssl, supervised, or a combination such as contrastive+ssl.")
+@click.option("--weight", "weights", multiple=True, metavar="NAME=W",
+              help="Weight of one objective in a combination, e.g. ssl=0.5 (repeatable).")
+@click.option("--epochs", type=int, help="Passes over the training split (default: the preset's tuned value).")
+@click.option("--batch-size", type=int, help="Images per batch.")
+@click.option("--accumulate", type=int, help="Batches per optimizer step (gradient accumulation).")
+@click.option("--lr", type=float, help="Peak learning rate.")
+@click.option("--checkpoint-every", type=int, help="Also checkpoint every N optimizer steps (default: each epoch).")
+@click.option("--init-image", type=click.Path(exists=True, file_okay=False),
+              help="Local pretrained image tower (ViT, DINOv2 or ConvNeXt directory).")
+@click.option("--init-text", type=click.Path(exists=True, file_okay=False),
+              help="Local pretrained BERT-family text tower with its tokenizer.")
+@click.option("--freeze", multiple=True, type=click.Choice(["image", "text"]), help="Keep a tower fixed (repeatable).")
+@click.option("--projection-only", is_flag=True, help="Freeze both towers: train only the projections.")
+@click.option("--pool-study", is_flag=True, help="Contrastive on studies: average a study's views before its report.")
+@click.option("--report-sections", type=click.Choice(["impression", "findings+impression"]), default="impression",
+              show_default=True, help="Report text the text tower learns (and the report index embeds).")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (a GPU when torch sees one, else the CPU), cpu, or cuda[:N].")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+              help="auto: bf16 autocast on a GPU, fp32 on the CPU. Weights are saved in fp32 either way.")
+@click.option("--seed", default=0, show_default=True)
+def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[str, ...], epochs: int | None,
+          batch_size: int | None, accumulate: int | None, lr: float | None, checkpoint_every: int | None,
+          init_image: str | None, init_text: str | None, freeze: tuple[str, ...], projection_only: bool,
+          pool_study: bool, report_sections: str, device: str, precision: str, seed: int) -> None:
+    """Train image and text encoders on a manifest's train split; resumes if interrupted."""
+    from ..training import TrainSettings
+    from ..training import train as run_training
+    settings = TrainSettings(preset=preset, recipe=recipe, seed=seed, init_image=init_image or "",
+                             report_sections=report_sections, pool_study=pool_study,
+                             init_text=init_text or "", device=device, precision=precision,
+                             freeze=("image", "text") if projection_only else tuple(dict.fromkeys(freeze)))
+    for pair in weights:
+        name, _, value = pair.partition("=")
+        try:
+            settings.weights[name.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{pair!r} is not NAME=NUMBER", param_hint="--weight") from None
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("accumulate", accumulate),
+                        ("checkpoint_every", checkpoint_every)):
+        if value is not None:
+            setattr(settings, name, value)
+    click.echo(f"model written to {run_training(manifest, out, settings)}")
+
+
+@click.command(name="eval")
+@library_option()
+@click.option("--queries", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Manifest whose rows are the queries.")
+@click.option("-k", default=10, show_default=True)
+@click.option("--split", default="test", show_default=True, help="Use only rows of this split ('' for all).")
+@click.option("--baseline", "baselines", multiple=True, type=click.Choice(["random-init", "pixels"]),
+              help="Also score a same-run baseline: random-init weights, or downsampled pixels (repeatable).")
+@click.option("--drafts", is_flag=True,
+              help="Also score report drafts: label F1 against copying the single nearest report.")
+@json_option
+def evaluate(library: Path, queries: Path, k: int, split: str, baselines: tuple[str, ...], drafts: bool,
+             as_json: bool) -> None:
+    """Retrieval quality: precision/mAP/nDCG@K, recall@K, probe AUROC, per label and body part."""
+    from ..evaluation.drafting import evaluate_drafts
+    from ..evaluation.retrieval import evaluate as run_eval
+    lib = open_lib(library)
+    report = run_eval(lib, queries, k=k, split=split or None, baselines=baselines, progress=not as_json)
+    drafting = evaluate_drafts(lib, queries, k=k, split=split or None, progress=not as_json) if drafts else None
+    if as_json:
+        click.echo(json.dumps(report.to_dict() | ({"drafting": drafting.to_dict()} if drafting else {})))
+        return
+    click.echo(report.table())
+    if drafting:
+        click.echo("\n" + drafting.table())
+
+
+def register(group: click.Group) -> None:
+    for command in (train, evaluate):
+        group.add_command(command)

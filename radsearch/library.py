@@ -1,0 +1,224 @@
+"""`Library`: the one object the CLI, the UI and scripts hold. It opens (or creates) a library folder, owns its
+storage and its encoder, and exposes search, task heads, curation, indexing, integrity and facts.
+
+    lib = radsearch.open_library("lib/")
+    lib.search("left pleural effusion", k=5)        # routed: text, image, ids, several images; or a verb:
+    lib.search.image("query.dcm", where={"view": "PA"})
+    lib.heads.train("effusion", labels=["pleural_effusion"]); lib.curate.duplicates(); lib.index("archive/")
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .columns import COLUMNS, Column
+from .config import LibraryConfig
+from .curation import Curator
+from .errors import LibraryMismatch, ModelDirError
+from .files import CONFIG_FILE, content_hash
+from .heads import HeadRegistry
+from .indexer import IndexSummary, index_files, record_run, remove_files
+from .indexer.pipeline import BATCH_SIZE
+from .models import Encoder, load_encoder
+from .search import SearchEngine
+from .storage import AuditRecord, ImageRecord, LibraryStore
+from .storage.database import new_library_url, parse, prepare_database, safe
+from .storage.integrity import CheckReport, check_library
+from .storage.repair import RepairSummary, repair_library
+
+log = logging.getLogger(__name__)
+OVERVIEW_COUNTS = ("body_part", "view", "labels", "split")  # what the Library page counts images by
+
+
+class Library:
+    """An opened library. The encoder loads on first use; the vector indexes when first searched."""
+
+    def __init__(self, store: LibraryStore, encoder: Encoder | None = None) -> None:
+        self.store = store
+        self._encoder = encoder
+        if encoder is not None:
+            store.check_model(encoder.model_id, encoder.profile.hash)
+        self._search: SearchEngine | None = None
+        self._heads: HeadRegistry | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.store.root
+
+    @property
+    def encoder(self) -> Encoder:
+        """The library's own model (LIB/model), checked against the one its vectors were made with."""
+        if self._encoder is None:
+            encoder = load_encoder(self.store.model_path)
+            self.store.check_model(encoder.model_id, encoder.profile.hash)
+            self._encoder = encoder
+        return self._encoder
+
+    @property
+    def search(self) -> SearchEngine:
+        """Image, text, report and sentence search; call it to route a query (radsearch.search)."""
+        if self._search is None:
+            self._search = SearchEngine(self.store, lambda: self.encoder)
+        return self._search
+
+    @property
+    def heads(self) -> HeadRegistry:
+        """Task heads: train, list, get, predict, explain, remove, store predictions (radsearch.heads)."""
+        if self._heads is None:
+            self._heads = HeadRegistry(self.store, lambda: self.encoder)
+        return self._heads
+
+    @property
+    def curate(self) -> Curator:
+        """Dataset curation: duplicates, leakage, outliers, label noise, map, export (radsearch.curation)."""
+        return Curator(self.store, lambda: self.encoder)
+
+    # -- building and keeping it ---------------------------------------------------------------------
+    def index(self, source: str | Path, batch_size: int = BATCH_SIZE, progress: bool = True,
+              workers: int | None = None, ray_address: str | None = None, rehash: bool = False) -> IndexSummary:
+        """Index an archive folder, a manifest or one image (indexer.pipeline); re-runs add only new files.
+        Heads with stored predictions score the new images too, so their filters stay complete."""
+        summary = index_files(self.store, self.encoder, source, batch_size=batch_size, progress=progress,
+                              workers=workers, ray_address=ray_address, rehash=rehash)
+        if summary.added:
+            summary.predicted = {name: n for name, n in self.heads.update_stored().items() if n}
+        record_run(self.store, source, summary)
+        return summary
+
+    def remove(self, paths: Iterable[str | Path] = (), missing: bool = False) -> dict[str, int]:
+        """Remove the images of files or folders (and with `missing`, of every file that is gone)."""
+        return remove_files(self.store, paths, missing=missing).counts()
+
+    def rebuild(self) -> dict[str, int]:
+        """Re-create the vector indexes from the catalog's stored embeddings (no encoder run)."""
+        return self.store.rebuild_vectors()
+
+    def check(self, progress: bool = False) -> CheckReport:
+        """Whether the library is whole (storage.integrity; `check_library` checks one that cannot open)."""
+        return check_library(self.path, progress=progress)
+
+    def repair(self) -> RepairSummary:
+        """Rebuild what derives from the catalog (storage.repair; `repair_library` needs no opened library)."""
+        return repair_library(self.path)
+
+    # -- facts ---------------------------------------------------------------------------------------
+    def image(self, image_id: int) -> ImageRecord:
+        """One indexed image: its file, frame, study, metadata, labels and report."""
+        try:
+            return self.store.catalog.image(int(image_id))
+        except KeyError:
+            raise KeyError(f"no image with id {image_id} in {self.path}") from None
+
+    def header(self, image_id: int) -> dict[str, Any]:
+        """The stored DICOM header (DICOM JSON, without pixels or identities); {} for non-DICOM images."""
+        try:
+            return self.store.catalog.header(int(image_id))
+        except KeyError:
+            raise KeyError(f"no image with id {image_id} in {self.path}") from None
+
+    def first_image_of(self, study_key: str) -> int | None:
+        """The id of a study's first image (a cited case's picture), or None."""
+        return self.store.catalog.first_image_of(study_key)
+
+    def find_file(self, path: str | Path) -> int | None:
+        """The id of an indexed file's image (its first frame), found by its content; None when not indexed."""
+        return self.store.catalog.image_by_hash(content_hash(path))
+
+    def pseudonym(self, identifier: object) -> str | None:
+        """What the catalog stores for a patient ID or accession number of this library."""
+        return self.store.pseudonymise(identifier)
+
+    def count(self, kind: str = "images") -> int:
+        return self.store.catalog.count(kind)
+
+    def stats(self) -> dict[str, Any]:
+        counts = self.store.counts()
+        return {"images": counts["images"], "reports": counts["reports"], "report_sentences": counts["sentences"],
+                "model_id": self.store.config.model_id, "index": self.store.config.index_spec,
+                "body_parts": self.store.catalog.distinct("body_part"), "views": self.store.catalog.distinct("view")}
+
+    @staticmethod
+    def filter_columns() -> list[Column]:
+        """The metadata columns a front end offers as filters, in the registry's order (radsearch.columns)."""
+        return [column for column in COLUMNS if column.filterable and column.ui]
+
+    def filter_choices(self, column: str) -> list[str]:
+        """The values a filter on `column` can take here (labels included), for pickers."""
+        if column == "labels":
+            return sorted(self.store.catalog.value_counts("labels"))
+        return self.store.catalog.distinct(column)
+
+    def audit_log(self, limit: int = 100, user: str | None = None, since: str | None = None) -> list[AuditRecord]:
+        """The latest searches, newest first (radsearch.search.audit)."""
+        return self.store.catalog.audit_log(limit, user=user, since=since)
+
+    def overview(self) -> dict[str, Any]:
+        """What the library holds and how it was built: counts by body part, view, label and split, the
+        model and index types, heads, the latest indexing runs and unreadable files (the UI's Library page)."""
+        catalog = self.store.catalog
+        return self.stats() | {
+            "counts": {column: catalog.value_counts(column) for column in OVERVIEW_COUNTS},
+            "index_types": {kind: self.store.index_spec(kind) for kind in ("images", "reports", "sentences")},
+            "model": {"path": str(self.store.model_path), "training": self.encoder.info,
+                      "profile": self.encoder.profile.to_dict()},
+            "heads": [head.summary() for head in self.heads.list()],
+            "runs": [asdict(run) for run in catalog.runs()],
+            "failures": [asdict(failure) for failure in catalog.failures()]}
+
+
+def open_library(path: str | Path) -> Library:
+    """Open a library directory; it needs nothing but its own radsearch.toml and files."""
+    return Library(LibraryStore.open(path))
+
+
+def create_library(path: str | Path, model_dir: str | Path, keep_identifiers: bool = False,
+                   database_url: str | None = None) -> Library:
+    """A new, empty library around a model: the model is copied into LIB/model, the catalog made (SQLite
+    inside the library, or a PostgreSQL database: storage.database.new_library_url)."""
+    path = Path(path)
+    if (path / CONFIG_FILE).is_file():
+        raise LibraryMismatch(f"{path} is a library already; open it with radsearch.open_library")
+    encoder = load_encoder(model_dir)
+    url = prepare_database(new_library_url(path, database_url))  # before any file: a bad URL leaves nothing
+    path.mkdir(parents=True, exist_ok=True)
+    target = path / "model"
+    if Path(model_dir).resolve() != target.resolve():
+        shutil.copytree(model_dir, target, dirs_exist_ok=True)  # the library carries its own model
+    config = LibraryConfig(model_id=encoder.model_id, embed_dim=encoder.embed_dim, profile=encoder.profile.to_dict(),
+                           keep_identifiers=bool(keep_identifiers), database_url=url)
+    return Library(LibraryStore.create(path, config), encoder)
+
+
+def open_or_create(path: str | Path, model_dir: str | Path | None = None, keep_identifiers: bool | None = None,
+                   database_url: str | None = None) -> Library:
+    """Open an existing library (checking that `model_dir`, when given, is its model) or create one around it.
+
+    keep_identifiers and database_url are chosen when a library is created and fixed afterwards; asking an
+    existing library for other ones is refused with the reason.
+    """
+    path = Path(path)
+    if not (path / CONFIG_FILE).is_file():
+        if model_dir is None:
+            raise ModelDirError(f"{path} is a new library: give the model to index with (--model MODEL_DIR)")
+        return create_library(path, model_dir, bool(keep_identifiers), database_url)
+    store = LibraryStore.open(path)
+    if database_url and parse(database_url) != parse(store.database_url):
+        raise LibraryMismatch(f"library {path} keeps its catalog at {safe(store.database_url)}; "
+                              "the database is chosen when a library is created")
+    if keep_identifiers is not None and keep_identifiers != store.config.keep_identifiers:
+        stored = "real identifiers" if store.config.keep_identifiers else "pseudonyms"
+        raise LibraryMismatch(f"library {path} stores {stored}; that is fixed when a library is created, "
+                              "so index into a new library to change it")
+    return Library(store, load_encoder(model_dir) if model_dir is not None else None)
+
+
+def index(source: str | Path, library: str | Path, model_dir: str | Path | None = None,
+          keep_identifiers: bool | None = None, database_url: str | None = None, **options: Any) -> IndexSummary:
+    """Index `source` into `library` (created around `model_dir` if new): `open_or_create(...).index(source)`.
+    options: batch_size, progress, workers, ray_address, rehash (Library.index)."""
+    return open_or_create(library, model_dir, keep_identifiers, database_url).index(source, **options)

@@ -1,0 +1,69 @@
+"""The contract every vector index backend keeps (txtai's ANN base: load, index, append, delete, search,
+count, save). Vectors are unit-normalised; scores are inner products; ids are catalog primary keys.
+
+An index is derived data: the catalog stores every embedding, so any index can be rebuilt from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """One searchable set of (id, vector) pairs, of one width and one index type (`spec`)."""
+
+    dim: int
+    spec: str  # the backend's name for the index type, e.g. a FAISS factory string ("Flat", "IVF4096,Flat")
+
+    @property
+    def ntotal(self) -> int:
+        """How many vectors the index holds."""
+
+    @property
+    def exact(self) -> bool:
+        """True when searches are exhaustive, so a filtered search is exactly the filtered ranking."""
+
+    @property
+    def is_trained(self) -> bool:
+        """False for a type that needs training (inverted lists, quantisers) before vectors can be added."""
+
+    def has_type(self, spec: str) -> bool:
+        """Whether the index is of the type `spec` names (its size parameters aside)."""
+
+    def ids(self) -> np.ndarray:
+        """(ntotal,) int64 ids, in no particular order."""
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add (n,) ids with their (n, dim) vectors."""
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Remove these ids (absent ones are ignored); returns how many were removed. Every type can."""
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each (n_queries, k'), best first; -1 ids pad a row with fewer matches.
+        `allowed` restricts the search to those ids (a metadata filter)."""
+
+    def stored_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(ids, vectors) as stored, for checking them against the catalog; None when the index keeps only
+        compressed codes."""
+
+    def save(self, path: str | Path) -> None:
+        """Write the index atomically."""
+
+
+class VectorBackend(Protocol):
+    """How a backend makes, loads and sizes its indexes (a VectorIndex class's constructors)."""
+
+    def empty(self, dim: int, spec: str) -> VectorIndex: ...
+
+    def build(self, dim: int, spec: str, ids: np.ndarray, vectors: np.ndarray, seed: int = 0) -> VectorIndex: ...
+
+    def load(self, path: str | Path, dim: int, spec: str) -> VectorIndex: ...
+
+    def choose_spec(self, configured: str, n: int, dim: int) -> str: ...
+
+    def kmeans(self, vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray: ...

@@ -1,0 +1,250 @@
+"""The FAISS backend: every fact about FAISS index types lives here (which types train, which delete,
+HNSW efSearch and IVF nprobe, GPU copies, reading stored vectors back, the "auto" choice by size)."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import math
+import os
+import re
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from ...errors import LibraryCorrupt, RadsearchError
+from ...files import atomic_path
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+FLAT_LIMIT = 100_000  # below this many vectors exact search is fast enough (benchmarks/vector_index.py)
+# above it: inverted lists over full vectors, nlist ~ 4 sqrt(N). At 10^6 clustered vectors IVF4096,Flat
+# recalled 1.000 of the exact top 10 in 0.3 ms where HNSW32 recalled 0.77-0.95 (benchmarks/search.py),
+# and IVF deletes in place where HNSW must be rebuilt.
+LARGE_SPEC = "IVF{nlist},Flat"
+MIN_TRAINED = 10_000  # vectors needed before an index type that trains (IVF, PQ) replaces exact search
+MIN_POINTS_PER_LIST = 39  # FAISS's floor for training k-means
+TRAIN_SAMPLE = 100_000  # vectors an index that needs training (IVF, PQ) is trained on, at least
+TRAIN_PER_LIST = 64  # and this many per IVF list (FAISS warns below 39): IVF16384 trains on 1M vectors
+HNSW_EF_SEARCH = 128  # candidate list per HNSW query: recall@10 near 0.99 at 10^5-10^6 vectors
+IVF_NPROBE = 32  # inverted lists visited per IVF query
+GPU_MAX_K = 2048  # the largest k FAISS GPU searches support
+WRITE_ERRORS = {"no space left": errno.ENOSPC, "file too large": errno.EFBIG, "quota": errno.EDQUOT}
+KMEANS_ITERATIONS = 20
+KMEANS_POINTS_PER_CENTROID = 256  # k-means trains on at most this many points per cluster (FAISS' own limit)
+
+
+def gpu_count() -> int:
+    """GPUs FAISS can use: non-zero only with a GPU build of FAISS (the `gpu` extra) on a GPU machine."""
+    count = getattr(faiss, "get_num_gpus", None)
+    return int(count()) if count else 0
+
+
+def _inverted_lists(index: faiss.Index) -> int:
+    """nlist of an IVF index (inside an IDMap), 0 for other types."""
+    try:
+        return int(faiss.extract_index_ivf(index).nlist)
+    except RuntimeError:
+        return 0
+
+
+def _family(index: faiss.Index) -> str:
+    """Flat, IVF, HNSW or another FAISS class's name: what decides how an index searches and deletes."""
+    inner = faiss.downcast_index(index)
+    for name, kind in (("HNSW", faiss.IndexHNSW), ("IVF", faiss.IndexIVF), ("Flat", faiss.IndexFlat)):
+        if isinstance(inner, kind):
+            return name
+    return type(inner).__name__
+
+
+def auto_spec(n: int) -> str:
+    """The factory string "auto" means for n vectors: Flat below FLAT_LIMIT, then IVF sized to n."""
+    if n < FLAT_LIMIT:
+        return "Flat"
+    nlist = 2 ** round(math.log2(4 * math.sqrt(n)))
+    return LARGE_SPEC.format(nlist=max(1, min(nlist, n // MIN_POINTS_PER_LIST)))
+
+
+def needs_training(spec: str, dim: int) -> bool:
+    """Whether an index of this factory string must be trained before it takes vectors (IVF, PQ)."""
+    return not faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT).is_trained
+
+
+class FaissIndex:
+    """An id-mapped FAISS index (IDMap2 around the factory string's type); satisfies `VectorIndex`."""
+
+    def __init__(self, dim: int, spec: str = "Flat", index: faiss.Index | None = None) -> None:
+        self.dim = dim
+        self.spec = spec
+        self.index = index or faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT)
+        self._gpu: faiss.Index | None = None  # a GPU copy for unfiltered searches, made on first use
+        self._gpu_failed = False
+
+    # -- constructors (the backend's side of the contract) ------------------------------------------
+    @classmethod
+    def empty(cls, dim: int, spec: str) -> FaissIndex:
+        return cls(dim, spec)
+
+    @classmethod
+    def build(cls, dim: int, spec: str, ids: np.ndarray, vectors: np.ndarray, seed: int = 0) -> FaissIndex:
+        """A new index of `spec` over these vectors, trained first on a sample when the type needs it."""
+        index = cls(dim, spec)
+        if not index.index.is_trained:
+            rng = np.random.default_rng(seed)
+            wanted = max(TRAIN_SAMPLE, TRAIN_PER_LIST * _inverted_lists(index.index))
+            sample = vectors if len(vectors) <= wanted else vectors[rng.choice(len(vectors), wanted, replace=False)]
+            if len(sample) == 0:
+                raise RadsearchError(f"FAISS index {spec!r} needs training vectors; the library has none yet")
+            index.index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        index.add(ids, vectors)
+        return index
+
+    @classmethod
+    def load(cls, path: str | Path, dim: int, spec: str = "Flat") -> FaissIndex:
+        """Read an index file; a missing file gives an empty index (it is rebuilt from the catalog).
+
+        A file that exists but cannot be read, or holds vectors of another width, is damage (writes are
+        atomic, so no crash leaves one): LibraryCorrupt names it, and `radsearch repair` rebuilds it.
+        """
+        path = Path(path)
+        if not path.is_file():
+            return cls(dim, spec)
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as e:
+            reason = re.sub(r"^Error in .*? at \S+:\d+: (Error: )?", "", str(e).strip()) or "unreadable"
+            raise LibraryCorrupt(f"vector index {path} is damaged ({reason}); rebuild it from the catalog with "
+                                 f"`radsearch repair --library {path.parent.parent}`") from e
+        if index.d != dim:
+            raise LibraryCorrupt(f"vector index {path} holds {index.d}-d vectors, the library {dim}-d ones; rebuild "
+                                 f"it from the catalog with `radsearch repair --library {path.parent.parent}`")
+        return cls(dim, spec, index)
+
+    @staticmethod
+    def choose_spec(configured: str, n: int, dim: int) -> str:
+        """The type a kind of n vectors uses now: the configured factory string, or by size for "auto";
+        exact search while there are too few vectors to train a type that needs training."""
+        spec = auto_spec(n) if configured == AUTO else configured
+        if n < MIN_TRAINED and needs_training(spec, dim):
+            return "Flat"
+        return spec
+
+    @staticmethod
+    def kmeans(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+        """A cluster number per unit vector: spherical k-means, each vector assigned to its nearest centre."""
+        data = np.ascontiguousarray(vectors, np.float32)
+        kmeans = faiss.Kmeans(data.shape[1], k, niter=KMEANS_ITERATIONS, seed=seed, spherical=True,
+                              max_points_per_centroid=KMEANS_POINTS_PER_CENTROID, verbose=False)
+        kmeans.train(data)
+        return kmeans.index.search(data, 1)[1][:, 0].astype(np.int64)
+
+    # -- the index ----------------------------------------------------------------------------------
+    def _inner(self) -> faiss.Index:
+        return faiss.downcast_index(self.index.index)
+
+    def _on_gpu(self) -> faiss.Index | None:
+        """The GPU copy of this index, when FAISS sees GPUs and supports the type (Flat, IVF; not HNSW).
+
+        The CPU index stays the one that is written and changed; the copy is remade after a change.
+        """
+        if self._gpu is None and not self._gpu_failed and gpu_count() > 0:
+            try:
+                if isinstance(self._inner(), faiss.IndexIVF):
+                    faiss.extract_index_ivf(self.index).nprobe = IVF_NPROBE  # the copy keeps it
+                self._gpu = faiss.index_cpu_to_all_gpus(self.index)
+                log.info("%s index of %d vectors copied to %d GPUs", self.spec, self.ntotal, gpu_count())
+            except (RuntimeError, AttributeError) as e:  # e.g. HNSW has no GPU version
+                log.info("%s index stays on the CPU: %s", self.spec, e)
+                self._gpu_failed = True
+        return self._gpu
+
+    def has_type(self, spec: str) -> bool:
+        """Whether this index is of the family `spec` makes (Flat, IVF, HNSW; sizes such as nlist aside)."""
+        fresh = faiss.index_factory(self.dim, spec, faiss.METRIC_INNER_PRODUCT)  # held: downcasts borrow it
+        return _family(fresh) == _family(self.index.index)
+
+    @property
+    def exact(self) -> bool:
+        return isinstance(self._inner(), faiss.IndexFlat)
+
+    @property
+    def is_trained(self) -> bool:
+        return bool(self.index.is_trained)
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def ids(self) -> np.ndarray:
+        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape[1] != self.dim:
+            raise RadsearchError(f"vector width {vectors.shape[1]} does not match index width {self.dim}")
+        self.index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        self._gpu = None
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Remove ids in place (Flat, IVF); HNSW cannot, so its graph is rebuilt from its own stored vectors
+        without them (the trained quantiser, if any, is kept: re-encoding a decoded vector gives its code)."""
+        self._gpu = None
+        ids = np.asarray(ids, dtype=np.int64)
+        if not isinstance(self._inner(), faiss.IndexHNSW):
+            return int(self.index.remove_ids(faiss.IDSelectorBatch(ids)))
+        present = self.ids()
+        keep = ~np.isin(present, ids)
+        if keep.all():
+            return 0
+        vectors = self.index.index.reconstruct_n(0, self.ntotal)  # rows in the order of id_map
+        fresh = faiss.clone_index(self.index)
+        fresh.reset()
+        if keep.any():
+            fresh.add_with_ids(np.ascontiguousarray(vectors[keep]), present[keep])
+        self.index = fresh
+        return int((~keep).sum())
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each (n, k); ids are -1 where fewer than k vectors are eligible.
+
+        `allowed` restricts the search to those ids inside FAISS, so a filter never shortens
+        the result list below k while k matches exist.
+        """
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if self.ntotal == 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        k = max(1, min(k, self.ntotal))
+        if allowed is None and (gpu := self._on_gpu()) is not None:
+            return gpu.search(queries, min(k, GPU_MAX_K))  # GPU FAISS takes no id selector: unfiltered only
+        selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)) if allowed is not None else None
+        inner = self._inner()
+        if isinstance(inner, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, 2 * k))
+        elif isinstance(inner, faiss.IndexIVF):
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=min(IVF_NPROBE, inner.nlist))
+        else:
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        return self.index.search(queries, k, params=params)
+
+    def stored_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(ids, vectors) of a Flat index, as FAISS stores them; None for types that keep codes or graphs."""
+        if not self.exact:
+            return None
+        codes = faiss.vector_to_array(self._inner().codes).view(np.float32).reshape(-1, self.dim)
+        return self.ids(), codes
+
+    def save(self, path: str | Path) -> None:
+        """Atomic write: temporary file, fsync, rename. FAISS reports a failed write as a RuntimeError naming
+        the C library's message; a full disk or quota becomes the OSError it was."""
+        with atomic_path(path) as tmp:
+            try:
+                faiss.write_index(self.index, str(tmp))
+            except RuntimeError as e:
+                for marker, code in WRITE_ERRORS.items():
+                    if marker in str(e).lower():
+                        raise OSError(code, os.strerror(code), str(path)) from e
+                raise

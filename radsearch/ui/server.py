@@ -1,0 +1,75 @@
+"""Serving the UI: `radsearch ui` runs Streamlit on app.py in a child process and stays its parent.
+
+The child dies with its parent: SIGTERM, SIGHUP and SIGINT sent to `radsearch ui` are passed on, and on
+Linux the kernel sends the child SIGTERM if the parent is killed outright (PR_SET_PDEATHSIG), so no
+orphaned server keeps the port after the command is gone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ..access import USERS_ENV
+
+APP = Path(__file__).parent / "app.py"
+MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops (RADSEARCH_MAX_UPLOAD_MB)
+UPLOAD_ENV = "RADSEARCH_MAX_UPLOAD_MB"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+STOP_TIMEOUT_S = 10  # how long the child may take to stop before it is killed
+
+
+def upload_limit_mb() -> float:
+    """The largest upload the UI accepts, in MB."""
+    return float(os.environ.get(UPLOAD_ENV, MAX_UPLOAD_MB))
+
+
+def streamlit_command(library: Path, host: str, port: int) -> list[str]:
+    upload_mb = max(1, round(upload_limit_mb()))
+    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host,
+            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.maxUploadSize", str(upload_mb),  # the server refuses larger bodies before they are read
+            "--", "--library", str(Path(library).resolve())]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: have the kernel send SIGTERM when the parent process dies."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def serve(library: Path, host: str, port: int, users_file: Path | None = None,
+          echo: Callable[[str], None] = print) -> int:
+    """Run the UI until it stops or this process is told to stop; returns Streamlit's exit status."""
+    env = dict(os.environ)
+    env.pop(USERS_ENV, None)
+    if users_file:
+        env[USERS_ENV] = str(Path(users_file).resolve())
+    echo(f"radsearch UI on http://{host}:{port}" + (" (sign-in required)" if users_file else "") + "  (Ctrl-C to stop)")
+    child = subprocess.Popen(streamlit_command(library, host, port), env=env,
+                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
