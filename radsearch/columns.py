@@ -136,6 +136,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("institution", dicom=text("InstitutionName"), head=True, length=128),
     Column("manufacturer", dicom=text("Manufacturer"), head=True, length=128),
     Column("manufacturer_model", dicom=text("ManufacturerModelName"), filterable=False, length=128),
+    Column("kvp", kind="number", dicom=number("KVP"), ui="range", label="kVp"),
 )
 BY_NAME = {column.name: column for column in COLUMNS}
 FILTERABLE = tuple(c.name for c in COLUMNS if c.filterable)

@@ -119,6 +119,17 @@ def _expose(rng: np.random.Generator, density: np.ndarray) -> np.ndarray:
     return np.clip(image, 0, 1).astype(np.float32)
 
 
+KVP_RANGES = {"CHEST/PA": (110, 125), "CHEST/LAT": (115, 130), "HAND": (50, 60), "KNEE": (60, 70),
+              "PELVIS": (75, 85)}  # peak kilovoltage radiographers use (a high-kV chest, low-kV extremities)
+
+
+def technique_kvp(body_part: str, view: str, study: int) -> int:
+    """The kVp a study's image was exposed at: within its anatomy's usual range, spread by study number
+    (not drawn from the generator's random stream, so adding it changed no pixel of any archive)."""
+    low, high = KVP_RANGES.get(f"{body_part}/{view}", KVP_RANGES.get(body_part, (70, 90)))
+    return low + (study * 7) % (high - low + 1)
+
+
 def write_dicom(pixels: np.ndarray, path: Path, tags: dict, monochrome1: bool = False,
                 bits_stored: int = 12, rescale: bool = False) -> Path:
     """Store [0, 1] display pixels as a CR DICOM whose header makes a viewer show them unchanged.
@@ -202,7 +213,7 @@ def generate_archive(out_dir: str | Path, studies: int = 200, seed: int = 0,
                     "SOPInstanceUID": generate_uid(entropy_srcs=[str(seed), study_id, view, "sop"]),
                     "StudyDate": study_date.strftime("%Y%m%d"), "Modality": "CR",
                     "BodyPartExamined": body_part, "ViewPosition": view, "ImageLaterality": image.laterality,
-                    "AccessionNumber": f"A{seed:03d}{made:06d}",
+                    "AccessionNumber": f"A{seed:03d}{made:06d}", "KVP": technique_kvp(body_part, view, made),
                 }
                 if rng.random() < DICOM_RATE:
                     bits = int(rng.choice([12, 12, 16]))

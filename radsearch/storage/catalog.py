@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,6 +113,22 @@ def _translate_errors(engine: Engine, url: str) -> None:
         return translated(context.original_exception, url)
 
 
+def _write_ahead_log(cursor) -> None:  # noqa: ANN001 - a sqlite3 cursor
+    """Switch a SQLite catalog to WAL (readers never wait for the writer). The switch needs the file to itself,
+    and SQLite does not wait for that: while another process writes (migrates a new catalog), retry."""
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def connect(url: str) -> Engine:
     """An engine with SQLite set up for concurrent readers (WAL) and real foreign keys, its schema
     brought up to date by the migrations (a new catalog is made by them too)."""
@@ -122,7 +140,7 @@ def connect(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _write_ahead_log(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()

@@ -204,3 +204,16 @@ def test_the_served_ui_caps_upload_bodies_at_the_same_limit(monkeypatch, tiny_li
     command = streamlit_command(tiny_library, "127.0.0.1", 8599)
     assert command[command.index("--server.maxUploadSize") + 1] == "5"
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
+
+
+def test_a_registry_column_is_offered_as_a_filter_and_filters(app):
+    """kVp was added to the column registry in one line (plus its migration): the sidebar offers it too."""
+    kvp = app.sidebar.slider(key="filter-kvp")
+    assert kvp.label == "kVp"
+    low, high = kvp.value
+    assert low < 100 < high  # extremities are exposed at 50-85 kV, chests at 110-130 (datasets.synthetic)
+    kvp.set_value((100, high)).run()
+    app.text_input[0].input("normal radiograph").run()
+    assert not app.exception
+    cards = [m.value for m in app.markdown if "findings:" in m.value]
+    assert cards and all("· CHEST " in card for card in cards)
