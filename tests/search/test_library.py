@@ -41,6 +41,28 @@ def test_a_query_from_the_library_leaves_out_its_own_patient_and_study(lib, tiny
     assert [h.id for h in similar] == [h.id for h in hits]
 
 
+def test_a_query_file_is_read_once_for_its_pixels_its_own_patient_and_the_audit_log(lib, tiny_archive, monkeypatch):
+    import builtins
+    import io
+    records = read_manifest(tiny_archive / "manifest.csv")
+    record = next(r for r in records if r.path.endswith(".dcm")
+                  and sum(o.patient_id == r.patient_id for o in records) > 1)
+    opened: list[str] = []
+    for module in (builtins, io):
+        original = module.open
+
+        def counting(file, *args, _open=original, **kwargs):  # noqa: ANN001, ANN202
+            if str(file) == record.path:
+                opened.append(str(file))
+            return _open(file, *args, **kwargs)
+
+        monkeypatch.setattr(module, "open", counting)
+    hits = lib.search.image(record.path, k=3)
+    assert len(opened) == 1  # decoded, hashed (own patient) and described (audit log) from one read
+    assert hits and lib.pseudonym(record.patient_id) not in {h.metadata["patient_id"] for h in hits}
+    assert lib.audit_log(limit=1)[0].query.startswith(f"image {record.path.rsplit('/', 1)[-1]} sha256:")
+
+
 def test_hits_carry_metadata_report_labels_and_thumbnail(lib, tiny_archive):
     record = next(r for r in read_manifest(tiny_archive / "manifest.csv") if r.labels)
     hit = lib.search.image(record.path, k=1, include_own=True)[0]
