@@ -18,15 +18,21 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def test_every_command_has_help_and_a_readme_mention(runner):
-    readme = README.read_text()
+def test_every_command_has_help_and_is_documented_in_the_readme_or_a_guide(runner):
+    docs = README.read_text() + "".join(p.read_text() for p in (README.parent / "docs").glob("*.md"))
     commands = [([name], command) for name, command in main.commands.items()]
     commands += [([name, sub], subcommand) for name, command in main.commands.items()
                  for sub, subcommand in getattr(command, "commands", {}).items()]
     for words, command in commands:
         result = runner.invoke(main, [*words, "--help"])
         assert result.exit_code == 0 and command.get_short_help_str(), words
-        assert f"radsearch {' '.join(words)}" in readme, f"README does not mention `radsearch {' '.join(words)}`"
+        assert f"radsearch {' '.join(words)}" in docs, f"no guide mentions `radsearch {' '.join(words)}`"
+
+
+def test_the_import_formats_offered_are_the_importers_radsearch_has():
+    from radsearch.cli.data import IMPORT_FORMATS
+    from radsearch.datasets.importers import IMPORTERS
+    assert sorted(IMPORT_FORMATS) == sorted(IMPORTERS)
 
 
 def test_missing_library_is_one_line_without_traceback(runner, tmp_path):
