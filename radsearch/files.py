@@ -44,10 +44,16 @@ def bytes_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def weights_hash(directory: str | Path, pattern: str = "*.safetensors") -> str:
-    """A model's id: the sha256 prefix of its weight files, in name order (what a library records)."""
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin")  # weight files of every model family radsearch reads
+
+
+def weights_hash(directory: str | Path, patterns: tuple[str, ...] = WEIGHT_PATTERNS) -> str:
+    """A model's id: the sha256 prefix of its weight files (in subfolders too), in path order. Changing any
+    weight changes it; it is what a library records its vectors were made with."""
+    directory = Path(directory)
+    files = sorted({path for pattern in patterns for path in directory.rglob(pattern) if path.is_file()})
     digest = hashlib.sha256()
-    for path in sorted(Path(directory).glob(pattern)):
+    for path in files:
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(HASH_CHUNK), b""):
                 digest.update(chunk)

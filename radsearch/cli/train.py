@@ -1,4 +1,4 @@
-"""Verbs that make and measure encoders: train, eval."""
+"""Verbs that make and measure encoders: train, align, eval."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from .options import json_option, library_option, open_lib
 @click.option("--lr", type=float, help="Peak learning rate.")
 @click.option("--checkpoint-every", type=int, help="Also checkpoint every N optimizer steps (default: each epoch).")
 @click.option("--init-image", type=click.Path(exists=True, file_okay=False),
-              help="Local pretrained image tower (ViT, DINOv2 or ConvNeXt directory).")
+              help="Local pretrained image tower: a ViT, DINOv2 (with registers), ConvNeXt, Swin, BEiT, CLIP or "
+                   "SigLIP directory in the Hugging Face layout.")
 @click.option("--init-text", type=click.Path(exists=True, file_okay=False),
               help="Local pretrained BERT-family text tower with its tokenizer.")
 @click.option("--freeze", multiple=True, type=click.Choice(["image", "text"]), help="Keep a tower fixed (repeatable).")
@@ -63,6 +64,36 @@ def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[st
     click.echo(f"model written to {run_training(manifest, out, settings)}")
 
 
+@click.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The image encoder to give a text side (any family radsearch reads, e.g. RAD-DINO); kept locked.")
+@click.option("--manifest", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Manifest whose reports the text side learns from.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (image model, text tower, projection).")
+@click.option("--text-tower", type=click.Path(exists=True, file_okay=False),
+              help="Local BERT-family text checkpoint with its tokenizer (e.g. PubMedBERT); default: radsearch's "
+                   "small tower with a vocabulary of the reports.")
+@click.option("--epochs", type=int, help="Passes over the studies with reports (default 30).")
+@click.option("--batch-size", type=int, help="Studies per batch (default 64).")
+@click.option("--lr", type=float, help="Learning rate of the projection (a pretrained tower gets a tenth).")
+@click.option("--report-sections", type=click.Choice(["impression", "findings+impression"]), default="impression",
+              show_default=True, help="Report text the text side learns (and the report index embeds).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, or cuda[:N].")
+@click.option("--seed", default=0, show_default=True)
+def align(model_dir: Path, manifest: Path, out: Path, text_tower: str | None, epochs: int | None,
+          batch_size: int | None, lr: float | None, report_sections: str, device: str, seed: int) -> None:
+    """Give an image-only model a text side: locked-image tuning of a text tower on the reports; resumes if
+    interrupted."""
+    from ..training import AlignSettings
+    from ..training import align as run_alignment
+    settings = AlignSettings(text_tower=text_tower or "", report_sections=report_sections, device=device, seed=seed)
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr)):
+        if value is not None:
+            setattr(settings, name, value)
+    click.echo(f"model written to {run_alignment(model_dir, manifest, out, settings)}")
+
+
 @click.command(name="eval")
 @library_option()
 @click.option("--queries", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -71,16 +102,21 @@ def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[st
 @click.option("--split", default="test", show_default=True, help="Use only rows of this split ('' for all).")
 @click.option("--baseline", "baselines", multiple=True, type=click.Choice(["random-init", "pixels"]),
               help="Also score a same-run baseline: random-init weights, or downsampled pixels (repeatable).")
+@click.option("--compare", "compare", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Also score another encoder's model directory (any family radsearch reads) on the same "
+                   "gallery and queries: a bake-off (repeatable).")
 @click.option("--drafts", is_flag=True,
               help="Also score report drafts: label F1 against copying the single nearest report.")
 @json_option
-def evaluate(library: Path, queries: Path, k: int, split: str, baselines: tuple[str, ...], drafts: bool,
-             as_json: bool) -> None:
-    """Retrieval quality: precision/mAP/nDCG@K, recall@K, probe AUROC, per label and body part."""
+def evaluate(library: Path, queries: Path, k: int, split: str, baselines: tuple[str, ...],
+             compare: tuple[Path, ...], drafts: bool, as_json: bool) -> None:
+    """Retrieval quality: precision/mAP/nDCG@K, recall@K, probe AUROC, per label and body part; beside
+    same-run baselines and other encoders (--compare)."""
     from ..evaluation.drafting import evaluate_drafts
     from ..evaluation.retrieval import evaluate as run_eval
     lib = open_lib(library)
-    report = run_eval(lib, queries, k=k, split=split or None, baselines=baselines, progress=not as_json)
+    report = run_eval(lib, queries, k=k, split=split or None, baselines=baselines, progress=not as_json,
+                      compare=compare)
     drafting = evaluate_drafts(lib, queries, k=k, split=split or None, progress=not as_json) if drafts else None
     if as_json:
         click.echo(json.dumps(report.to_dict() | ({"drafting": drafting.to_dict()} if drafting else {})))
@@ -91,5 +127,5 @@ def evaluate(library: Path, queries: Path, k: int, split: str, baselines: tuple[
 
 
 def register(group: click.Group) -> None:
-    for command in (train, evaluate):
+    for command in (train, align, evaluate):
         group.add_command(command)

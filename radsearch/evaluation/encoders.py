@@ -1,19 +1,22 @@
-"""What the evaluation compares: the library's model and the same-run baselines, behind one interface.
+"""What the evaluation compares: the library's model, the same-run baselines and candidate encoders,
+behind one interface.
 
 An encoder turns decoded radiographs (and, when it has a text tower, texts) into unit vectors.
-The baselines answer "is the trained model worth it?": the same architecture with random weights,
-and downsampled raw pixels (no learning at all; no text side).
+The baselines answer "is the model worth it?": the same architecture with random weights, and
+downsampled raw pixels (no learning at all; no text side). Candidates are other model directories of
+any family radsearch reads (a bake-off: which encoder suits this archive).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ..imaging import Radiograph, pad_to_square
-from ..models import Encoder, embed_radiographs, encode_texts
+from ..models import Encoder, embed_radiographs, encode_texts, load_encoder
 
 BASELINES = ("random-init", "pixels")
 PIXEL_SIDE = 16  # 16x16 thumbnails: enough to tell anatomy and view apart, not findings
@@ -29,6 +32,10 @@ class ModelEncoder:
     def has_text(self) -> bool:
         return "text" in self.model.towers
 
+    @property
+    def report_sections(self) -> str:
+        return self.model.report_sections
+
     def images(self, radiographs: Sequence[Radiograph]) -> np.ndarray:
         return embed_radiographs(self.model, list(radiographs), self.batch_size)
 
@@ -41,6 +48,7 @@ class PixelEncoder:
 
     name = "pixels"
     has_text = False
+    report_sections = "impression"
 
     def images(self, radiographs: Sequence[Radiograph]) -> np.ndarray:
         rows = []
@@ -59,7 +67,8 @@ def random_init_encoder(model: Encoder, seed: int = 0) -> ModelEncoder:
     """The model's own architecture, tokenizer and preprocessing with untrained weights."""
     fresh = getattr(model, "with_fresh_weights", None)
     if fresh is None:
-        raise ValueError("the random-init baseline needs a model that can be re-initialised (radsearch's own)")
+        raise ValueError(f"the random-init baseline needs a model that can be re-initialised; "
+                         f"{model.info.get('family', type(model).__name__)} models cannot")
     return ModelEncoder("random-init", fresh(seed))
 
 
@@ -68,3 +77,16 @@ def baseline_encoders(model: Encoder, names: Sequence[str], seed: int = 0) -> li
     if unknown:
         raise ValueError(f"unknown baseline {', '.join(unknown)}; choose from {', '.join(BASELINES)}")
     return [random_init_encoder(model, seed) if name == "random-init" else PixelEncoder() for name in names]
+
+
+def candidate_encoders(directories: Sequence[str | Path]) -> list[ModelEncoder]:
+    """One encoder per model directory, named by its folder (made unique), loaded by its family."""
+    out, names = [], set()
+    for directory in directories:
+        name = Path(directory).resolve().name or str(directory)
+        base, n = name, 2
+        while name in names or name in ("model", *BASELINES):
+            name, n = f"{base}-{n}", n + 1
+        names.add(name)
+        out.append(ModelEncoder(name, load_encoder(directory)))
+    return out

@@ -1,11 +1,12 @@
 """`evaluate`: the one harness behind every quality claim, each figure beside its same-run baselines.
 
 Gallery = every image of the library; queries = the rows of a manifest split (by default `test`:
-patients never trained on). For the library's model and each requested baseline (evaluation.encoders)
-it measures image->image precision@K, mAP@K and nDCG@K by label overlap (own patient excluded),
-text->image precision and recall@K with each query's own report, image->report recall@K, a linear
-probe's AUROC per label (fit on the gallery's train split with its strength cross-validated there,
-scored on the queries), and image precision@K broken down by label and by body part.
+patients never trained on). For the library's model, each requested baseline and each candidate encoder
+(a model directory of any family radsearch reads: the bake-off; evaluation.encoders) it measures
+image->image precision@K, mAP@K and nDCG@K by label overlap (own patient excluded), text->image
+precision and recall@K with each query's own report, image->report recall@K, a linear probe's AUROC
+per label (fit on the gallery's train split with its strength cross-validated there, scored on the
+queries), and image precision@K broken down by label and by body part.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..datasets import embedding_text, read_manifest
 from ..errors import UnreadableImage
 from ..imaging import Radiograph, read, read_frame
 from ..library import Library
-from .encoders import ModelEncoder, baseline_encoders
+from .encoders import ModelEncoder, baseline_encoders, candidate_encoders
 from .metrics import NORMAL, average_precision_at_k, gain, label_set, ndcg_at_k, precision_at_k, relevant
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,10 @@ class RetrievalReport:
         prompted = sorted(set().union(*(c.zero_shot_auroc for c in columns)))
         rows += [(f"  zero-shot AUROC, {name}", [c.zero_shot_auroc.get(name) for c in columns]) for name in prompted]
         width = max(len(name) for name, _ in rows)
-        header = f"{'':<{width}}" + "".join(f"  {c.name:>11}" for c in columns)
-        lines = [header] + [f"{name:<{width}}" + "".join(f"  {_fmt(v):>11}" for v in values) for name, values in rows]
+        widths = [max(11, len(c.name)) for c in columns]
+        header = f"{'':<{width}}" + "".join(f"  {c.name:>{w}}" for c, w in zip(columns, widths))
+        lines = [header] + [f"{name:<{width}}" + "".join(f"  {_fmt(v):>{w}}" for v, w in zip(values, widths))
+                            for name, values in rows]
         lines.append(f"queries: {self.queries} ({self.paired_queries} found in the library)")
         return "\n".join(lines)
 
@@ -114,7 +117,7 @@ class _Gallery:
     patients: np.ndarray  # pseudonyms, as the catalog stores them
     splits: list[str]
     report_ids: list[int]
-    report_texts: list[str]
+    reports: list[str]  # whole texts; each encoder embeds the sections its text tower was trained on
     report_studies: list[str]
 
     def radiographs(self) -> list[Radiograph]:
@@ -127,8 +130,10 @@ class _Gallery:
 
 
 def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | None = "test",
-             baselines: Sequence[str] = (), progress: bool = True, seed: int = 0) -> RetrievalReport:
-    """Score the library's model, and each baseline in `baselines`, on the rows of a query manifest."""
+             baselines: Sequence[str] = (), progress: bool = True, seed: int = 0,
+             compare: Sequence[str | Path] = ()) -> RetrievalReport:
+    """Score the library's model, each baseline in `baselines` and each model directory in `compare` on the
+    rows of a query manifest: same gallery, same queries, same run. A candidate embeds the gallery itself."""
     records = [r for r in read_manifest(queries) if split is None or not r.split or r.split == split]
     if not records:
         raise ValueError(f"no queries in {queries}" + (f" with split {split!r}" if split else ""))
@@ -143,8 +148,9 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
     records = kept
     own_ids = [library.find_file(r.path) for r in records]
     patients = [library.pseudonym(r.patient_id) for r in records]
-    encoders = [ModelEncoder("model", library.encoder)] + baseline_encoders(library.encoder, baselines, seed)
-    pixels = gallery.radiographs() if baselines else None
+    encoders = ([ModelEncoder("model", library.encoder)] + baseline_encoders(library.encoder, baselines, seed)
+                + candidate_encoders(compare))
+    pixels = gallery.radiographs() if len(encoders) > 1 else None
     results = []
     for encoder in encoders:
         if encoder.name == "model":  # the vectors the library searches with
@@ -154,9 +160,10 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
                                                                  library.store.config.embed_dim)
         else:
             gallery_vectors = encoder.images(pixels)
-            report_vectors = encoder.texts(gallery.report_texts) if encoder.has_text else None
+            report_vectors = (encoder.texts([embedding_text(t, encoder.report_sections) for t in gallery.reports])
+                              if encoder.has_text else None)
         results.append(_score(encoder, gallery, gallery_vectors, report_vectors, records, decoded, patients,
-                              own_ids, k, progress, library.encoder.report_sections))
+                              own_ids, k, progress))
     return RetrievalReport(k=k, queries=len(records), paired_queries=sum(1 for i in own_ids if i is not None),
                            model=results[0], baselines=results[1:])
 
@@ -173,14 +180,13 @@ def _load_gallery(library: Library) -> _Gallery:
                     labels=[m.labels for m in meta],
                     patients=np.array([m.metadata["patient_id"] or "" for m in meta], dtype=object),
                     splits=[m.metadata["split"] or "" for m in meta], report_ids=report_ids,
-                    report_texts=[embedding_text(reports[i].text, library.encoder.report_sections)
-                                  for i in report_ids],
+                    reports=[reports[i].text for i in report_ids],
                     report_studies=[reports[i].study_key for i in report_ids])
 
 
 def _score(encoder, gallery: _Gallery, gallery_vectors: np.ndarray, report_vectors: np.ndarray | None,  # noqa: ANN001
            records: list, decoded: list[Radiograph], patients: list[str | None], own_ids: list[int | None],
-           k: int, progress: bool, sections: str) -> Scores:
+           k: int, progress: bool) -> Scores:
     query_vectors = encoder.images(decoded)
     precisions, aps, ndcgs, text_p, text_r, report_r = [], [], [], [], [], []
     per_label, per_part = defaultdict(list), defaultdict(list)
@@ -201,7 +207,7 @@ def _score(encoder, gallery: _Gallery, gallery_vectors: np.ndarray, report_vecto
             per_label[label].append(precision)
         per_part[record.body_part or "unknown"].append(precision)
         if encoder.has_text and record.report:
-            text_vector = encoder.texts([embedding_text(record.report, sections)])[0]
+            text_vector = encoder.texts([embedding_text(record.report, encoder.report_sections)])[0]
             text_top = _top(gallery_vectors @ text_vector, k)
             text_p.append(precision_at_k([relevant(record.labels, gallery.labels[i]) for i in text_top], k))
             if own_ids[n] is not None and own_ids[n] in id_to_row:

@@ -5,11 +5,13 @@ from .batching import embed_radiographs, encode_images, encode_texts, in_batches
 from .dual import RadsearchModel
 from .loading import FAMILIES, load_encoder
 from .presets import EncoderPreset, available_presets, load_preset
-from .protocol import TOWERS, Encoder, PatchEncoder
+from .processing import pretrained_profile, profile_from_processor
+from .protocol import TOWERS, Encoder, PatchEncoder, text_refusal
 from .tokenizer import load_tokenizer, pretrained_tokenizer, train_wordpiece
-from .towers import build_dual_encoder, check_tower, load_tower, load_tower_config, pretrained_profile
+from .towers import build_dual_encoder, check_tower, load_tower, load_tower_config, new_text_tower
 
 __all__ = ["FAMILIES", "TOWERS", "Encoder", "EncoderPreset", "PatchEncoder", "RadsearchModel", "available_presets",
            "build_dual_encoder", "check_tower", "embed_radiographs", "encode_images", "encode_texts", "in_batches",
-           "load_encoder", "load_preset", "load_tokenizer", "load_tower", "load_tower_config", "pretrained_profile",
-           "pretrained_tokenizer", "train_wordpiece"]
+           "load_encoder", "load_preset", "load_tokenizer", "load_tower", "load_tower_config", "new_text_tower",
+           "pretrained_profile",
+           "pretrained_tokenizer", "profile_from_processor", "text_refusal", "train_wordpiece"]

@@ -1,9 +1,10 @@
 """radsearch's own encoder family: an image and a text tower with projections into one normalised space
 (transformers' `VisionTextDualEncoderModel`), trained by radsearch.training and saved as a directory.
 
-The towers are ViT, DINOv2 or ConvNeXt images and BERT-family text. A model directory holds the Hugging
-Face files (config.json, model.safetensors, tokenizer files) plus `radsearch.json` with the
-preprocessing profile, so `RadsearchModel.from_pretrained(dir)` needs nothing else. Besides the
+The towers are ViT, DINOv2, ConvNeXt (or, from a checkpoint, Swin, BEiT, CLIP's and SigLIP's image side)
+and BERT-family text. A model directory holds the Hugging Face files (config.json, model.safetensors,
+tokenizer files, preprocessor_config.json, a model card) plus `radsearch.json` with the preprocessing
+profile, so `RadsearchModel.from_pretrained(dir)` needs nothing else and plain transformers reads it too. Besides the
 `Encoder` contract, this class carries what training needs (differentiable features, towers, the
 temperature, weights), so nothing outside radsearch.models touches transformers.
 """
@@ -23,13 +24,18 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase, VisionTextDualE
 from ..errors import ModelDirError, NoTextTower
 from ..files import MODEL_META_FILE, replace_directory, weights_hash
 from ..imaging import PreprocessProfile
+from .card import CARD_FILE, model_card
 from .presets import EncoderPreset
+from .processing import PROCESSOR_FILE, processor_config
 from .protocol import TOWERS
 from .towers import POOL_GRID_KEY, build_dual_encoder, quiet_transformers
 
 META_FILE = MODEL_META_FILE
 FORMAT_VERSION = 1
 FAMILY = "radsearch-dual"  # the directory layout this class reads (models.loading)
+
+
+TOKEN_MAP_TOWERS = ("vit", "dinov2", "dinov2_with_registers", "convnext")  # whose tokens the pooler reads as one
 
 
 class RadsearchModel:
@@ -89,16 +95,17 @@ class RadsearchModel:
     def encode_image(self, batch: np.ndarray | torch.Tensor) -> np.ndarray:
         """Preprocessed images (B, C, H, W) -> float32 (B, D) unit vectors."""
         self._dual.eval()
-        return self.image_features(torch.as_tensor(batch, dtype=torch.float32)).cpu().numpy().astype(np.float32)
+        return self.image_features(torch.as_tensor(batch, dtype=torch.float32)).float().cpu().numpy()
 
     @torch.inference_mode()
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """Texts -> float32 (B, D) unit vectors; refused when the text tower never learned."""
         if "text" not in self.towers:
             raise NoTextTower(f"this model was trained without reports (recipe {self.info.get('recipe')}), so text "
-                              "queries mean nothing to it; search by image, or train with a contrastive recipe")
+                              "queries mean nothing to it; search by image, train with a contrastive recipe, or give "
+                              "it a text side with `radsearch align --model DIR --manifest MANIFEST --out NEW_DIR`")
         self._dual.eval()
-        return self.text_features(texts).cpu().numpy().astype(np.float32)
+        return self.text_features(texts).float().cpu().numpy()
 
     def lock(self, towers: Iterable[str]) -> list[torch.nn.Module]:
         """Fix the named towers' weights (their projections and the temperature still train); returns them."""
@@ -169,11 +176,11 @@ class RadsearchModel:
 
     def project_image(self, features: torch.Tensor) -> torch.Tensor:
         """Image tower features -> (B, D) unit vectors."""
-        return F.normalize(self._dual.visual_projection(features.to(self.device)), dim=-1)
+        return F.normalize(self._dual.visual_projection(features.to(self.device)).float(), dim=-1)
 
     def project_text(self, features: torch.Tensor) -> torch.Tensor:
         """Text tower features -> (B, D) unit vectors."""
-        return F.normalize(self._dual.text_projection(features.to(self.device)), dim=-1)
+        return F.normalize(self._dual.text_projection(features.to(self.device)).float(), dim=-1)
 
     def image_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, D) unit vectors, differentiable (used by training)."""
@@ -182,7 +189,7 @@ class RadsearchModel:
     def text_features(self, texts: Sequence[str]) -> torch.Tensor:
         """List of texts -> (B, D) unit vectors, differentiable (used by training)."""
         out = self._dual.get_text_features(**self.tokenize(texts))
-        return F.normalize(out.pooler_output, dim=-1)
+        return F.normalize(out.pooler_output.float(), dim=-1)
 
     @torch.inference_mode()
     def patch_embeddings(self, batch: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -191,8 +198,11 @@ class RadsearchModel:
         if self.pool_grid > 1:
             raise ModelDirError(f"token maps need a tower whose projection reads one pooled vector; this model "
                                 f"pools to {self.pool_grid}x{self.pool_grid} cells: use the occlusion method")
-        self._dual.eval()
         vision = self._dual.vision_model
+        if vision.config.model_type not in TOKEN_MAP_TOWERS:
+            raise ModelDirError(f"token maps are read from {', '.join(TOKEN_MAP_TOWERS)} towers, not "
+                                f"{vision.config.model_type}: use the occlusion method")
+        self._dual.eval()
         out = vision(pixel_values=torch.as_tensor(batch, dtype=torch.float32).to(self.device), return_dict=True)
         if vision.config.model_type == "convnext":
             features = out.last_hidden_state[0]  # (C, h, w), before the final layernorm of the pooled mean
@@ -225,6 +235,10 @@ class RadsearchModel:
             self._dual.save_pretrained(tmp)
         self.tokenizer.save_pretrained(tmp)
         self.model_id = weights_hash(tmp)
+        # what plain transformers needs to read it too (AutoProcessor, and the steps in the model card)
+        (tmp / PROCESSOR_FILE).write_text(json.dumps(processor_config(self.profile), indent=2))
+        (tmp / CARD_FILE).write_text(model_card(self.model_id, self.info, self.profile, self.pool_grid,
+                                                self.max_text_length))
         meta = {"format_version": FORMAT_VERSION, "family": FAMILY, "profile": self.profile.to_dict(),
                 "max_text_length": self.max_text_length, "model_id": self.model_id, "training": self.info}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2))

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..errors import NoTextTower
 from ..imaging import PreprocessProfile
 
 TOWERS = ("image", "text")
@@ -62,3 +63,14 @@ class PatchEncoder(Protocol):
 
     def patch_embeddings(self, batch: np.ndarray) -> np.ndarray:
         """(1, C, H, W) -> (h, w, D) unit vectors, one per patch of the tower's last layer."""
+
+
+def text_refusal(encoder: Encoder) -> str | None:
+    """Why `encoder` cannot embed text, in its own words (with the fix), or None when it can."""
+    if "text" in encoder.towers:
+        return None
+    try:
+        encoder.encode_text(["text"])
+    except NoTextTower as e:
+        return str(e)
+    return "its text side was never aligned with images"

@@ -48,16 +48,25 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, min_frequency: int = 
     return BertTokenizerFast(tokenizer_object=tokenizer)
 
 
+VOCABULARY_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                    "tokenizer.model")  # one of these holds a tokenizer's vocabulary
+
+
 def load_tokenizer(directory: str | Path) -> PreTrainedTokenizerBase:
-    """A tokenizer saved in a local directory (radsearch's own, or a checkpoint's); never downloads."""
-    return AutoTokenizer.from_pretrained(Path(directory), local_files_only=True)
+    """A tokenizer saved in a local directory (radsearch's own, or a checkpoint's); never downloads. A folder
+    with a tokenizer_config.json but no vocabulary would give a tokenizer of special tokens only: refused."""
+    directory = Path(directory)
+    if not any((directory / name).is_file() for name in VOCABULARY_FILES):
+        raise ModelDirError(f"{directory} has no usable tokenizer (none of {', '.join(VOCABULARY_FILES)}); a text "
+                            "tower needs the tokenizer it was trained with")
+    try:
+        return AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    except (OSError, ValueError, ImportError) as e:
+        raise ModelDirError(f"{directory} has no usable tokenizer ({e}); a text tower needs the tokenizer it was "
+                            "trained with") from e
 
 
 def pretrained_tokenizer(directory: str | Path) -> PreTrainedTokenizerBase:
     """The tokenizer of a pretrained text tower, refused with the fix when the tower has none."""
     check_tower(directory, "text")
-    try:
-        return load_tokenizer(directory)
-    except (OSError, ValueError) as e:
-        raise ModelDirError(f"{directory} has no usable tokenizer ({e}); a pretrained text tower needs the "
-                            "tokenizer it was trained with (vocab.txt or tokenizer.json)") from e
+    return load_tokenizer(directory)

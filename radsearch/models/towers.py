@@ -1,19 +1,24 @@
 """Image and text towers for the dual encoder: built from a preset, or loaded from a local Hugging Face
-directory (ViT, DINOv2, ConvNeXt images; BERT-family text), never downloaded."""
+directory (ViT, DINOv2 with or without registers, ConvNeXt, Swin, BEiT, or the image side of a CLIP or
+SigLIP model; BERT-family text), never downloaded."""
 
 from __future__ import annotations
 
-import json
+import copy
 from pathlib import Path
 
+import torch
 from transformers import (
     AutoConfig,
     AutoModel,
     BertConfig,
+    BertModel,
+    CLIPVisionModel,
     ConvNextConfig,
     Dinov2Config,
     PretrainedConfig,
     PreTrainedModel,
+    SiglipVisionModel,
     VisionTextDualEncoderConfig,
     VisionTextDualEncoderModel,
     ViTConfig,
@@ -21,14 +26,14 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from ..errors import ModelDirError
-from ..imaging import PreprocessProfile
 from .presets import EncoderPreset
 
 IMAGE_TOWERS = {"convnext": ConvNextConfig, "vit": ViTConfig, "dinov2": Dinov2Config}  # built from a preset
 POOL_GRID_KEY = "radsearch_pool_grid"  # in a ConvNeXt tower's config: pooled cells per side (absent = 1)
-PRETRAINED_IMAGE_TYPES = ("vit", "dinov2", "convnext")  # loadable with --init-image
+# loadable with --init-image: towers whose pooled output is one vector the new projection can read
+PRETRAINED_IMAGE_TYPES = ("vit", "dinov2", "dinov2_with_registers", "convnext", "swin", "beit", "clip", "siglip")
+VISION_OF_DUAL = {"clip": CLIPVisionModel, "siglip": SiglipVisionModel}  # an image-text model's image side
 TEXT_TOWER_TYPES = ("bert", "roberta", "xlm-roberta")  # families with the pooler the dual encoder reads
-DEFAULT_MEAN, DEFAULT_STD = 0.5, 0.25  # normalisation of a pretrained tower without preprocessor_config.json
 
 
 class quiet_transformers:  # noqa: N801 - used as a context manager, named like one
@@ -53,12 +58,31 @@ def load_tower_config(directory: str | Path) -> PretrainedConfig:
                             "holding its config.json") from e
 
 
+def load_pretrained(loader, directory: str | Path, what: str, unused: tuple[str, ...] = ()) -> PreTrainedModel:  # noqa: ANN001
+    """`loader.from_pretrained(directory)` from local files, refusing weights that do not fit: transformers
+    itself would initialise missing weights at random with a warning, and embed nonsense. Keys starting
+    with a prefix in `unused` (parts the readout never runs) may be missing."""
+    directory = Path(directory)
+    try:
+        with quiet_transformers():
+            model, info = loader.from_pretrained(directory, local_files_only=True, output_loading_info=True)
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        raise ModelDirError(f"cannot load the {what} in {directory}: {e}") from e
+    missing = sorted(k for k in info.get("missing_keys", ()) if not k.endswith("position_ids")
+                     and not any(k.startswith(prefix) for prefix in unused))
+    if missing:
+        raise ModelDirError(f"the weights in {directory} do not fit its config.json: {len(missing)} weights of the "
+                            f"{what} are missing ({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}); "
+                            "give the complete checkpoint")
+    return model.eval()
+
+
 def check_tower(directory: str | Path, kind: str) -> PretrainedConfig:
     """The config of a local pretrained tower, refused with the fix when it cannot serve as `kind`."""
     directory = Path(directory)
     if not (directory / "config.json").is_file():
         raise ModelDirError(f"{directory} has no config.json: give a local {kind} tower saved with save_pretrained "
-                            "(a ViT, DINOv2 or ConvNeXt directory for images, a BERT-family one for text)")
+                            f"({', '.join(PRETRAINED_IMAGE_TYPES)} for images, a BERT-family one for text)")
     config = load_tower_config(directory)
     allowed = TEXT_TOWER_TYPES if kind == "text" else PRETRAINED_IMAGE_TYPES
     if config.model_type not in allowed:
@@ -69,30 +93,12 @@ def check_tower(directory: str | Path, kind: str) -> PretrainedConfig:
 
 def load_tower(directory: str | Path, kind: str) -> PreTrainedModel:
     """A pretrained image or text tower from a local Hugging Face directory; never downloads."""
-    check_tower(directory, kind)
-    try:
-        with quiet_transformers():
-            model = AutoModel.from_pretrained(Path(directory), local_files_only=True)
-    except (OSError, ValueError, KeyError) as e:
-        raise ModelDirError(f"cannot load the {kind} tower in {directory}: {e}") from e
+    config = check_tower(directory, kind)
+    loader = VISION_OF_DUAL.get(config.model_type, AutoModel) if kind == "image" else AutoModel
+    model = load_pretrained(loader, directory, f"{kind} tower", unused=("pooler.",) if kind == "text" else ())
     if kind == "image" and model.config.model_type == "convnext":
         model.config.hidden_size = model.config.hidden_sizes[-1]  # what the dual encoder's projection reads
     return model
-
-
-def pretrained_profile(directory: str | Path, preset: EncoderPreset) -> PreprocessProfile:
-    """The preprocessing a pretrained image tower expects: its channels, its input size (a ViT's positions
-    are fixed; other towers take the preset's size) and the normalisation its preprocessor_config.json gives."""
-    config = check_tower(directory, "image")
-    size = int(config.image_size) if config.model_type == "vit" else preset.image_size
-    mean, std = DEFAULT_MEAN, DEFAULT_STD
-    processor = Path(directory) / "preprocessor_config.json"
-    if processor.is_file():
-        spec = json.loads(processor.read_text())
-        if spec.get("image_mean") and spec.get("image_std"):  # gray replicated to RGB: one mean and std
-            mean = float(sum(spec["image_mean"]) / len(spec["image_mean"]))
-            std = float(sum(spec["image_std"]) / len(spec["image_std"]))
-    return PreprocessProfile(size=size, channels=int(getattr(config, "num_channels", 3)), mean=mean, std=std)
 
 
 def build_dual_encoder(preset: EncoderPreset, vocab_size: int, init_image: str | Path | None = None,
@@ -120,7 +126,29 @@ def build_dual_encoder(preset: EncoderPreset, vocab_size: int, init_image: str |
     elif preset.pool_grid > 1:
         raise ModelDirError(f"preset {preset.name}: pool_grid needs a convnext image tower, not {preset.image_tower}")
     vision = IMAGE_TOWERS[preset.image_tower](**kwargs)
-    text = BertConfig(vocab_size=vocab_size, max_position_embeddings=max(preset.max_text_length, 64),
-                      **preset.text_config)
+    text = _text_config(preset, vocab_size)
     config = VisionTextDualEncoderConfig.from_vision_text_configs(vision, text, projection_dim=preset.embed_dim)
     return VisionTextDualEncoderModel(config=config)
+
+
+def _text_config(preset: EncoderPreset, vocab_size: int) -> BertConfig:
+    return BertConfig(vocab_size=vocab_size, max_position_embeddings=max(preset.max_text_length, 64),
+                      **preset.text_config)
+
+
+def new_text_tower(preset: EncoderPreset, vocab_size: int) -> PreTrainedModel:
+    """A randomly initialised BERT text tower of a preset's size (radsearch's small one)."""
+    return BertModel(_text_config(preset, vocab_size))
+
+
+def fresh_copy(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """The same architecture with untrained weights (the random-init baseline): a transformers model is
+    rebuilt from its config, any other module copied and its layers reset."""
+    torch.manual_seed(seed)
+    if isinstance(module, PreTrainedModel):
+        return type(module)(copy.deepcopy(module.config)).eval()
+    fresh = copy.deepcopy(module)
+    for layer in fresh.modules():
+        if hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    return fresh.eval()

@@ -12,9 +12,10 @@ from typing import Any, Union
 
 import numpy as np
 
+from ..datasets import report_sentences
 from ..errors import NoTextTower
 from ..imaging import ImageInput, QueryImage, load_query
-from ..models import Encoder, embed_radiographs, encode_texts
+from ..models import Encoder, embed_radiographs, encode_texts, text_refusal
 from ..storage import LibraryStore
 from .audit import audited
 from .draft import Case, Draft, Generator, draft_from_cases
@@ -240,14 +241,12 @@ class SearchEngine:
         """A report draft from the k most similar reported studies (search.draft): cited sentences the
         cases agree on, or a statement that they disagree. `generator` replaces the consensus text with
         a site's own (it receives the query, the cases and the consensus draft)."""
-        self._needs_text("drafting")
         studies = self.cases(image, 2 * k, where, by="study", include_own=include_own)
         reported = [g for g in studies if g.hits[0].report][:k]
         report_ids = self.store.catalog.report_ids_of_studies([g.key for g in reported])
         sentences = self.store.catalog.sentences_of(list(report_ids.values()), self.store.config.embed_dim)
-        cases = [Case(g.key, g.score, g.hits[0].report or "",
-                      [(x.section, x.text, x.vector) for x in sentences.get(report_ids.get(g.key), [])])
-                 for g in reported]
+        cases = [Case(g.key, g.score, g.hits[0].report or "", self._case_sentences(
+            g.hits[0].report or "", sentences.get(report_ids.get(g.key), []))) for g in reported]
         return draft_from_cases(cases, generator, query=image.name if isinstance(image, QueryImage) else "image")
 
     def searchable(self, kind: str = "images") -> int:
@@ -277,9 +276,17 @@ class SearchEngine:
         return embed_radiographs(self.encoder, [load_query(image).radiograph for image in images])
 
     def _needs_text(self, what: str) -> None:
-        if "text" not in self.encoder.towers:
-            raise NoTextTower(f"{what} needs a text tower, and the model of {self.store.root} has none (trained "
-                              f"without reports, recipe {self.encoder.info.get('recipe')}): search by image instead")
+        reason = text_refusal(self.encoder)
+        if reason is not None:
+            raise NoTextTower(f"{what} needs a text tower, and the model of {self.store.root} has none: {reason}")
+
+    def _case_sentences(self, report: str, stored: list) -> list[tuple[str, str, np.ndarray]]:
+        """A neighbour's sentences with their text embeddings; an image-only model indexed none, so its
+        reports are split here with zero vectors and the draft groups their sentences by words alone."""
+        if stored:
+            return [(x.section, x.text, x.vector) for x in stored]
+        zero = np.zeros(self.store.config.embed_dim, np.float32)
+        return [(section, sentence, zero) for section, sentence in report_sentences(report)]
 
     def _example_vectors(self, examples: Sequence[QueryImage | int]) -> np.ndarray:
         ids = [e for e in examples if isinstance(e, (int, np.integer))]

@@ -154,7 +154,7 @@ class _Run:
 def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress: bool) -> _Run:
     """Load the training split, build tokenizer, towers, optimiser and schedule for a run."""
     weights = objectives(settings)
-    device = _device(settings.device)
+    device = training_device(settings.device)
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     if settings.threads:
@@ -192,7 +192,7 @@ def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress:
     batches = max(1, len(groups) // settings.batch_size)
     steps_per_epoch = math.ceil(batches / settings.accumulate)
     total_steps = steps_per_epoch * settings.epochs
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, settings.warmup_steps, total_steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, settings.warmup_steps, total_steps))
     return _Run(settings, weights, partial, device, data, model, head, frozen, cache, params, optimizer, schedule,
                 groups, batches, steps_per_epoch, total_steps, torch.Generator().manual_seed(settings.seed))
 
@@ -268,7 +268,7 @@ def _log_epoch(run: _Run, epoch: int, losses: list[dict], seconds: float) -> Non
         fh.write(json.dumps(entry) + "\n")
 
 
-def _device(name: str) -> torch.device:
+def training_device(name: str) -> torch.device:
     """The training device: a GPU when one is present and none was named; a named GPU that is absent is refused."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -383,7 +383,7 @@ def _tokenizer(partial: Path, settings: TrainSettings, data: TrainingSet, vocab_
     return tokenizer
 
 
-def _lr_factor(step: int, warmup: int, total: int) -> float:
+def lr_factor(step: int, warmup: int, total: int) -> float:
     """Linear warm-up then cosine decay to 10%."""
     if step < warmup:
         return (step + 1) / warmup

@@ -1,10 +1,12 @@
-"""Starting from local pretrained towers (DINOv2, ViT, ConvNeXt, BERT), frozen or not; never downloads."""
+"""Starting from local pretrained towers (DINOv2 with or without registers, ViT, ConvNeXt, Swin, BEiT, the
+image side of CLIP and SigLIP, BERT), frozen or not, fed as they were published; never downloads."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from transformers import (
@@ -21,7 +23,9 @@ from transformers import (
 
 from radsearch.datasets import read_manifest
 from radsearch.errors import ModelDirError
-from radsearch.models import RadsearchModel, train_wordpiece
+from radsearch.imaging import Radiograph, preprocess
+from radsearch.models import RadsearchModel, load_tower, train_wordpiece
+from radsearch.models.standins import write_standin
 from radsearch.training import TrainSettings, train
 
 QUICK = TrainSettings(epochs=1, batch_size=8, splits=("train", "val", "test"))
@@ -64,8 +68,8 @@ def test_projection_only_alignment_keeps_pretrained_towers_exactly(towers, tiny_
     for tower, name in ((model.tower("image"), "dinov2"), (model.tower("text"), "bert")):
         original = (Dinov2Model if name == "dinov2" else BertModel).from_pretrained(towers[name])
         assert all(torch.equal(v, original.state_dict()[k]) for k, v in tower.state_dict().items()), name
-    # the DINOv2 tower sees what it was trained on: 3 channels, its own normalisation
-    assert (model.profile.channels, round(model.profile.mean, 3)) == (3, 0.449)
+    # the DINOv2 tower sees what it was trained on: 3 channels at its own size, ImageNet statistics per channel
+    assert (model.profile.size, model.profile.channels, model.profile.mean) == (64, 3, (0.485, 0.456, 0.406))
     assert model.tokenizer.get_vocab() == AutoTokenizer.from_pretrained(towers["bert"]).get_vocab()
     assert model.info["init_image"].endswith("dinov2") and model.encode_text(["effusion"]).shape == (1, 128)
 
@@ -109,3 +113,43 @@ def test_projection_only_runs_the_frozen_towers_once_and_still_learns(towers, ti
     out = train(tiny_archive / "manifest.csv", tmp_path / "m", settings, progress=False)
     losses = [json.loads(line)["loss"] for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert built == [1] and losses[-1] < losses[0]
+
+
+def test_a_published_tower_is_fed_its_input_size_and_per_channel_statistics(tmp_path):
+    from radsearch.models import load_preset, pretrained_profile
+    directory = write_standin("dinov2", tmp_path / "dinov2", image_size=48)
+    profile = pretrained_profile(directory, load_preset("tiny"))
+    assert profile.size == 48 and profile.fit == "pad"  # its crop size, not the preset's 128; nothing cropped
+    gray = preprocess(Radiograph(np.full((20, 20), 0.5, np.float32)), profile)
+    centre = gray[:, 24, 24]  # a pixel of 0.5 under ImageNet's mean and std, channel by channel
+    np.testing.assert_allclose(centre, [(0.5 - 0.485) / 0.229, (0.5 - 0.456) / 0.224, (0.5 - 0.406) / 0.225],
+                               atol=2e-2)
+    assert np.round(centre, 3).tolist() != [round(float(centre.mean()), 3)] * 3
+
+
+@pytest.mark.parametrize("kind", ["dinov2-registers", "swin", "beit", "clip", "siglip"])
+def test_more_published_image_towers_start_a_training_and_stay_as_published_when_frozen(kind, tiny_archive,
+                                                                                        tmp_path):
+    directory = write_standin(kind, tmp_path / kind)
+    settings = replace(QUICK, init_image=str(directory), freeze=("image",))
+    model = RadsearchModel.from_pretrained(train(tiny_archive / "manifest.csv", tmp_path / "m", settings,
+                                                 progress=False))
+    original = load_tower(directory, "image").state_dict()
+    assert all(torch.equal(v, original[k]) for k, v in model.tower("image").state_dict().items())
+    assert model.profile.size == 32 and model.profile.channels == 3
+    records = read_manifest(tiny_archive / "manifest.csv")[:2]
+    from radsearch.imaging import read
+    from radsearch.models import embed_radiographs
+    vectors = embed_radiographs(model, [read(r.path) for r in records])
+    assert vectors.shape == (2, model.embed_dim) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+def test_a_library_built_after_projection_only_training_answers_text_searches(towers, tiny_archive, tmp_path):
+    from radsearch import index, open_library
+    settings = replace(QUICK, init_image=str(towers["dinov2"]), init_text=str(towers["bert"]),
+                       freeze=("image", "text"))
+    model = train(tiny_archive / "manifest.csv", tmp_path / "m", settings, progress=False)
+    index(tiny_archive, tmp_path / "lib", model, progress=False)
+    hits = open_library(tmp_path / "lib").search.text("left pleural effusion", k=3)
+    assert len(hits) == 3 and all(h.score == h.score for h in hits)  # answered, not refused
+    assert open_library(tmp_path / "lib").search.reports("pleural effusion", k=2)
