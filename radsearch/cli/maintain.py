@@ -32,7 +32,11 @@ def index(source: Path, library: Path, model_dir: Path | None, batch_size: int, 
           keep_identifiers: bool | None, database_url: str | None, rehash: bool, ray_address: str | None) -> None:
     """Index SOURCE (archive folder, manifest CSV or image) into a library; re-runs add only new files."""
     from ..library import open_or_create
+    from ..models.card import card_verdict
     lib = open_or_create(library, model_dir, keep_identifiers=keep_identifiers, database_url=database_url)
+    verdict = card_verdict(model_dir) if model_dir else card_verdict(library / "model")
+    if verdict:  # what the model's card says it is worth, before its vectors fill a library
+        click.secho(f"model card: {verdict}", err=True, fg="red" if verdict.startswith("WORSE") else None)
     click.echo(str(lib.index(source, batch_size=batch_size, workers=workers, ray_address=ray_address, rehash=rehash)))
 
 

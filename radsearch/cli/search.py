@@ -37,6 +37,8 @@ def search(library: Path, images: tuple[Path, ...], text: str | None, like_id: i
     results = "sentences" if sentences else "reports" if reports else "images"
     hits = open_lib(library).search(given[0], k, parse_where(where), results=results, by=group_by,
                                     include_own=include_own)
+    for note in getattr(hits, "notes", []):  # on stderr, so --json output stays a plain list
+        click.secho(f"note: {note}", err=True, fg="yellow")
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, default=str))
         return
@@ -65,11 +67,14 @@ def draft(library: Path, image: Path, k: int, generator: str | None, as_json: bo
     made = open_lib(library).search.draft(image, k=k, generator=_load_generator(generator) if generator else None)
     if as_json:
         click.echo(json.dumps({"text": made.text, "uncertain": made.uncertain, "disputed": made.disputed,
+                               "abstained": made.abstained or None,
                                "sentences": [vars(s) for s in made.sentences],
                                "cases": [{"study_key": c.study_key, "score": c.score} for c in made.cases]},
                               indent=2))
         return
     click.echo(made.text)
+    if made.abstained:
+        return
     click.echo(f"\nfrom {len(made.cases)} similar studies: "
                + ", ".join(f"{c.study_key} ({c.score:.3f})" for c in made.cases))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -15,12 +16,25 @@ from .options import json_option, library_option, open_lib
               help="Manifest CSV of the training images (and reports, labels).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (Hugging Face layout).")
-@click.option("--preset", default="tiny", show_default=True, help="Architecture preset (see models/presets).")
-@click.option("--recipe", default="contrastive", show_default=True,
-              help="contrastive, ssl, supervised, or a combination such as contrastive+ssl.")
+@click.option("--preset", default="auto", show_default=True,
+              help="Architecture preset (models/presets); auto: as the recipe choice says (tiny for a named recipe).")
+@click.option("--recipe", default="auto", show_default=True,
+              help="auto (chosen from the manifest's share of reports, labels and body parts, and said why), or "
+                   "contrastive, ssl, supervised, anatomy, or a combination such as supervised+anatomy.")
+@click.option("--label-text/--no-label-text", default=None,
+              help="Images without a report learn a sentence built from their labels, so text search works on "
+                   "labelled archives [default: as auto chooses; off for a named recipe].")
+@click.option("--require-better", is_flag=True,
+              help="Exit with status 1 when the new model scores below pixels or random weights on held-out "
+                   "images (for automated pipelines; the model is still written, with its card).")
 @click.option("--weight", "weights", multiple=True, metavar="NAME=W",
               help="Weight of one objective in a combination, e.g. ssl=0.5 (repeatable).")
 @click.option("--epochs", type=int, help="Passes over the training split (default: the preset's tuned value).")
+@click.option("--image-size", type=click.IntRange(min=32),
+              help="Input side in pixels instead of the preset's (more keeps fine detail, costs time as its square).")
+@click.option("--contrast", type=click.Choice(["as_read", "stretch"]), default="as_read", show_default=True,
+              help="stretch: each image's own 1st-99th percentile window (archives of mixed exposure).")
+@click.option("--threads", type=click.IntRange(min=1), help="torch threads [default: one per core it may use].")
 @click.option("--batch-size", type=int, help="Images per batch.")
 @click.option("--accumulate", type=int, help="Batches per optimizer step (gradient accumulation).")
 @click.option("--lr", type=float, help="Peak learning rate.")
@@ -41,13 +55,17 @@ from .options import json_option, library_option, open_lib
               help="auto: bf16 autocast on a GPU, fp32 on the CPU. Weights are saved in fp32 either way.")
 @click.option("--seed", default=0, show_default=True)
 def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[str, ...], epochs: int | None,
+          image_size: int | None, contrast: str, threads: int | None,
           batch_size: int | None, accumulate: int | None, lr: float | None, checkpoint_every: int | None,
           init_image: str | None, init_text: str | None, freeze: tuple[str, ...], projection_only: bool,
-          pool_study: bool, report_sections: str, device: str, precision: str, seed: int) -> None:
-    """Train image and text encoders on a manifest's train split; resumes if interrupted."""
+          pool_study: bool, report_sections: str, device: str, precision: str, seed: int, label_text: bool | None,
+          require_better: bool) -> None:
+    """Train image and text encoders on a manifest's train split, then evaluate them on held-out images against
+    pixels and random weights and write the model card; resumes if interrupted."""
+    from ..evaluation.model_card import train_with_card
     from ..training import TrainSettings
-    from ..training import train as run_training
     settings = TrainSettings(preset=preset, recipe=recipe, seed=seed, init_image=init_image or "",
+                             label_text=label_text, contrast=contrast, threads=threads or 0,
                              report_sections=report_sections, pool_study=pool_study,
                              init_text=init_text or "", device=device, precision=precision,
                              freeze=("image", "text") if projection_only else tuple(dict.fromkeys(freeze)))
@@ -58,10 +76,19 @@ def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[st
         except ValueError:
             raise click.BadParameter(f"{pair!r} is not NAME=NUMBER", param_hint="--weight") from None
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("accumulate", accumulate),
-                        ("checkpoint_every", checkpoint_every)):
+                        ("checkpoint_every", checkpoint_every), ("image_size", image_size)):
         if value is not None:
             setattr(settings, name, value)
-    click.echo(f"model written to {run_training(manifest, out, settings)}")
+    outcome = train_with_card(manifest, out, settings, say=click.echo)
+    if outcome.report is not None:
+        click.echo(outcome.report.table())
+    click.echo(f"model written to {outcome.model_dir}")
+    worse = outcome.report is not None and not outcome.better
+    click.secho(f"model card: {outcome.verdict}", fg="red" if worse else None, bold=worse)
+    if worse and require_better:
+        click.secho("error: --require-better: the model is worse than a baseline (see its README.md)", fg="red",
+                    err=True)
+        sys.exit(1)
 
 
 @click.command()

@@ -17,6 +17,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from tqdm import tqdm
 
+from ..imaging.fidelity import fidelity
 from ..storage import ImageRecord, LibraryStore
 from ..storage.thumbnails import thumbnail_pixels
 from .fingerprint import library_fingerprints, whiten
@@ -134,7 +135,9 @@ def _best_match(image_id: int, group: list[int], verified: dict[tuple[int, int],
 
 
 def _keeper_rank(row: ImageRecord) -> tuple:
-    """Which copy to keep: DICOM over exports, then the most pixels, then one with a report and labels."""
+    """Which copy to keep: the most faithful (lossless, then the original bit depth, then the most pixels:
+    imaging.fidelity), then DICOM over exports, then one with a report and labels."""
     meta = row.metadata
     dicom = row.path.lower().endswith((".dcm", ".dicom")) or bool(meta.get("sop_uid"))
-    return (not dicom, -(meta["width"] * meta["height"]), row.report is None, not row.labels, row.id)
+    faithful = fidelity(row.path, meta["width"] or 0, meta["height"] or 0)
+    return (*faithful.rank(), not dicom, row.report is None, not row.labels, row.id)

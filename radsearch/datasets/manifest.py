@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ..columns import FROM_MANIFEST
 from ..errors import ManifestError
 
 REQUIRED_COLUMNS = ("path", "patient_id", "study_id", "view", "body_part", "labels", "report", "split")
-NAMED_OPTIONAL = ("sex", "age", "study_date", "laterality", "regions")
+NAMED_OPTIONAL = ("sex", "age", "study_date", "laterality", "regions", "source")
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ManifestRecord:
     study_date: str = ""
     laterality: str = ""
     regions: str = ""  # JSON {finding: [y0, x0, y1, x1]} in image fractions; synthetic data only
+    source: str = ""  # the collection the row came from, when it says (see source_of)
     columns: dict[str, str] = field(default_factory=dict)  # values of registry columns without a field above
 
     def value(self, name: str) -> str:
@@ -50,6 +52,27 @@ _FIELDS = {f.name for f in fields(ManifestRecord)} - {"columns"}
 # every registry column a manifest may give (radsearch.columns) that has no field of its own above
 EXTRA_COLUMNS = tuple(c.manifest for c in FROM_MANIFEST if c.manifest not in _FIELDS)
 OPTIONAL_COLUMNS = NAMED_OPTIONAL + EXTRA_COLUMNS
+
+
+def source_of(record: ManifestRecord) -> str:
+    """The collection an image came from, which decides what its labels mean: an unlabelled image is
+    "normal" only for the findings its own collection annotates.
+
+    The manifest's `source` column when it has one; else the prefix importers give study ids
+    ("chexpert:..."); else a prefix that the study and patient ids share before "-" or "_"
+    ("nih-00001" and "nih-00001-1"). "" when none of these says.
+    """
+    if record.source:
+        return record.source
+    if ":" in record.study_id:
+        return record.study_id.split(":", 1)[0]
+    study, patient = _PREFIX.match(record.study_id), _PREFIX.match(record.patient_id)
+    if study and patient and study.group(1).lower() == patient.group(1).lower():
+        return study.group(1).lower()
+    return ""
+
+
+_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9]*)[-_]")
 
 
 def parse_labels(text: str) -> list[str]:

@@ -8,13 +8,22 @@ from collections.abc import Sequence
 NORMAL = "normal"  # the label of an image with no findings, so normals can match normals
 
 
-def label_set(labels: Sequence[str]) -> frozenset[str]:
-    return frozenset(labels) if labels else frozenset({NORMAL})
+def label_set(labels: Sequence[str], source: str = "") -> frozenset[str]:
+    """An image's labels; an unlabelled one is "normal", qualified by its source when that is known.
+
+    An unlabelled image is normal only for the findings its own collection annotates (a hand without an
+    annotated fracture, a chest with "No Finding"), so a normal of one source does not count as a match
+    for a normal of another.
+    """
+    if labels:
+        return frozenset(labels)
+    return frozenset({f"{NORMAL} ({source})" if source else NORMAL})
 
 
-def relevant(query_labels: Sequence[str], hit_labels: Sequence[str]) -> bool:
+def relevant(query_labels: Sequence[str], hit_labels: Sequence[str], query_source: str = "",
+             hit_source: str = "") -> bool:
     """A hit is relevant when it shares at least one label with the query (normal counts as a label)."""
-    return bool(label_set(query_labels) & label_set(hit_labels))
+    return bool(label_set(query_labels, query_source) & label_set(hit_labels, hit_source))
 
 
 def precision_at_k(relevance: Sequence[bool], k: int) -> float:
@@ -38,9 +47,10 @@ def recall_at_k(ranked_ids: Sequence[int], target: int, k: int) -> float:
     return 1.0 if target in list(ranked_ids)[:k] else 0.0
 
 
-def gain(query_labels: Sequence[str], hit_labels: Sequence[str]) -> float:
+def gain(query_labels: Sequence[str], hit_labels: Sequence[str], query_source: str = "",
+         hit_source: str = "") -> float:
     """Graded relevance: Jaccard overlap of the label sets (normal counts as a label)."""
-    a, b = label_set(query_labels), label_set(hit_labels)
+    a, b = label_set(query_labels, query_source), label_set(hit_labels, hit_source)
     return len(a & b) / len(a | b)
 
 

@@ -16,12 +16,13 @@ import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from ..datasets import embedding_text, read_manifest
+from ..datasets import embedding_text, read_manifest, source_of
 from ..errors import UnreadableImage
 from ..imaging import Radiograph, read, read_frame
 from ..library import Library
@@ -46,6 +47,7 @@ class Scores:
     zero_shot_auroc: dict[str, float] = field(default_factory=dict)  # label -> AUROC of prompt "x" vs "no x"
     by_label: dict[str, float] = field(default_factory=dict)  # label -> image precision@k of its queries
     by_body_part: dict[str, float] = field(default_factory=dict)
+    by_source: dict[str, float] = field(default_factory=dict)  # datasets.source_of of the queries
 
     @property
     def probe_auroc_mean(self) -> float | None:
@@ -91,6 +93,8 @@ class RetrievalReport:
         rows += [(f"  precision@{k}, label {name}", [c.by_label.get(name) for c in columns]) for name in labels]
         parts = sorted(set().union(*(c.by_body_part for c in columns)))
         rows += [(f"  precision@{k}, {part}", [c.by_body_part.get(part) for c in columns]) for part in parts]
+        sources = sorted(set().union(*(c.by_source for c in columns)) - {""})
+        rows += [(f"  precision@{k}, source {name}", [c.by_source.get(name) for c in columns]) for name in sources]
         probed = sorted(set().union(*(c.probe_auroc for c in columns)))
         rows += [(f"  probe AUROC, {name}", [c.probe_auroc.get(name) for c in columns]) for name in probed]
         prompted = sorted(set().union(*(c.zero_shot_auroc for c in columns)))
@@ -100,7 +104,8 @@ class RetrievalReport:
         header = f"{'':<{width}}" + "".join(f"  {c.name:>{w}}" for c, w in zip(columns, widths))
         lines = [header] + [f"{name:<{width}}" + "".join(f"  {_fmt(v):>{w}}" for v, w in zip(values, widths))
                             for name, values in rows]
-        lines.append(f"queries: {self.queries} ({self.paired_queries} found in the library)")
+        lines.append(f"queries: {self.queries} ({self.paired_queries} found in the library); an unlabelled image is "
+                     f"'normal' only within its own source")
         return "\n".join(lines)
 
 
@@ -109,7 +114,9 @@ def _fmt(value: float | None) -> str:
 
 
 @dataclass
-class _Gallery:
+class Gallery:
+    """What the queries search: one row per image (ids, labels, patients, splits, sources) and the reports."""
+
     ids: np.ndarray
     paths: list[str]
     frames: list[int]
@@ -119,6 +126,7 @@ class _Gallery:
     report_ids: list[int]
     reports: list[str]  # whole texts; each encoder embeds the sections its text tower was trained on
     report_studies: list[str]
+    sources: list[str] = field(default_factory=list)  # datasets.source_of per image, "" where unknown
 
     def radiographs(self) -> list[Radiograph]:
         """Decode every gallery image again (baselines need pixels, not the stored vectors)."""
@@ -137,7 +145,7 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
     records = [r for r in read_manifest(queries) if split is None or not r.split or r.split == split]
     if not records:
         raise ValueError(f"no queries in {queries}" + (f" with split {split!r}" if split else ""))
-    gallery = _load_gallery(library)
+    gallery = _load_gallery(library, {r.path: source_of(r) for r in read_manifest(queries)})
     decoded, kept = [], []
     for record in tqdm(records, desc="decode queries", unit="img", disable=not progress):
         try:
@@ -162,13 +170,13 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
             gallery_vectors = encoder.images(pixels)
             report_vectors = (encoder.texts([embedding_text(t, encoder.report_sections) for t in gallery.reports])
                               if encoder.has_text else None)
-        results.append(_score(encoder, gallery, gallery_vectors, report_vectors, records, decoded, patients,
+        results.append(score_encoder(encoder, gallery, gallery_vectors, report_vectors, records, decoded, patients,
                               own_ids, k, progress))
     return RetrievalReport(k=k, queries=len(records), paired_queries=sum(1 for i in own_ids if i is not None),
                            model=results[0], baselines=results[1:])
 
 
-def _load_gallery(library: Library) -> _Gallery:
+def _load_gallery(library: Library, sources: dict[str, str]) -> Gallery:
     catalog = library.store.catalog
     rows = catalog.get(None, columns=("patient_id", "split"), report=False)
     ids = np.array(sorted(rows), dtype=np.int64)
@@ -176,40 +184,48 @@ def _load_gallery(library: Library) -> _Gallery:
     report_ids = sorted(catalog.ids("reports").tolist())
     reports = catalog.reports(report_ids)
     report_ids = [i for i in report_ids if i in reports]
-    return _Gallery(ids=ids, paths=[m.path for m in meta], frames=[m.frame for m in meta],
+    return Gallery(ids=ids, paths=[m.path for m in meta], frames=[m.frame for m in meta],
                     labels=[m.labels for m in meta],
                     patients=np.array([m.metadata["patient_id"] or "" for m in meta], dtype=object),
                     splits=[m.metadata["split"] or "" for m in meta], report_ids=report_ids,
                     reports=[reports[i].text for i in report_ids],
-                    report_studies=[reports[i].study_key for i in report_ids])
+                    report_studies=[reports[i].study_key for i in report_ids],
+                    sources=[sources.get(m.path, "") for m in meta])
 
 
-def _score(encoder, gallery: _Gallery, gallery_vectors: np.ndarray, report_vectors: np.ndarray | None,  # noqa: ANN001
-           records: list, decoded: list[Radiograph], patients: list[str | None], own_ids: list[int | None],
-           k: int, progress: bool) -> Scores:
+def score_encoder(encoder, gallery: Gallery, gallery_vectors: np.ndarray,  # noqa: ANN001
+                  report_vectors: np.ndarray | None, records: list, decoded: list[Radiograph],
+                  patients: list[str | None], own_ids: list[int | None], k: int, progress: bool) -> Scores:
+    """One encoder's Scores: its query vectors against the gallery's, every figure of the module docstring."""
     query_vectors = encoder.images(decoded)
     precisions, aps, ndcgs, text_p, text_r, report_r = [], [], [], [], [], []
-    per_label, per_part = defaultdict(list), defaultdict(list)
+    per_label, per_part, per_source = defaultdict(list), defaultdict(list), defaultdict(list)
     id_to_row = {int(i): n for n, i in enumerate(gallery.ids)}
+    hit_sources = gallery.sources or [""] * len(gallery.ids)
     for n, record in enumerate(tqdm(records, desc=f"eval {encoder.name}", unit="query", disable=not progress)):
+        source = source_of(record)
+        relevant_to_query = partial(_relevant, record.labels, source, gallery.labels, hit_sources)
+        gain_for_query = partial(_gain, record.labels, source, gallery.labels, hit_sources)
+
         scores = gallery_vectors @ query_vectors[n]
         if patients[n]:
             scores = np.where(gallery.patients == patients[n], -np.inf, scores)  # never the query's own patient
         allowed = np.isfinite(scores)
         top = _top(scores, k)
-        relevance = [relevant(record.labels, gallery.labels[i]) for i in top]
-        gains_all = [gain(record.labels, gallery.labels[i]) for i in np.flatnonzero(allowed)]
+        relevance = [relevant_to_query(i) for i in top]
+        gains_all = [gain_for_query(i) for i in np.flatnonzero(allowed)]
         precision = precision_at_k(relevance, k)
         precisions.append(precision)
         aps.append(average_precision_at_k(relevance, k, sum(1 for g in gains_all if g > 0)))
-        ndcgs.append(ndcg_at_k([gain(record.labels, gallery.labels[i]) for i in top], gains_all, k))
-        for label in label_set(record.labels):
+        ndcgs.append(ndcg_at_k([gain_for_query(i) for i in top], gains_all, k))
+        for label in label_set(record.labels, source):
             per_label[label].append(precision)
         per_part[record.body_part or "unknown"].append(precision)
+        per_source[source].append(precision)
         if encoder.has_text and record.report:
             text_vector = encoder.texts([embedding_text(record.report, encoder.report_sections)])[0]
             text_top = _top(gallery_vectors @ text_vector, k)
-            text_p.append(precision_at_k([relevant(record.labels, gallery.labels[i]) for i in text_top], k))
+            text_p.append(precision_at_k([relevant_to_query(i) for i in text_top], k))
             if own_ids[n] is not None and own_ids[n] in id_to_row:
                 text_r.append(1.0 if id_to_row[own_ids[n]] in set(text_top.tolist()) else 0.0)
         if report_vectors is not None and len(report_vectors) and record.report and own_ids[n] is not None:
@@ -222,7 +238,16 @@ def _score(encoder, gallery: _Gallery, gallery_vectors: np.ndarray, report_vecto
                   probe_auroc=_probe(gallery, gallery_vectors, records, query_vectors),
                   zero_shot_auroc=_zero_shot(encoder, gallery, records, query_vectors),
                   by_label={name: _mean(v) for name, v in sorted(per_label.items())},
-                  by_body_part={name: _mean(v) for name, v in sorted(per_part.items())})
+                  by_body_part={name: _mean(v) for name, v in sorted(per_part.items())},
+                  by_source={name: _mean(v) for name, v in sorted(per_source.items())})
+
+
+def _relevant(labels: list[str], source: str, hit_labels: list, hit_sources: list, i: int) -> bool:
+    return relevant(labels, hit_labels[i], source, hit_sources[i])
+
+
+def _gain(labels: list[str], source: str, hit_labels: list, hit_sources: list, i: int) -> float:
+    return gain(labels, hit_labels[i], source, hit_sources[i])
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -237,7 +262,7 @@ PROBE_CS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # inverse L2 strengths the probe cho
 PROBE_FOLDS = 5
 
 
-def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_vectors: np.ndarray) -> dict:
+def _probe(gallery: Gallery, gallery_vectors: np.ndarray, records: list, query_vectors: np.ndarray) -> dict:
     """AUROC per label of a logistic-regression probe fit on the gallery's train split, scored on the queries.
 
     Its regularisation is chosen by cross-validated AUROC inside the train split, for each encoder and
@@ -246,7 +271,7 @@ def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_
     """
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold
 
     from ..heads.probe import C_LINEAR
     train = [n for n, s in enumerate(gallery.splits) if s == "train"]
@@ -259,10 +284,14 @@ def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_
         y_test = np.array([name in r.labels for r in records])
         if y_train.all() or not y_train.any() or y_test.all() or not y_test.any():
             continue  # AUROC needs both classes on each side
-        folds = min(PROBE_FOLDS, int(y_train.sum()), int((~y_train).sum()))
-        if folds >= 2:
-            probe = LogisticRegressionCV(Cs=list(PROBE_CS), cv=StratifiedKFold(folds, shuffle=True, random_state=0),
-                                         scoring="roc_auc", max_iter=5000, class_weight="balanced")
+        groups = _patient_groups(gallery.patients[train])
+        folds = min(PROBE_FOLDS, len(set(groups[y_train])), len(set(groups[~y_train])))
+        splits = (list(StratifiedGroupKFold(folds, shuffle=True, random_state=0).split(train, y_train, groups))
+                  if folds >= 2 else [])
+        if splits and all(y_train[test].any() and not y_train[test].all() for _, test in splits):
+            # no patient in two folds: a patient's other images would otherwise tell the probe the answer
+            probe = LogisticRegressionCV(Cs=list(PROBE_CS), cv=splits, scoring="roc_auc", max_iter=5000,
+                                         class_weight="balanced")
         else:  # too few of one class to cross-validate: the linear head's strength
             probe = LogisticRegression(C=C_LINEAR, max_iter=5000, class_weight="balanced")
         with warnings.catch_warnings():  # scikit-learn 1.9 announces a change to fitted attributes this never reads
@@ -272,7 +301,12 @@ def _probe(gallery: _Gallery, gallery_vectors: np.ndarray, records: list, query_
     return out
 
 
-def _zero_shot(encoder, gallery: _Gallery, records: list, query_vectors: np.ndarray) -> dict:  # noqa: ANN001
+def _patient_groups(patients: np.ndarray) -> np.ndarray:
+    """Fold groups: the patient, or the image itself where the patient is unknown."""
+    return np.array([p if p else f"image-{n}" for n, p in enumerate(patients)], dtype=object)
+
+
+def _zero_shot(encoder, gallery: Gallery, records: list, query_vectors: np.ndarray) -> dict:  # noqa: ANN001
     """AUROC per label of the zero-shot prompt pair "<label>" / "no <label>" (heads.zeroshot), on the queries:
     what a zero-shot head of this encoder would score, with no label used."""
     from sklearn.metrics import roc_auc_score

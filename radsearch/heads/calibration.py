@@ -55,6 +55,7 @@ class OperatingPoint:
     sensitivity: float
     specificity: float
     rule: str  # how it was chosen, e.g. "sensitivity=0.9"
+    checked: str = "on the images that chose it"  # where sensitivity/specificity were measured (see calibrate)
 
 
 @dataclass
@@ -98,8 +99,14 @@ def platt(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
 
 
 def calibrate(scores: np.ndarray, truth: np.ndarray, rule: Rule, fit_scaling: bool = True,
-              slope: float = 1.0, intercept: float = 0.0) -> Calibration:
-    """Held-out scores and truth -> Platt scaling (unless fit_scaling=False), ROC curve and operating point."""
+              slope: float = 1.0, intercept: float = 0.0, groups: np.ndarray | None = None) -> Calibration:
+    """Held-out scores and truth -> Platt scaling (unless fit_scaling=False), ROC curve and operating point.
+
+    With `groups` (the patient of each image) the sensitivity and specificity are not read off the images
+    that chose the threshold, which flatters them: the held-out patients are halved, a threshold chosen by
+    the rule on one half is applied to the other, both ways, and the two results averaged. The threshold
+    kept is the one chosen on all held-out images.
+    """
     from sklearn.metrics import roc_auc_score, roc_curve
     scores = np.asarray(scores, dtype=np.float64)
     truth = np.asarray(truth, dtype=bool)
@@ -112,9 +119,35 @@ def calibrate(scores: np.ndarray, truth: np.ndarray, rule: Rule, fit_scaling: bo
     fpr, tpr, thresholds = roc_curve(truth, probabilities)
     thresholds = np.minimum(thresholds, 1.0)  # sklearn's first threshold is +inf ("nothing is positive")
     point = choose_point(fpr, tpr, thresholds, rule)
+    if groups is not None:
+        point = _cross_checked(point, probabilities, truth, np.asarray(groups, dtype=object), rule)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), ROC_POINTS)).round().astype(int))
     roc = [(round(float(fpr[i]), 5), round(float(tpr[i]), 5), float(thresholds[i])) for i in keep]
     return Calibration(slope, intercept, float(roc_auc_score(truth, probabilities)), positives, negatives, roc, point)
+
+
+def _cross_checked(point: OperatingPoint, probabilities: np.ndarray, truth: np.ndarray, groups: np.ndarray,
+                   rule: Rule) -> OperatingPoint:
+    """The point with sensitivity/specificity measured on the half of the patients that did not choose it."""
+    from sklearn.metrics import roc_curve
+    half = np.array([patient_share(str(g)) < 0.5 for g in groups])
+    results = []
+    for choose, check in ((half, ~half), (~half, half)):
+        if not all(truth[m].any() and not truth[m].all() for m in (choose, check)):
+            return point  # a half without both classes: nothing to cross-check on
+        fpr, tpr, thresholds = roc_curve(truth[choose], probabilities[choose])
+        threshold = choose_point(fpr, tpr, np.minimum(thresholds, 1.0), rule).threshold
+        said = probabilities[check] >= threshold
+        results.append((float(said[truth[check]].mean()), float((~said[~truth[check]]).mean())))
+    sensitivity, specificity = np.mean(results, axis=0)
+    return OperatingPoint(point.threshold, float(sensitivity), float(specificity), point.rule,
+                          "on held-out patients other than those that chose the threshold (two halves, averaged)")
+
+
+def patient_share(key: str) -> float:
+    """A fixed number in [0, 1) per patient, so a patient's images all fall on one side of a split."""
+    import hashlib
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
 
 
 def choose_point(fpr: np.ndarray, tpr: np.ndarray, thresholds: np.ndarray, rule: Rule) -> OperatingPoint:

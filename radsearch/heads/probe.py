@@ -27,11 +27,13 @@ class NotEnoughExamples(RadsearchError):
 
 def fit_probe(name: str, embeddings: np.ndarray, truth: np.ndarray, targets: list[str], task: str,
               train: np.ndarray, heldout: np.ndarray, kind: str = "linear", rule: Rule | None = None,
-              model_id: str = "", seed: int = 0) -> Head:
+              model_id: str = "", seed: int = 0, patients: np.ndarray | None = None) -> Head:
     """A probe head fitted on embeddings[train] and calibrated on embeddings[heldout].
 
     truth: (n, T) booleans for task="binary" (one column per target), or (n,) class indices into
-    `targets` for task="categorical". train and heldout are boolean masks or index arrays.
+    `targets` for task="categorical". train and heldout are boolean masks or index arrays. With `patients`
+    (n,) the operating point's sensitivity and specificity are measured on other held-out patients than
+    those that chose it (heads.calibration.calibrate).
     """
     rule = rule or Rule()
     x_train, x_held = embeddings[train], embeddings[heldout]
@@ -45,13 +47,13 @@ def fit_probe(name: str, embeddings: np.ndarray, truth: np.ndarray, targets: lis
         raise RadsearchError(f"probe kind {kind!r}: choose {' or '.join(k for k in KINDS if k != 'zero-shot')}")
     head = Head(name=name, kind=kind, task=task, targets=list(targets), model_id=model_id, layers=layers,
                 created=datetime.now(UTC).isoformat(timespec="seconds"))
-    finish_calibration(head, x_held, y_held, rule)
+    finish_calibration(head, x_held, y_held, rule, groups=None if patients is None else patients[heldout])
     head.metrics.update(train_images=int(len(x_train)), heldout_images=int(len(x_held)))
     return head
 
 
 def finish_calibration(head: Head, x_held: np.ndarray, y_held: np.ndarray, rule: Rule,
-                       fit_scaling: bool = True) -> None:
+                       fit_scaling: bool = True, groups: np.ndarray | None = None) -> None:
     """Per-target calibration, ROC and operating point from held-out embeddings and truth."""
     logits = head.logits(x_held)
     if head.task == "categorical":
@@ -62,10 +64,12 @@ def finish_calibration(head: Head, x_held: np.ndarray, y_held: np.ndarray, rule:
         for t, target in enumerate(head.targets):
             p = np.clip(probabilities[:, t], 1e-9, 1 - 1e-9)
             # one class against the rest, on the probability itself (slope 1, intercept 0 on its logit)
-            head.calibrations[target] = calibrate(np.log(p / (1 - p)), y_held == t, rule, fit_scaling=False)
+            head.calibrations[target] = calibrate(np.log(p / (1 - p)), y_held == t, rule, fit_scaling=False,
+                                                  groups=groups)
     else:
         for t, target in enumerate(head.targets):
-            head.calibrations[target] = calibrate(logits[:, t], y_held[:, t], rule, fit_scaling=fit_scaling)
+            head.calibrations[target] = calibrate(logits[:, t], y_held[:, t], rule, fit_scaling=fit_scaling,
+                                                  groups=groups)
     head.metrics["auroc"] = {t: c.auroc for t, c in head.calibrations.items()}
     head.metrics["rule"] = str(rule)
 

@@ -77,7 +77,8 @@ class HeadRegistry:
         rule = Rule.parse(operating_point)
         truth = self._truth(labels, column, manifest, where)
         head = fit_probe(name, truth.embeddings, truth.truth, truth.targets, truth.task, truth.train, truth.heldout,
-                         kind=kind, rule=rule, model_id=self.store.config.model_id, seed=seed)
+                         kind=kind, rule=rule, model_id=self.store.config.model_id, seed=seed,
+                         patients=truth.patients)
         head.source, head.population = truth.source, truth.population
         return self._save(head)
 
@@ -107,7 +108,8 @@ class HeadRegistry:
             column = head.targets.index(target)
             single = Head(head.name, head.kind, head.task, [target], head.model_id,
                           [(w[:, [column]], b[[column]]) for w, b in head.layers])
-            finish_calibration(single, truth.embeddings[truth.heldout], truth.truth[truth.heldout], rule)
+            finish_calibration(single, truth.embeddings[truth.heldout], truth.truth[truth.heldout], rule,
+                               groups=truth.patients[truth.heldout])
             head.calibrations[target] = single.calibrations[target]
             head.population = truth.population
             known.append(target)

@@ -9,7 +9,6 @@ share of patients: never images of a patient the head was fitted on.
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 from ..columns import HEAD_COLUMNS
 from ..errors import ManifestError
 from ..storage import LibraryStore
+from .calibration import patient_share
 from .probe import NotEnoughExamples
 
 COLUMN_HEADS = HEAD_COLUMNS  # the registry's categorical columns a head can learn (radsearch.columns)
@@ -39,6 +39,7 @@ class Truth:
     heldout: np.ndarray  # (n,) bool
     source: str
     population: dict[str, Any]
+    patients: np.ndarray | None = None  # (n,) patient of each image (its id where unknown)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def _finish(store: LibraryStore, rows: list, truth: np.ndarray, targets: list[st
     _, embeddings = store.catalog.embeddings("images", [r.id for r in rows], store.config.embed_dim)  # by id, as rows
     train, heldout = split(rows)
     return Truth(np.array([r.id for r in rows], dtype=np.int64), embeddings, truth, targets, task, train, heldout,
-                 source, where)
+                 source, where, np.array([r.patient_id or f"image-{r.id}" for r in rows], dtype=object))
 
 
 def split(rows: list) -> tuple[np.ndarray, np.ndarray]:
@@ -139,10 +140,5 @@ def split(rows: list) -> tuple[np.ndarray, np.ndarray]:
     heldout = np.isin(splits, ["val", "test"])
     if train.any() and heldout.any():
         return train, heldout
-    held = np.array([_patient_share(r.patient_id or f"image-{r.id}") < HELDOUT_SHARE for r in rows])
+    held = np.array([patient_share(r.patient_id or f"image-{r.id}") < HELDOUT_SHARE for r in rows])
     return ~held, held
-
-
-def _patient_share(key: str) -> float:
-    """A fixed number in [0, 1) per patient, so a patient's images all fall on one side."""
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64

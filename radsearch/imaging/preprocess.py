@@ -20,6 +20,8 @@ from PIL import Image
 from .radiograph import Radiograph
 
 FITS = ("pad", "shortest_edge", "stretch")
+CONTRASTS = ("as_read", "stretch")
+STRETCH_PERCENTILES = (1.0, 99.0)
 RESAMPLE = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
             "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS,
             "box": Image.Resampling.BOX, "hamming": Image.Resampling.HAMMING}
@@ -39,12 +41,15 @@ class PreprocessProfile:
     crop: bool = False  # centre-crop size x size after resizing
     resample: str = "bilinear"  # the PIL filter of the resize
     crop_offset: str = "floor"  # how a centre crop's odd margin is split: "floor" (transformers), "round" (torchvision)
+    contrast: str = "as_read"  # or "stretch": each image's 1st-99th percentile becomes 0-1 (see stretch_contrast)
 
     def __post_init__(self) -> None:
         if self.fit not in FITS:
             raise ValueError(f"preprocessing fit {self.fit!r}: choose one of {', '.join(FITS)}")
         if self.crop_offset not in ("floor", "round"):
             raise ValueError(f"preprocessing crop_offset {self.crop_offset!r}: choose floor or round")
+        if self.contrast not in CONTRASTS:
+            raise ValueError(f"preprocessing contrast {self.contrast!r}: choose one of {', '.join(CONTRASTS)}")
         if self.resample not in RESAMPLE:
             raise ValueError(f"preprocessing resample {self.resample!r}: choose one of {', '.join(RESAMPLE)}")
         for name in ("mean", "std"):
@@ -81,6 +86,18 @@ class PreprocessProfile:
             values = value if isinstance(value, tuple) else (value,) * self.channels
             return np.asarray(values, np.float32).reshape(-1, 1, 1)
         return per_channel(self.mean), per_channel(self.std)
+
+
+def stretch_contrast(pixels: np.ndarray) -> np.ndarray:
+    """The image's own 1st-99th percentile stretched to 0-1: an automatic window, as a viewer's "auto" gives.
+
+    Archives mix films scanned dark or bright, photographs of light boxes and processed DX images; after
+    this each shows its anatomy over the same range, so the encoder sees anatomy rather than exposure.
+    """
+    low, high = np.percentile(pixels, STRETCH_PERCENTILES)
+    if high - low < 1e-6:
+        return pixels
+    return np.clip((pixels - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
 
 def pad_to_square(pixels: np.ndarray, fill: float = 0.0) -> np.ndarray:
@@ -146,9 +163,10 @@ def _published(pixels: np.ndarray, profile: PreprocessProfile) -> np.ndarray:
 
 def preprocess(radiograph: Radiograph, profile: PreprocessProfile) -> np.ndarray:
     """(C, size, size) float32 array ready for the image tower."""
+    pixels = stretch_contrast(radiograph.pixels) if profile.contrast == "stretch" else radiograph.pixels
     if profile.fit == "pad":
-        square = resize(pad_to_square(radiograph.pixels), profile.size)
+        square = resize(pad_to_square(pixels), profile.size)
     else:
-        square = _published(radiograph.pixels, profile)
+        square = _published(pixels, profile)
     mean, std = profile.channel_stats()
     return ((np.repeat(square[None], profile.channels, axis=0) - mean) / std).astype(np.float32)

@@ -5,9 +5,23 @@ transformers does not know (its `get_image_features` reads one pooled vector).""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from ..imaging import PreprocessProfile
 
 CARD_FILE = "README.md"
+EVALUATION_FILE = "evaluation.json"  # evaluation.model_card writes it when `radsearch train` ends
+EVALUATION_MARK = "## Evaluation on held-out images"
+
+
+def card_verdict(model_dir: str | Path) -> str | None:
+    """The one-line verdict of a model's card (how it compared with pixels and random weights), or None."""
+    path = Path(model_dir) / EVALUATION_FILE
+    try:
+        return str(json.loads(path.read_text())["verdict"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def model_card(model_id: str, info: dict, profile: PreprocessProfile, pool_grid: int, max_text_length: int) -> str:

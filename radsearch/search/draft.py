@@ -60,10 +60,13 @@ class Draft:
     disputed: list[str] = field(default_factory=list)  # "pleural effusion: 3 cases say ..., 2 say ..."
     uncertain: bool = False  # the neighbours disagree too much for a draft
     generated: str | None = None  # a site generator's text, when one was given
+    abstained: str = ""  # why no draft was attempted (no reports, no case of the query's anatomy, ...)
 
     @property
     def text(self) -> str:
         """The draft as a report, each sentence followed by the studies it came from."""
+        if self.abstained:
+            return f"NO DRAFT: {self.abstained}."
         if self.generated is not None:
             return self.generated
         if self.uncertain:

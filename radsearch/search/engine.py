@@ -18,11 +18,12 @@ from ..imaging import ImageInput, QueryImage, load_query
 from ..models import Encoder, embed_radiographs, encode_texts, text_refusal
 from ..storage import LibraryStore
 from .audit import audited
+from .context import SAMPLE, Results, UsualRange, anatomy_check, region, similarity_note, usual_range
 from .draft import Case, Draft, Generator, draft_from_cases
 from .evidence import nearest_sentences
 from .hits import Evidence, GroupHit, Hit, ReportHit
 from .planner import Planner
-from .query import names_a_file, parse_text_query
+from .query import names_a_file, negation_penalty, parse_text_query
 
 ImageQuery = Union[ImageInput, QueryImage]
 Query = Union[ImageQuery, str, int, Sequence[Union[ImageQuery, int]]]
@@ -46,6 +47,7 @@ class SearchEngine:
         self.store = store
         self._encoder = encoder
         self.planner = Planner(store)
+        self._usual: tuple[int, UsualRange | None] | None = None  # (index size, range) of usual_range
 
     @property
     def encoder(self) -> Encoder:
@@ -101,7 +103,7 @@ class SearchEngine:
         out (they would fill the first ranks and teach nothing); include_own=True keeps them.
         """
         skip = frozenset() if include_own else self._own_images(image)
-        return self._image_hits(self._embed([image])[0], k, where, skip=skip)
+        return self._noted(self._image_hits(self._embed([image])[0], k, where, skip=skip), where, image)
 
     @audited("search_like")
     def like(self, image_id: int, k: int = 10, where: dict[str, Any] | None = None,
@@ -148,9 +150,9 @@ class SearchEngine:
             raise ValueError("a text query needs some text")
         query = parse_text_query(text)
         if not query.negated or not query.positive:
-            return self._image_hits(self.embed_texts([text])[0], k, where)
+            return self._noted(self._image_hits(self.embed_texts([text])[0], k, where), where)
         vectors = self.embed_texts([query.positive, *query.negated])
-        return self._image_hits(vectors[0], k, where, avoid=vectors[1:])
+        return self._noted(self._image_hits(vectors[0], k, where, avoid=vectors[1:], negated_text=True), where)
 
     @audited("search_vector", prepare=False)
     def vector(self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
@@ -180,7 +182,7 @@ class SearchEngine:
             groups.setdefault(key, []).append(hit)
         combine = max if score == "max" else (lambda values: sum(values) / len(values))
         ranked = [GroupHit(key, float(combine([h.score for h in members])), members) for key, members in groups.items()]
-        return sorted(ranked, key=lambda group: -group.score)[:k]
+        return Results(sorted(ranked, key=lambda group: -group.score)[:k], getattr(hits, "notes", []))
 
     # -- reports ---------------------------------------------------------------------------------
     @audited("search_reports")
@@ -192,9 +194,9 @@ class SearchEngine:
         """
         self._needs_text("report search")
         if is_text(query):
-            return self.reports_by_vector(self.embed_texts([query])[0], k)
+            return self._noted(self.reports_by_vector(self.embed_texts([query])[0], k), kind="reports")
         skip = frozenset() if include_own else self.store.catalog.reports_of_images(self._own_images(query))
-        return self.reports_by_vector(self._embed([query])[0], k, skip)
+        return self._noted(self.reports_by_vector(self._embed([query])[0], k, skip), kind="reports")
 
     def reports_by_vector(self, vector: np.ndarray, k: int = 10, skip: frozenset[int] = frozenset()) -> list[ReportHit]:
         """Reports nearest an embedding, never those in `skip`."""
@@ -233,7 +235,7 @@ class SearchEngine:
                 break
             fetch *= 4
         found = sorted(best.items(), key=lambda item: -item[1])[:k]
-        return self._report_hits(vector, found)
+        return self._noted(self._report_hits(vector, found), kind="sentences")
 
     @audited("draft_report")
     def draft(self, image: ImageQuery, k: int = DRAFT_CASES, where: dict[str, Any] | None = None,
@@ -241,13 +243,78 @@ class SearchEngine:
         """A report draft from the k most similar reported studies (search.draft): cited sentences the
         cases agree on, or a statement that they disagree. `generator` replaces the consensus text with
         a site's own (it receives the query, the cases and the consensus draft)."""
+        name = image.name if isinstance(image, QueryImage) else "image"
+        if not self.store.catalog.count("reports"):
+            return Draft([], [], abstained="this library holds no reports, so there is nothing to draft from "
+                                           "(index a manifest with a report column, or DICOM SR reports)")
         studies = self.cases(image, 2 * k, where, by="study", include_own=include_own)
-        reported = [g for g in studies if g.hits[0].report][:k]
+        anatomy, how = self._query_region(image, studies)
+        reported = [g for g in studies if g.hits[0].report]
+        same = [g for g in reported
+                if anatomy is None or region(g.hits[0].metadata.get("body_part")) in (anatomy, None)]
+        if reported and not same:
+            return Draft([], [], abstained=f"none of the {len(reported)} most similar reported studies is of the "
+                                           f"query's anatomy ({anatomy}, {how}); a draft never borrows another "
+                                           "body part's report")
+        if not same:
+            return Draft([], [], abstained="no reported study is among the most similar images"
+                                           + (" that match the filter" if where else ""))
+        reported = same[:k]
         report_ids = self.store.catalog.report_ids_of_studies([g.key for g in reported])
         sentences = self.store.catalog.sentences_of(list(report_ids.values()), self.store.config.embed_dim)
         cases = [Case(g.key, g.score, g.hits[0].report or "", self._case_sentences(
             g.hits[0].report or "", sentences.get(report_ids.get(g.key), []))) for g in reported]
-        return draft_from_cases(cases, generator, query=image.name if isinstance(image, QueryImage) else "image")
+        return draft_from_cases(cases, generator, query=name)
+
+    def _query_region(self, image: ImageQuery, studies: list[GroupHit]) -> tuple[str | None, str]:
+        """The query's anatomy: its header's body part, else the region most of its neighbours share."""
+        header = region(load_query(image).radiograph.metadata.get("body_part"))
+        if header:
+            return header, "from its header"
+        check = anatomy_check(None, [g.hits[0] for g in studies])
+        return check.majority, "predicted from its most similar images"
+
+    # -- saying why ------------------------------------------------------------------------------
+    def usual_range(self) -> UsualRange | None:
+        """The spread of best-match similarities among the library's own images (cached per index size)."""
+        size = self.searchable("images")
+        if self._usual is None or self._usual[0] != size:
+            ids = self.store.catalog.ids("images")
+            if len(ids):
+                ids = np.random.default_rng(0).choice(ids, size=min(len(ids), SAMPLE), replace=False)
+            sample = ids
+            stored, vectors = self.store.catalog.embeddings("images", sample.tolist(), self.store.config.embed_dim)
+            catalog = self.store.catalog  # as a query is searched: its own patient and study left out
+            best = [max((score for _, score in self.planner.nearest(v, 1, None, catalog.same_case(int(i)) | {int(i)})),
+                        default=-np.inf) for i, v in zip(stored, vectors)]
+            self._usual = (size, usual_range(np.array(best)))
+        return self._usual[1]
+
+    def why_empty(self, kind: str = "images", where: dict[str, Any] | None = None) -> str:
+        """Why a search of `kind` ("images", "reports", "sentences") found nothing, in words."""
+        if kind != "images":
+            if not self.store.catalog.count("reports"):
+                return ("this library holds no reports (its manifest or DICOM files had none), so report and "
+                        "sentence search have nothing to return")
+            return "no report other than the query's own patient's was found"
+        if not self.searchable("images"):
+            return "the library holds no images yet: run radsearch index first"
+        plan = self.planner.plan(where)
+        if plan is not None and plan.matching == 0:
+            return f"the filter {where} matches no image of this library"
+        return "no image other than the query's own patient's and study's was found"
+
+    def _noted(self, hits: list, where: dict[str, Any] | None = None, image: ImageQuery | None = None,
+               kind: str = "images") -> Results:
+        """The hits with notes: why they are empty, or why they may mislead (anatomy, unusual query)."""
+        if not hits:
+            return Results(hits, [self.why_empty(kind, where)])
+        notes = []
+        if image is not None:
+            notes.append(anatomy_check(load_query(image).radiograph.metadata.get("body_part"), hits).note())
+            if not where:
+                notes.append(similarity_note(hits[0].score, self.usual_range()))
+        return Results(hits, [n for n in notes if n])
 
     def searchable(self, kind: str = "images") -> int:
         """How many vectors of a kind a search sees now (an index another process saved is reloaded first)."""
@@ -307,9 +374,11 @@ class SearchEngine:
 
     # -- ranking and hits ------------------------------------------------------------------------
     def _image_hits(self, vector: np.ndarray, k: int, where: dict[str, Any] | None,
-                    avoid: np.ndarray | None = None, skip: frozenset[int] = frozenset()) -> list[Hit]:
+                    avoid: np.ndarray | None = None, skip: frozenset[int] = frozenset(),
+                    negated_text: bool = False) -> list[Hit]:
         """Top k images for one query vector, or several (rows of `vector`: a candidate scores its best
-        match among them), minus NEGATION_WEIGHT x its best match to any row of `avoid`."""
+        match among them), minus NEGATION_WEIGHT x its best match to any row of `avoid` (for the negated
+        phrases of a text, `negated_text`: only what they say beyond the wanted text, query.negation_penalty)."""
         queries = np.atleast_2d(np.asarray(vector, dtype=np.float32))
         plan = self.planner.plan(where)
         if plan is not None and plan.matching == 0:
@@ -321,17 +390,21 @@ class SearchEngine:
             for image_id, score in self.planner.nearest(query, fetch, plan, skip):
                 best[image_id] = max(score, best.get(image_id, -np.inf))
         found = sorted(best.items(), key=lambda pair: -pair[1])
-        found = self._rescore([i for i, _ in found], queries, avoid)[:k] if rerank else found[:k]
+        found = self._rescore([i for i, _ in found], queries, avoid, negated_text)[:k] if rerank else found[:k]
         centre = queries.mean(axis=0)
         return self._hits(found, centre / max(float(np.linalg.norm(centre)), 1e-12))
 
-    def _rescore(self, ids: list[int], queries: np.ndarray, avoid: np.ndarray | None) -> list[tuple[int, float]]:
+    def _rescore(self, ids: list[int], queries: np.ndarray, avoid: np.ndarray | None,
+                 negated_text: bool = False) -> list[tuple[int, float]]:
         """Exact scores from the stored embeddings: best match to a query row, minus the weighted best
         match to an avoided one; best first."""
         stored_ids, vectors = self.store.catalog.embeddings("images", ids, self.store.config.embed_dim)
         scores = (vectors @ queries.T).max(axis=1)
         if avoid is not None and len(avoid):
-            scores = scores - NEGATION_WEIGHT * (vectors @ np.asarray(avoid, dtype=np.float32).T).max(axis=1)
+            avoid = np.asarray(avoid, dtype=np.float32)
+            penalty = (negation_penalty(vectors, queries, avoid) if negated_text
+                       else (vectors @ avoid.T).max(axis=1))  # negative example images: their raw similarity
+            scores = scores - NEGATION_WEIGHT * penalty
         order = np.argsort(-scores, kind="stable")
         return [(int(stored_ids[i]), float(scores[i])) for i in order]
 

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..datasets.report_text import negation_pattern
 
 _CUE = negation_pattern("but not", "but no", "excluding", "except")  # and the ways queries say "not this"
@@ -53,3 +55,20 @@ def names_a_file(query: object) -> bool:
         return Path(query).is_file()
     except (OSError, ValueError):  # a name too long for the file system, a NUL character
         return False
+
+
+def negation_penalty(vectors: np.ndarray, wanted: np.ndarray, negated: np.ndarray) -> np.ndarray:
+    """How much more than a typical candidate each candidate (rows of `vectors`) matches a negated phrase.
+
+    The negated phrase's text vector shares a lot with the wanted one ("pneumothorax" and "pleural
+    effusion" are both chest findings), and subtracting raw similarity to it pushed down effusion cases that
+    merely looked like chest findings, letting pneumothorax cases rise. So each negated direction keeps
+    only its part orthogonal to the wanted direction, and a candidate is penalised only for matching it
+    more than the median candidate of the pool does (never rewarded for matching it less).
+    """
+    centre = wanted.mean(axis=0)
+    centre = centre / max(float(np.linalg.norm(centre)), 1e-12)
+    own = negated - np.outer(negated @ centre, centre)  # what "pneumothorax" says beyond "pleural effusion"
+    own = own / np.maximum(np.linalg.norm(own, axis=1, keepdims=True), 1e-12)
+    match = vectors @ own.T  # (candidates, negated phrases)
+    return np.maximum(match - np.median(match, axis=0, keepdims=True), 0.0).max(axis=1)

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..datasets import ManifestRecord, embedding_text
+from ..datasets import ManifestRecord, embedding_text, source_of
+from ..datasets.label_text import label_keys, label_sentence, label_vocabularies
 from ..errors import UnreadableImage
 from ..imaging import PreprocessProfile, preprocess, read
 
@@ -28,38 +29,47 @@ class TrainingSet:
     known: torch.Tensor  # (N, L) 1.0 where the image's source annotates label l (else the label is masked)
     label_names: list[str]
     studies: list[str]  # study id of each image (manifest study_id), for study-level pooling
+    parts: torch.Tensor | None = None  # (N,) index into part_names of each image's body part; -1 where unknown
+    part_names: list[str] | None = None
+    label_texts: int = 0  # images whose text is a sentence built from their labels (no report)
+    label_sets: torch.Tensor | None = None  # (N, S) 0/1: labels, and "normal" per source (datasets.label_text)
 
     def __len__(self) -> int:
         return len(self.reports)
 
 
-def source_of(record: ManifestRecord) -> str:
-    """The dataset a record came from: importers prefix study ids with it ('chexpert:...')."""
-    return record.study_id.split(":", 1)[0] if ":" in record.study_id else ""
-
-
 def load_training_set(records: list[ManifestRecord], profile: PreprocessProfile, reported_only: bool,
-                      progress: bool = True, report_sections: str = "impression") -> TrainingSet:
-    """Decode the images (only those with a report when reported_only); unreadable files are skipped.
+                      progress: bool = True, report_sections: str = "impression",
+                      label_text: bool = False) -> TrainingSet:
+    """Decode the images (only those with a text when reported_only); unreadable files are skipped.
 
     A label counts as annotated for every image of a source where any image carries it, so a
-    dataset that never labels "fracture" does not teach that its images have none.
+    dataset that never labels "fracture" does not teach that its images have none. With `label_text`,
+    an image without a report gets a sentence built from its labels (datasets.label_text) as its text.
+    Images are decoded in manifest order in this process, so the tensor never depends on timing.
     """
-    vocabulary: dict[str, set[str]] = {}
-    for record in records:
-        vocabulary.setdefault(source_of(record), set()).update(record.labels)
+    vocabulary = label_vocabularies(records)
     names = sorted(set().union(*vocabulary.values())) if vocabulary else []
     column = {name: n for n, name in enumerate(names)}
-    images, reports, labels, known, studies = [], [], [], [], []
+    part_names = sorted({r.body_part for r in records if r.body_part})
+    part_column = {name: n for n, name in enumerate(part_names)}
+    images, reports, labels, known, studies, parts, sets = [], [], [], [], [], [], []
+    label_texts = 0
     for record in tqdm(records, desc="decode", unit="img", disable=not progress):
-        if reported_only and not record.report:
+        text = embedding_text(record.report, report_sections) if record.report else ""
+        if not text and label_text:
+            text = label_sentence(record, vocabulary)
+            label_texts += bool(text)
+        if reported_only and not text:
             continue
         try:
             images.append(preprocess(read(record.path), profile))
         except UnreadableImage as e:
             log.warning("skipping %s", e)
+            label_texts -= bool(text and not record.report)
             continue
-        reports.append(embedding_text(record.report, report_sections) if record.report else "")
+        reports.append(text)
+        parts.append(part_column.get(record.body_part, -1))
         row, mask = np.zeros(len(names), np.float32), np.zeros(len(names), np.float32)
         for name in record.labels:
             row[column[name]] = 1.0
@@ -68,11 +78,17 @@ def load_training_set(records: list[ManifestRecord], profile: PreprocessProfile,
         labels.append(row)
         known.append(mask)
         studies.append(record.study_id)
+        sets.append(label_keys(record, vocabulary))
     if not images:
         which = "no readable image with a report" if reported_only else "no readable image"
         raise ValueError(f"{which} in the training manifest")
+    keys = sorted(set().union(*sets)) if sets else []
+    membership = np.zeros((len(sets), len(keys)), np.float32)
+    for n, held in enumerate(sets):
+        membership[n, [keys.index(key) for key in held]] = 1.0
     return TrainingSet(torch.from_numpy(np.stack(images)), reports, torch.from_numpy(np.stack(labels)),
-                       torch.from_numpy(np.stack(known)), names, studies)
+                       torch.from_numpy(np.stack(known)), names, studies, torch.tensor(parts, dtype=torch.long),
+                       part_names, label_texts, torch.from_numpy(membership))
 
 
 def _uniform(b: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:

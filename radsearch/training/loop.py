@@ -5,7 +5,12 @@ Recipes (`TrainSettings.recipe`, joined with "+" to combine, each weighted by `w
 - ssl: image-only InfoNCE between a mild and a strong augmentation of each image (SimCLR-style),
   in the same embedding space search uses, so archives without reports still train the image tower;
 - supervised: multi-label cross-entropy from manifest labels through a training-only linear head,
-  masking labels an image's source does not annotate (training.data.load_training_set).
+  masking labels an image's source does not annotate (training.data.load_training_set);
+- labels: supervised contrastive on label sets (images sharing a finding, or both normal within one
+  source, are positives): neighbours learn to share findings, which is what image search is judged on;
+- anatomy: body-part classification through another training-only head, so images of one body part
+  gather before findings split them.
+"auto" (the default) reads the archive's shape and picks among them (training.recipes).
 """
 
 from __future__ import annotations
@@ -14,16 +19,17 @@ import contextlib
 import json
 import logging
 import math
+import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..datasets import read_manifest
+from ..datasets import ManifestRecord, read_manifest
 from ..errors import RadsearchError
 from ..files import atomic_path
 from ..imaging import PreprocessProfile
@@ -37,10 +43,20 @@ from ..models import (
     train_wordpiece,
 )
 from .data import TrainingSet, augment, load_training_set, ssl_augment
-from .loss import LabelHead, contrastive_loss, matching_targets, multilabel_loss, ssl_loss
+from .loss import (
+    LabelHead,
+    anatomy_loss,
+    contrastive_loss,
+    label_contrastive_loss,
+    matching_targets,
+    multilabel_loss,
+    ssl_loss,
+)
+from .recipes import choose_recipe
 
 log = logging.getLogger(__name__)
-RECIPES = ("contrastive", "ssl", "supervised")
+RECIPES = ("contrastive", "ssl", "supervised", "labels", "anatomy")
+DEFAULT_PRESET = "tiny"
 TOWERS = ("image", "text")
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -49,8 +65,8 @@ PRECISIONS = ("auto", "bf16", "fp32")
 class TrainSettings:
     """Defaults tuned for the tiny preset on 2 CPU cores; each has its reason."""
 
-    preset: str = "tiny"
-    recipe: str = "contrastive"  # one of RECIPES, or several joined by "+" ("contrastive+ssl")
+    preset: str = "auto"  # "auto": as training.recipes chooses with the recipe ("tiny" for a named recipe)
+    recipe: str = "auto"  # "auto" (training.recipes.choose_recipe), one of RECIPES, or several joined by "+"
     weights: dict = field(default_factory=dict)  # objective -> weight in the summed loss; 1.0 when absent
     epochs: int = 60  # 40 gave p@10 0.78, 60 gave 0.83 on the demo archive (docs/benchmarks.md)
     batch_size: int = 64  # more negatives per step help InfoNCE; 64 fits CPU memory easily
@@ -60,15 +76,20 @@ class TrainSettings:
     warmup_steps: int = 20  # avoids early collapse of the randomly initialised towers
     seed: int = 0
     splits: tuple[str, ...] = ("train",)  # never train on val/test patients
-    threads: int = 0  # torch intra-op threads; 0 = torch's default (all cores)
+    threads: int = 0  # torch intra-op threads; 0 = one per core this process may use (training_threads)
     checkpoint_every: int = 0  # also checkpoint every N optimizer steps inside an epoch (0 = at epoch ends)
     init_image: str = ""  # local pretrained image tower (ViT / DINOv2 / ConvNeXt directory); "" = from scratch
     init_text: str = ""  # local pretrained BERT-family text tower with its tokenizer; "" = from scratch
     freeze: tuple[str, ...] = ()  # towers kept fixed ("image", "text"); both = projection-only alignment
     report_sections: str = "impression"  # or "findings+impression" (datasets.embedding_text says why)
+    label_text: bool | None = None  # images without a report learn a sentence built from their labels;
+    # None: as `auto` chooses, off for a named recipe
     cache_frozen: bool = True  # projection-only: run the fixed towers once (no augmentation), not every step
     pool_study: bool = False  # batches of whole studies; a study's views are averaged before meeting its report
     ssl_temperature: float = 0.2  # SimCLR's range is 0.1-0.5; 0.2 kept views apart best at batch 64
+    label_temperature: float = 0.1  # SupCon's value (Khosla et al., 2020)
+    image_size: int = 0  # input side in pixels; 0 = the preset's (a larger one keeps fine detail: fractures)
+    contrast: str = "as_read"  # or "stretch": each image's own percentile window (imaging.stretch_contrast)
     device: str = "auto"  # "auto" = cuda when present, else cpu; or "cpu", "cuda", "cuda:1"
     precision: str = "auto"  # "auto" = bf16 autocast on cuda, fp32 on cpu; or "bf16", "fp32" on either device
 
@@ -89,15 +110,45 @@ def objectives(settings: TrainSettings) -> dict[str, float]:
 
 
 def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None = None,
-          progress: bool = True) -> Path:
-    """Train the encoders on a manifest's training split with the settings' recipe; save to `out`.
+          progress: bool = True, records: list[ManifestRecord] | None = None) -> Path:
+    """Train the encoders on a manifest's training split (or the given `records` of it) with the settings'
+    recipe (`auto` is resolved here: training.recipes); save to `out`.
 
     An interrupted run resumes from `<out>.partial/` at its last checkpoint and ends with the same
-    weights an uninterrupted run would have.
+    weights an uninterrupted run would have. `radsearch train` adds a model card
+    (evaluation.model_card.train_with_card).
     """
     settings = settings or TrainSettings()
     out = Path(out)
-    run = _prepare(manifest, out, settings, progress)
+    records = records if records is not None else training_records(manifest, settings)
+    settings, reason = resolve_recipe(settings, records)
+    if reason:
+        log.info("recipe auto: %s, because %s", settings.recipe, reason)
+    threads = torch.get_num_threads()
+    try:
+        return _train(manifest, out, settings, progress, records)
+    finally:
+        torch.set_num_threads(threads)  # a caller's thread count (a UI worker's, a test's) is theirs
+
+
+def training_threads(settings: TrainSettings) -> int:
+    """Intra-op threads for training: the settings' count, else one per core this process may run on.
+
+    Set on every run, never inherited: float sums split across a different number of threads round
+    differently, so a count that another part of the process had changed (a load test, a UI worker)
+    would change the weights hash of the same manifest, seed and preset.
+    """
+    if settings.threads:
+        return settings.threads
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _train(manifest: str | Path, out: Path, settings: TrainSettings, progress: bool,
+           records: list[ManifestRecord]) -> Path:
+    run = _prepare(manifest, out, settings, progress, records)
     start_epoch, start_batch, partial_losses, epoch_rng = _resume(run)
     bar = tqdm(total=run.total_steps, initial=start_epoch * run.steps_per_epoch + start_batch // settings.accumulate,
                desc="train", unit="step", disable=not progress)
@@ -135,6 +186,7 @@ class _Run:
     data: TrainingSet
     model: RadsearchModel
     head: LabelHead | None
+    anatomy: LabelHead | None
     frozen: list
     cache: TowerCache | None
     params: list
@@ -151,27 +203,49 @@ class _Run:
         return self.partial / "checkpoint.pt"
 
 
-def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress: bool) -> _Run:
+def training_records(manifest: str | Path, settings: TrainSettings) -> list[ManifestRecord]:
+    """The manifest rows a run trains on: its training splits (rows without a split count as train)."""
+    records = [r for r in read_manifest(manifest) if r.split in settings.splits or not r.split]
+    if not records:
+        raise ValueError(f"no rows in {manifest} with split in {settings.splits}")
+    return records
+
+
+def resolve_recipe(settings: TrainSettings, records: list[ManifestRecord]) -> tuple[TrainSettings, str]:
+    """Settings with `auto` replaced by the recipe chosen for these records, and why ("" when not auto)."""
+    if settings.recipe != "auto":
+        preset = DEFAULT_PRESET if settings.preset == "auto" else settings.preset
+        return replace(settings, label_text=bool(settings.label_text), preset=preset), ""
+    choice = choose_recipe(records)
+    label_text = choice.label_text if settings.label_text is None else settings.label_text
+    preset = choice.preset if settings.preset == "auto" else settings.preset
+    return replace(settings, recipe=choice.recipe, label_text=label_text, preset=preset), choice.reason
+
+
+def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress: bool,
+             records: list[ManifestRecord] | None = None) -> _Run:
     """Load the training split, build tokenizer, towers, optimiser and schedule for a run."""
+    records = records if records is not None else training_records(manifest, settings)
     weights = objectives(settings)
     device = training_device(settings.device)
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
+    torch.set_num_threads(training_threads(settings))  # train() restores the caller's count
     torch.manual_seed(settings.seed)
     preset = load_preset(settings.preset)
-    records = [r for r in read_manifest(manifest) if r.split in settings.splits or not r.split]
-    if not records:
-        raise ValueError(f"no rows in {manifest} with split in {settings.splits}")
+    if settings.image_size and not settings.init_image:
+        preset = replace(preset, image_size=settings.image_size)
 
     profile = _profile(preset, settings)
     data = load_training_set(records, profile, reported_only=set(weights) == {"contrastive"}, progress=progress,
-                             report_sections=settings.report_sections)
+                             report_sections=settings.report_sections, label_text=bool(settings.label_text))
     if "contrastive" in weights and not any(data.reports):
-        raise ValueError(f"the contrastive recipe needs reports; {manifest} has none (use --recipe ssl)")
-    if "supervised" in weights and not data.label_names:
-        raise ValueError(f"the supervised recipe needs labels; {manifest} has none")
+        raise ValueError(f"the contrastive recipe needs reports (or labels, with label sentences); {manifest} has "
+                         "none (use --recipe ssl)")
+    if ("supervised" in weights or "labels" in weights) and not data.label_names:
+        raise ValueError(f"the supervised and labels recipes need labels; {manifest} has none")
+    if "anatomy" in weights and len(data.part_names or []) < 2:
+        raise ValueError(f"the anatomy recipe needs at least two body parts in {manifest}'s body_part column")
 
     tokenizer = _tokenizer(partial, settings, data, preset.vocab_size)
     model = RadsearchModel.from_preset(preset, tokenizer, profile, init_image=settings.init_image or None,
@@ -180,21 +254,24 @@ def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress:
                   "trained_towers": [t for t in TOWERS if t not in settings.freeze
                                      and (t == "image" or "contrastive" in weights)],
                   "init_image": settings.init_image, "init_text": settings.init_text,
-                  "report_sections": settings.report_sections}
+                  "report_sections": settings.report_sections, "label_text": settings.label_text,
+                  "threads": training_threads(settings)}
     frozen = model.lock(settings.freeze)  # their projections (and the temperature) still train
     cache = None
     if settings.cache_frozen and set(settings.freeze) == set(TOWERS) and "ssl" not in weights:
         cache = TowerCache.build(model, data, progress)  # projection-only: run the fixed towers once, not per step
     head = LabelHead(model.embed_dim, len(data.label_names)).to(device) if "supervised" in weights else None
-    params = [p for p in model.parameters() if p.requires_grad] + (list(head.parameters()) if head else [])
+    anatomy = LabelHead(model.embed_dim, len(data.part_names or [])).to(device) if "anatomy" in weights else None
+    params = [p for p in model.parameters() if p.requires_grad] + [
+        p for extra in (head, anatomy) if extra is not None for p in extra.parameters()]
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     groups = _groups(data, settings.pool_study)
     batches = max(1, len(groups) // settings.batch_size)
     steps_per_epoch = math.ceil(batches / settings.accumulate)
     total_steps = steps_per_epoch * settings.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, settings.warmup_steps, total_steps))
-    return _Run(settings, weights, partial, device, data, model, head, frozen, cache, params, optimizer, schedule,
-                groups, batches, steps_per_epoch, total_steps, torch.Generator().manual_seed(settings.seed))
+    return _Run(settings, weights, partial, device, data, model, head, anatomy, frozen, cache, params, optimizer,
+                schedule, groups, batches, steps_per_epoch, total_steps, torch.Generator().manual_seed(settings.seed))
 
 
 def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
@@ -208,6 +285,8 @@ def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
     run.model.load_state_dict(state["model"])
     if run.head is not None:
         run.head.load_state_dict(state["head"])
+    if run.anatomy is not None:
+        run.anatomy.load_state_dict(state["anatomy"])
     run.optimizer.load_state_dict(state["optimizer"])
     run.schedule.load_state_dict(state["schedule"])
     run.generator.set_state(state["rng"])
@@ -219,6 +298,7 @@ def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
 
 def _save_checkpoint(run: _Run, epoch: int, batch: int, losses: list, epoch_state: torch.Tensor) -> None:
     state = {"model": run.model.state_dict(), "head": run.head.state_dict() if run.head else None,
+             "anatomy": run.anatomy.state_dict() if run.anatomy else None,
              "optimizer": run.optimizer.state_dict(), "schedule": run.schedule.state_dict(), "epoch": epoch,
              "batch": batch, "losses": losses, "epoch_rng": epoch_state, "rng": run.generator.get_state(),
              "torch_rng": torch.get_rng_state(), "settings": asdict(run.settings), "n_images": len(run.data)}
@@ -239,8 +319,7 @@ def _run_epoch(run: _Run, epoch: int, order: torch.Tensor, first: int, losses: l
         idx = torch.tensor([i for g in chosen for i in run.groups[g]])
         owner = torch.tensor([n for n, g in enumerate(chosen) for _ in run.groups[g]])  # image -> unit in batch
         with autocast:
-            terms = _losses(run.model, run.head, run.data, idx, owner if settings.pool_study else None, run.weights,
-                            run.generator, settings.ssl_temperature, run.device, run.cache)
+            terms = _losses(run, idx, owner if settings.pool_study else None)
             loss = sum(run.weights[name] * value for name, value in terms.items())
         (loss / settings.accumulate).backward()
         losses.append({name: value.item() for name, value in terms.items()} | {"loss": loss.item()})
@@ -331,10 +410,10 @@ class TowerCache:
         return model.project_text(self.texts[rows])
 
 
-def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingSet, idx: torch.Tensor,
-            owner: torch.Tensor | None, weights: dict[str, float], generator: torch.Generator,
-            ssl_temperature: float, device: torch.device, cache: TowerCache | None = None) -> dict[str, torch.Tensor]:
+def _losses(run: _Run, idx: torch.Tensor, owner: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """Each objective of the recipe on one batch; `owner` maps images to studies when pooling views."""
+    model, head, data, weights, generator = run.model, run.head, run.data, run.weights, run.generator
+    device, cache = run.device, run.cache
     terms: dict[str, torch.Tensor] = {}
     if cache is not None:
         images = cache.image_features(model, idx)
@@ -355,10 +434,14 @@ def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingS
                                                     model.logit_scale, matching_targets(texts))
     if "ssl" in weights:
         strong = model.image_features(ssl_augment(data.pixels[idx], generator))
-        terms["ssl"] = ssl_loss(images, strong, ssl_temperature)
+        terms["ssl"] = ssl_loss(images, strong, run.settings.ssl_temperature)
     if head is not None:
         terms["supervised"] = multilabel_loss(head(images.float()), data.labels[idx].to(device),
                                               data.known[idx].to(device))
+    if "labels" in weights:
+        terms["labels"] = label_contrastive_loss(images, data.label_sets[idx], run.settings.label_temperature)
+    if run.anatomy is not None:
+        terms["anatomy"] = anatomy_loss(run.anatomy(images.float()), data.parts[idx].to(device))
     if not terms:  # e.g. a batch with a single reported image: keep the graph, learn nothing
         terms["contrastive"] = images.sum() * 0.0
     return terms
@@ -367,7 +450,7 @@ def _losses(model: RadsearchModel, head: torch.nn.Module | None, data: TrainingS
 def _profile(preset, settings: TrainSettings) -> PreprocessProfile:  # noqa: ANN001
     """The preset's preprocessing, or the one a pretrained image tower expects (models.pretrained_profile)."""
     if not settings.init_image:
-        return PreprocessProfile(size=preset.image_size, channels=preset.channels)
+        return PreprocessProfile(size=preset.image_size, channels=preset.channels, contrast=settings.contrast)
     return pretrained_profile(settings.init_image, preset)
 
 

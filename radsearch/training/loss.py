@@ -69,3 +69,33 @@ class LabelHead(torch.nn.Module):
 
     def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
         return self.linear(embeddings * self.scale)
+
+
+def anatomy_loss(logits: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over body parts; images whose body part is unknown (-1) are left out."""
+    if not bool((parts >= 0).any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, parts, ignore_index=-1)
+
+
+def label_contrastive_loss(embeddings: torch.Tensor, label_sets: torch.Tensor,
+                           temperature: float = 0.1) -> torch.Tensor:
+    """Supervised contrastive loss (Khosla et al., 2020) for multi-label images: each image's positives are
+    the other images of the batch that share a label with it ("normal" of one source being a label), so
+    nearest neighbours come to share findings, which is what image search is judged on.
+
+    embeddings: (B, D) unit vectors; label_sets: (B, L) 0/1 membership (datasets.label_text keys).
+    Images with no positive in the batch add nothing.
+    """
+    b = embeddings.shape[0]
+    logits = embeddings @ embeddings.T / temperature
+    self_mask = torch.eye(b, dtype=torch.bool, device=embeddings.device)
+    logits = logits.masked_fill(self_mask, -1e9)
+    sets = label_sets.to(embeddings.device).float()
+    positive = ((sets @ sets.T) > 0) & ~self_mask
+    rows = positive.any(dim=1)
+    if not bool(rows.any()):
+        return embeddings.sum() * 0.0
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    per_image = (log_prob * positive).sum(dim=1)[rows] / positive.sum(dim=1)[rows]
+    return -per_image.mean()

@@ -37,9 +37,12 @@ def head_answer(answer: HeadPrediction) -> str:
 def show_hits(library: Library, hits: list[Hit] | list[GroupHit], section: str, head: str | None = None,
               text: str | None = None) -> None:
     """The result grid. Study or patient groups show their best image and how many of theirs matched."""
+    notes = getattr(hits, "notes", [])
     if not hits:
-        st.info("No results match these filters.")
+        st.info("No results: " + ("; ".join(notes) if notes else "nothing matches these filters") + ".")
         return
+    for note in notes:  # the query's anatomy differs from its neighbours', or it is unlike the library
+        st.warning(f"Check these results: {note}.")
     columns = st.columns(GRID_COLUMNS)
     shown = [item.hits[0] if isinstance(item, GroupHit) else item for item in hits]
     answers = library.heads.predict_indexed([hit.id for hit in shown], head) if head else {}

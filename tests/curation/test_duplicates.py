@@ -89,3 +89,36 @@ def test_a_deleted_copy_file_leaves_the_duplicate_report(tiny_archive, tiny_mode
     write_manifest(records, archive / "manifest.csv")
     index(archive, library, tiny_model, progress=False)
     assert open_library(library).curate.exact_duplicates() == []
+
+
+def _lossy_copy_and_export(original: Path, folder: Path) -> tuple[Path, Path]:
+    """A lossy JPEG 2000 copy of a DICOM and an 8-bit PNG export of it, as archives accumulate them."""
+    import pydicom
+    from pydicom.uid import JPEG2000, generate_uid
+    ds = pydicom.dcmread(original)
+    ds.SOPInstanceUID = generate_uid()
+    ds.compress(JPEG2000, j2k_cr=[40])
+    lossy = folder / "copy_j2k_lossy.dcm"
+    ds.save_as(lossy)
+    from radsearch.imaging import read
+    export = folder / "export_8bit.png"  # as a viewer shows it, saved at 8 bits
+    Image.fromarray(np.round(read(original).pixels * 255).astype(np.uint8)).save(export)
+    return lossy, export
+
+
+def test_the_uncompressed_original_is_kept_over_a_lossy_copy_and_an_8_bit_export(tiny_archive, tiny_model,
+                                                                                 tmp_path):
+    from radsearch.imaging.fidelity import fidelity
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    source = next(Path(r.path) for r in read_manifest(tiny_archive / "manifest.csv") if r.path.endswith(".dcm"))
+    original = folder / "original.dcm"
+    shutil.copyfile(source, original)
+    lossy, export = _lossy_copy_and_export(original, folder)
+    assert fidelity(lossy).lossy and not fidelity(original).lossy and fidelity(export).bits == 8
+    index(folder, tmp_path / "library", tiny_model, progress=False)
+    groups = open_library(tmp_path / "library").curate.near_duplicates()
+    assert len(groups) == 1 and {m["path"] for m in groups[0].members} == {str(original), str(lossy), str(export)}
+    assert groups[0].keeper["path"] == str(original)
+    drops = {r["path"] for r in duplicate_rows(groups) if r["action"] == "drop"}
+    assert drops == {str(lossy), str(export)}

@@ -51,3 +51,34 @@ def test_ndcg_is_one_for_the_ideal_order_and_lower_when_the_best_hit_comes_last(
 ])
 def test_labels_mined_from_report_text_respect_negation(text, labels):
     assert mine_labels(text) == labels
+
+
+def test_an_unlabelled_image_is_normal_only_within_its_own_source():
+    assert relevant([], [], "fracatlas", "fracatlas")  # a hand without a fracture matches another
+    assert not relevant([], [], "fracatlas", "nih")  # but not a chest with "No Finding"
+    assert relevant(["pneumonia"], ["pneumonia"], "kermany", "nih")  # findings match across sources
+
+
+def test_the_probes_cross_validation_never_puts_one_patient_in_two_folds(monkeypatch):
+    import numpy as np
+    from sklearn import linear_model
+
+    from radsearch.datasets import ManifestRecord
+    from radsearch.evaluation.holdout import records_gallery
+    from radsearch.evaluation.retrieval import _probe
+    seen = []
+    real = linear_model.LogisticRegressionCV
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["cv"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(linear_model, "LogisticRegressionCV", spy)
+    rng = np.random.default_rng(0)
+    rows = [ManifestRecord(path=f"{i}", patient_id=f"p{i // 4}", labels=["nodule"] if (i // 4) % 2 else [],
+                           split="train") for i in range(80)]  # four images per patient
+    queries = [ManifestRecord(path=f"q{i}", labels=["nodule"] if i % 2 else []) for i in range(10)]
+    vectors = rng.normal(size=(80, 8)).astype(np.float32)
+    assert "nodule" in _probe(records_gallery(rows), vectors, queries, rng.normal(size=(10, 8)))
+    patients = np.array([r.patient_id for r in rows])
+    assert seen and all(not set(patients[train]) & set(patients[test]) for train, test in seen[0])

@@ -61,3 +61,19 @@ def test_held_out_auroc_is_reported_and_missing_without_both_classes():
 def test_an_unknown_operating_point_is_refused_with_the_valid_forms(text):
     with pytest.raises(InvalidOperatingPoint, match="youden, sensitivity=0.9 or specificity=0.95"):
         Rule.parse(text)
+
+
+def test_with_patients_known_the_sensitivity_is_measured_on_patients_that_did_not_choose_the_threshold():
+    rule = Rule.parse("sensitivity=0.9")
+    in_sample, crossed = [], []
+    for seed in range(30):  # small held-out sets, where reading the figure off the chooser flatters most
+        scores, truth = _scores(seed, n=120)
+        patients = np.array([f"patient-{i // 2}" for i in range(len(scores))])  # two images each
+        plain = calibrate(scores, truth, rule)
+        checked = calibrate(scores, truth, rule, groups=patients)
+        assert checked.point.threshold == plain.point.threshold  # the threshold kept uses every held-out image
+        assert "other than those that chose" in checked.point.checked
+        in_sample.append(plain.point.sensitivity)
+        crossed.append(checked.point.sensitivity)
+    assert min(in_sample) >= 0.9  # by construction: the chooser always meets its own target
+    assert np.mean(crossed) < np.mean(in_sample)  # on other patients the target is met less often, as in use

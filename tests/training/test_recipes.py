@@ -46,7 +46,7 @@ def test_ssl_trains_the_image_tower_from_images_alone(unreported_manifest, tmp_p
 
 def test_contrastive_alone_refuses_an_archive_without_reports(unreported_manifest, tmp_path):
     with pytest.raises(ValueError, match="no readable image with a report"):
-        train(unreported_manifest, tmp_path / "model", QUICK, progress=False)
+        train(unreported_manifest, tmp_path / "model", replace(QUICK, recipe="contrastive"), progress=False)
 
 
 def test_combined_recipe_logs_each_objective_and_weighs_them(tiny_archive, tmp_path):
