@@ -83,7 +83,8 @@ def labelled_unreported(tiny_archive, tmp_path):
 def test_auto_on_a_labelled_archive_without_reports_gives_it_working_text_search(labelled_unreported, tmp_path):
     out = train(labelled_unreported, tmp_path / "model", QUICK, progress=False)
     model = RadsearchModel.from_pretrained(out)
-    assert set(model.info["recipe"].split("+")) >= {"supervised", "contrastive"} and model.info["preset"] == "tiny-grid4"
+    assert set(model.info["recipe"].split("+")) >= {"supervised", "contrastive"}
+    assert model.info["preset"] == "tiny-grid4"
     assert model.info["label_text"] is True and "text" in model.info["trained_towers"]
     index(labelled_unreported, tmp_path / "lib", out, progress=False)
     hits = open_library(tmp_path / "lib").search.text("Chest radiograph: pleural effusion.", k=3)
