@@ -31,6 +31,7 @@ RESULTS = ("images", "reports", "sentences")
 SENTENCES_PER_REPORT = 4  # sentence hits fetched per report wanted, before fetching more
 NEGATION_POOL, NEGATION_MIN_POOL = 20, 200  # candidates re-ranked for a query with negated phrases
 NEGATION_WEIGHT = 1.0  # how hard a match to a negated phrase pushes a result down
+ORTHOGONAL_NEGATION = True  # query.negation_penalty; raw similarity broke 2 of 6 negated demo queries (6 vs 2)
 GROUP_POOL = 10  # images retrieved per study or patient wanted, before grouping
 DRAFT_CASES = 10  # reported studies a draft is built from
 
@@ -402,7 +403,7 @@ class SearchEngine:
         scores = (vectors @ queries.T).max(axis=1)
         if avoid is not None and len(avoid):
             avoid = np.asarray(avoid, dtype=np.float32)
-            penalty = (negation_penalty(vectors, queries, avoid) if negated_text
+            penalty = (negation_penalty(vectors, queries, avoid) if negated_text and ORTHOGONAL_NEGATION
                        else (vectors @ avoid.T).max(axis=1))  # negative example images: their raw similarity
             scores = scores - NEGATION_WEIGHT * penalty
         order = np.argsort(-scores, kind="stable")
