@@ -34,7 +34,9 @@ def test_probe_head_flags_unseen_effusions_at_its_stated_sensitivity(demo):
     head = lib.heads.train("effusion", labels=["pleural_effusion"], operating_point="sensitivity=0.9",
                            where={"split": ["train", "val"], "body_part": "CHEST"})
     point = head.calibrations["pleural_effusion"].point
-    assert point.rule == "sensitivity=0.9" and point.sensitivity >= 0.9
+    assert point.rule == "sensitivity=0.9" and "other than those that chose" in point.checked
+    assert point.sensitivity >= 0.75  # measured on patients that did not choose the threshold: no longer >= 0.9
+    # by construction (0.8 with the demo model)
     chosen, ids = _test_split(lib, records)
     answers = [lib.heads.predict(i, "effusion").targets["pleural_effusion"] for i in ids]
     truth = np.array(["pleural_effusion" in r.labels for r in chosen])
