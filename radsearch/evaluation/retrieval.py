@@ -142,10 +142,11 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
              compare: Sequence[str | Path] = ()) -> RetrievalReport:
     """Score the library's model, each baseline in `baselines` and each model directory in `compare` on the
     rows of a query manifest: same gallery, same queries, same run. A candidate embeds the gallery itself."""
-    records = [r for r in read_manifest(queries) if split is None or not r.split or r.split == split]
+    rows = read_manifest(queries)
+    records = [r for r in rows if split is None or not r.split or r.split == split]
     if not records:
         raise ValueError(f"no queries in {queries}" + (f" with split {split!r}" if split else ""))
-    gallery = _load_gallery(library, {r.path: source_of(r) for r in read_manifest(queries)})
+    gallery = _load_gallery(library, {r.path: source_of(r) for r in rows})
     decoded, kept = [], []
     for record in tqdm(records, desc="decode queries", unit="img", disable=not progress):
         try:
