@@ -25,8 +25,15 @@ from .errors import AccessDenied
 from .files import atomic_write_bytes
 
 USERS_ENV = "RADSEARCH_USERS"  # the users file, for `streamlit run` started without the radsearch CLI
+MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops (RADSEARCH_MAX_UPLOAD_MB)
+UPLOAD_ENV = "RADSEARCH_MAX_UPLOAD_MB"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~50 ms per check: slow to guess, quick to log in
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+
+
+def upload_limit_mb() -> float:
+    """The largest upload the UI and the REST API accept, in MB."""
+    return float(os.environ.get(UPLOAD_ENV, MAX_UPLOAD_MB))
 
 
 def is_loopback(host: str) -> bool:

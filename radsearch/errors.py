@@ -21,6 +21,28 @@ class UnreadableImage(RadsearchError):
         return UnreadableImage, (self.path, self.reason)  # travels back from decode worker processes
 
 
+class NoPixelData(UnreadableImage):
+    """A readable DICOM object without pixels: a report, a key object selection, a DICOMDIR."""
+
+    def __reduce__(self) -> tuple:
+        return NoPixelData, (self.path, self.reason)
+
+
+class UnreadableReport(UnreadableImage):
+    """A DICOM Structured Report that should hold a study's report but cannot be read as one; the index
+    records it as a failure, as it does an unreadable image."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(path, reason)
+        self.args = (f"cannot read the report in {self.path}: {reason}",)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+    def __reduce__(self) -> tuple:
+        return UnreadableReport, (self.path, self.reason)
+
+
 class ManifestError(RadsearchError):
     """A manifest CSV is missing, malformed or points at files that do not exist."""
 

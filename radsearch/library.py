@@ -26,6 +26,7 @@ from .indexer import IndexSummary, index_files, record_run, remove_files
 from .indexer.pipeline import BATCH_SIZE
 from .models import Encoder, load_encoder
 from .search import SearchEngine
+from .search.viewer import viewer_template, viewer_url
 from .storage import AuditRecord, ImageRecord, LibraryStore
 from .storage.database import new_library_url, parse, prepare_database, safe
 from .storage.integrity import CheckReport, check_library
@@ -121,9 +122,24 @@ class Library:
         except KeyError:
             raise KeyError(f"no image with id {image_id} in {self.path}") from None
 
+    def viewer_url(self, metadata: dict[str, Any]) -> str | None:
+        """An image's link into the site's DICOM viewer (search.viewer), or None where there is none."""
+        return viewer_url(viewer_template(self.store.config.viewer_url), metadata)
+
+    def thumbnail(self, image_id: int) -> Path | None:
+        """The preview PNG of an indexed image, or None when it has none (yet)."""
+        path = self.store.paths.thumbnail(int(image_id))
+        return path if path.is_file() else None
+
     def first_image_of(self, study_key: str) -> int | None:
         """The id of a study's first image (a cited case's picture), or None."""
         return self.store.catalog.first_image_of(study_key)
+
+    def find_dicom(self, study_uid: str | None = None, sop_uid: str | None = None) -> list[int]:
+        """The ids of the indexed images of a DICOM instance (SOP Instance UID) or study (Study Instance UID)."""
+        if sop_uid:
+            return self.store.catalog.images_of_instance(sop_uid)
+        return self.store.catalog.images_of_study_uid(study_uid) if study_uid else []
 
     def find_file(self, path: str | Path) -> int | None:
         """The id of an indexed file's image (its first frame), found by its content; None when not indexed."""

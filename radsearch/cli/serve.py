@@ -34,6 +34,36 @@ def ui(library: Path, host: str, port: int, users_file: Path | None) -> None:
 
 @click.command()
 @library_option()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; any address but loopback "
+              "needs --users.")
+@click.option("--port", default=8000, show_default=True)
+@click.option("--users", "users_file", envvar="RADSEARCH_USERS", type=click.Path(dir_okay=False, path_type=Path),
+              help="Users file (`radsearch users add`): every request needs `Authorization: Bearer NAME:TOKEN`, and "
+                   "searches are audited under NAME (or RADSEARCH_USERS).")
+@click.option("--viewer-url", envvar="RADSEARCH_VIEWER_URL", metavar="TEMPLATE",
+              help="Link each hit into a DICOM viewer, e.g. 'https://host/ohif/viewer?StudyInstanceUIDs={study_uid}' "
+                   "(fields: study_uid, series_uid, sop_uid; or the library's viewer_url).")
+def serve(library: Path, host: str, port: int, users_file: Path | None, viewer_url: str | None) -> None:
+    """Serve a library's searches, drafts and heads as a REST API (OpenAPI schema at /docs and /openapi.json)."""
+    import os
+
+    import uvicorn
+
+    from ..access import require_auth, upload_limit_mb
+    from ..api import create_app
+    from ..search.viewer import VIEWER_ENV, check_template
+    require_auth(host, users_file)
+    if viewer_url:
+        check_template(viewer_url)
+        os.environ[VIEWER_ENV] = viewer_url
+    app = create_app(open_lib(library), users_file, upload_limit_mb())
+    click.echo(f"radsearch API on http://{host}:{port} (schema: /docs)" + (" (bearer tokens required)"
+                                                                       if users_file else "") + "  (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@click.command()
+@library_option()
 @click.option("--user", help="Only this user's searches (UI logins by name; others as os:ACCOUNT).")
 @click.option("--since", help="Only searches at or after this UTC time, e.g. 2026-11-01 or 2026-11-01T08:00.")
 @click.option("--limit", default=50, show_default=True)
@@ -94,5 +124,5 @@ def demo(workdir: Path, studies: int, seed: int, no_ui: bool, port: int) -> None
 
 
 def register(group: click.Group) -> None:
-    for command in (ui, audit, users, demo):
+    for command in (ui, serve, audit, users, demo):
         group.add_command(command)

@@ -53,3 +53,22 @@ def mentioned_labels(text: str) -> set[str]:
     """Labels on which the text takes a position: named (asserted or negated) or ruled out ("normal heart size")."""
     named = {label for label, phrase in _PHRASES.items() if phrase.search(text or "")}
     return named | {label for label, phrase in _RULED_OUT.items() if phrase.search(text or "")}
+
+
+def asserts_phrase(text: str, phrase: str) -> bool:
+    """Whether a report asserts what `phrase` names: a known finding through its synonyms
+    (asserts_phrase(report, "consolidation") is true for "Patchy airspace opacity."), any other phrase
+    by its words, with the same negation rules as mine_labels."""
+    labels = mine_labels(phrase)
+    if labels:
+        return bool(mine_labels(text) & labels)
+    words = phrase.split()
+    if not words:
+        return False
+    literal = re.compile(r"\b" + r"\s+".join(re.escape(word) for word in words) + r"\b", re.IGNORECASE)
+    for sentence in [sentence for _, sentence in report_sentences(text)] or [text]:
+        match = literal.search(sentence)
+        if match and not _NEGATION.search(sentence[:match.start()]) \
+                and not _NEGATED_AFTER.search(sentence[match.end():]):
+            return True
+    return False

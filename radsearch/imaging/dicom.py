@@ -15,7 +15,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
 
 from ..columns import read_dicom as read_columns
-from ..errors import UnreadableImage
+from ..errors import NoPixelData, UnreadableImage
 from .header import header_json
 from .limits import check_pixel_count
 from .radiograph import Radiograph
@@ -60,7 +60,7 @@ def _read_dicom(source: str | Path | bytes, name: str, voi_preset: int, max_pixe
     except (InvalidDicomError, OSError, ValueError, EOFError) as e:
         raise UnreadableImage(name, f"not a readable DICOM file ({e})") from e
     if "PixelData" not in ds:
-        raise UnreadableImage(name, "DICOM file has no pixel data (is it a report or a DICOMDIR?)")
+        raise NoPixelData(name, "DICOM file has no pixel data (is it a report or a DICOMDIR?)")
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     check_pixel_count(name, int(ds.get("Columns", 0) or 0), int(ds.get("Rows", 0) or 0),
                       frames=frames if all_frames else 1, samples=int(ds.get("SamplesPerPixel", 1) or 1),

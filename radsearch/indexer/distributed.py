@@ -9,6 +9,7 @@ Workers must see the archive and the library's model directory at the same paths
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets.dicom_sr import SRReport
 from ..errors import RadsearchError, UnreadableImage
 from ..imaging import PreprocessProfile
 from ..storage import LibraryStore
-from .prepare import EmbeddedBatch, PreparedFrame, timed_prepare
+from .prepare import EmbeddedBatch, OtherDocument, PreparedFrame, timed_prepare
 from .scan import ScanItem
 
 log = logging.getLogger(__name__)
@@ -30,15 +32,19 @@ LOCAL = "local"  # start a Ray instance on this machine
 def decode_files(batch: dict[str, np.ndarray], profile: dict, preview_side: int) -> dict[str, np.ndarray]:
     """Ray Data stage 1 (CPU tasks): files -> one row per frame with encoder input, facts and preview."""
     shape = (int(profile.get("channels", 1)), int(profile["size"]), int(profile["size"]))
-    out: dict[str, list] = {k: [] for k in ("position", "frames", "error", "decode_seconds", "metadata",
-                                            "height", "width", "preview", "pixels")}
+    out: dict[str, list] = {k: [] for k in ("position", "frames", "error", "document", "decode_seconds",
+                                            "metadata", "height", "width", "preview", "pixels")}
     for position, path in zip(batch["position"], batch["path"]):
         result, seconds = timed_prepare(Path(str(path)), PreprocessProfile.from_dict(profile), preview_side)
-        frames = [None] if isinstance(result, UnreadableImage) else result
+        document = result if isinstance(result, (SRReport, OtherDocument)) else None
+        frames = [None] if isinstance(result, UnreadableImage) or document else result
         for frame in frames:
             out["position"].append(int(position))
             out["frames"].append(len(frames))
-            out["error"].append(result.reason if frame is None else "")
+            out["error"].append(result.reason if isinstance(result, UnreadableImage) else
+                                "a document, not an image" if document else "")  # not embedded
+            out["document"].append(json.dumps({"type": type(document).__name__, **dataclasses.asdict(document)})
+                                   if document else "")
             out["decode_seconds"].append(seconds)
             out["metadata"].append(json.dumps(frame.metadata, default=str) if frame else "{}")
             out["height"].append(frame.shape[0] if frame else 0)
@@ -107,11 +113,16 @@ def ray_batches(todo: list[ScanItem], store: LibraryStore, batch_size: int, addr
 
 
 def _batch(todo: list[ScanItem], pending: dict[int, list[dict]], ready: list[int], dim: int) -> EmbeddedBatch:
-    frames, vectors, failures, seconds = [], [], [], 0.0
+    frames, vectors, failures, documents, seconds = [], [], [], [], 0.0
     for position in ready:
         rows = pending.pop(position)
         item = todo[position]
         seconds += sum(float(row["decode_seconds"]) for row in rows)
+        if rows[0]["document"]:
+            fields = json.loads(str(rows[0]["document"]))
+            kind = {"SRReport": SRReport, "OtherDocument": OtherDocument}[fields.pop("type")]
+            documents.append((item, kind(**fields)))
+            continue
         if rows[0]["error"]:
             failures.append((item, UnreadableImage(item.path, str(rows[0]["error"]))))
             continue
@@ -121,7 +132,7 @@ def _batch(todo: list[ScanItem], pending: dict[int, list[dict]], ready: list[int
             frames.append((item, frame))
             vectors.append(np.asarray(row["vector"], dtype=np.float32))
     matrix = np.stack(vectors) if vectors else np.zeros((0, dim), np.float32)
-    return EmbeddedBatch(frames, matrix, failures, len(ready), decode_seconds=seconds)
+    return EmbeddedBatch(frames, matrix, failures, len(ready), decode_seconds=seconds, documents=documents)
 
 
 def _ray():  # noqa: ANN202

@@ -22,13 +22,14 @@ from tqdm import tqdm
 
 from ..columns import BY_NAME, FROM_MANIFEST
 from ..datasets import embedding_text, report_sentences
+from ..datasets.dicom_sr import SRReport
 from ..errors import UnreadableImage
 from ..files import content_hash
 from ..models import Encoder, encode_images, encode_texts
 from ..privacy import Pseudonymizer
 from ..storage import CopyRecord, LibraryStore, NewImage, NewReport, NewSentence, disk_full_is_reported
 from ..storage.thumbnails import repair_thumbnails, write_thumbnail
-from .prepare import EmbeddedBatch, PreparedFrame
+from .prepare import EmbeddedBatch, OtherDocument, PreparedFrame
 from .remove import missing_images
 from .scan import ScanItem, scan
 from .workers import decoded, default_workers
@@ -47,7 +48,8 @@ STUDY_FACTS = ("accession", "study_uid", "study_date")  # a new study's row take
 class IndexSummary:
     scanned: int = 0  # image files found (added + unchanged + duplicates + failed)
     added: int = 0
-    reports_added: int = 0
+    reports_added: int = 0  # from the manifest and from DICOM structured reports
+    structured_reports: int = 0  # DICOM SR documents read (their reports are in reports_added)
     unchanged: int = 0  # already in the library (same content hash)
     duplicates: int = 0  # same content as another file in this run
     failed: int = 0
@@ -67,8 +69,9 @@ class IndexSummary:
         failed = f"{self.failed} unreadable"
         if self.failures:
             failed += " (" + ", ".join(f"{n} {kind}" for kind, n in sorted(self.failures.items())) + ")"
-        parts = [f"scanned {self.scanned} image files: added {self.added} images ({rate:.1f}/s) and "
-                 f"{self.reports_added} reports",
+        parts = [f"scanned {self.scanned} files: added {self.added} images ({rate:.1f}/s) and "
+                 f"{self.reports_added} reports"
+                 + (f" ({self.structured_reports} DICOM structured reports read)" if self.structured_reports else ""),
                  f"{self.unchanged} already indexed", f"{self.duplicates} duplicate files", failed]
         if self.removed:
             parts.append(f"{self.removed} removed (deleted from the archive)")
@@ -121,10 +124,16 @@ def _index(store: LibraryStore, encoder: Encoder, source: str | Path, batch_size
     else:
         batches = local_batches(todo, encoder, store.config.thumbnail_size, batch_size, summary.workers)
     last_save = time.time()
+    structured: list[tuple[ScanItem, SRReport]] = []
     bar = tqdm(total=len(todo), desc="index", unit="img", disable=not progress)
     for batch in batches:
         summary.decode_seconds += batch.decode_seconds
         summary.embed_seconds += batch.embed_seconds
+        for item, document in batch.documents:
+            if isinstance(document, OtherDocument):
+                summary.skipped[f"DICOM {document.kind}, not an image or a report"] += 1
+            else:
+                structured.append((item, document))
         for item, err in batch.failures:
             log.warning("%s", err)
             store.catalog.record_failure(str(item.path), err.reason)
@@ -150,9 +159,41 @@ def _index(store: LibraryStore, encoder: Encoder, source: str | Path, batch_size
             store.save_vectors()
             last_save = time.time()
     bar.close()
+    if structured:  # after the images, so a report finds the study its images made in this run
+        _write_structured_reports(store, encoder, structured, indexes, summary)
     store.save_vectors()
     summary.seconds = time.time() - started
     return summary
+
+
+def _write_structured_reports(store: LibraryStore, encoder: Encoder, documents: list[tuple[ScanItem, SRReport]],
+                              indexes: dict, summary: IndexSummary) -> None:
+    """Store each SR as the report of the study with its Study Instance UID, where that study has none yet.
+
+    A study's final (verified, complete) document wins over a preliminary one, then the latest. An SR
+    whose study has no images in the library yet is not stored (a report needs its study) and is read
+    again by the next run, when its images may have arrived. SR files are small; they are not hashed
+    into the catalog, so every run reads them again.
+    """
+    summary.structured_reports += len(documents)
+    best: dict[str, SRReport] = {}
+    for _, document in documents:
+        if document.study_uid not in best or document.rank() > best[document.study_uid].rank():
+            best[document.study_uid] = document
+    keys = store.catalog.study_keys_by_uid(list(best))
+    waiting = len(best) - len(keys)
+    if waiting:
+        summary.skipped["DICOM structured reports whose study has no images here yet (read again next run)"] \
+            += waiting
+    texts = {keys[uid]: document.text for uid, document in best.items() if uid in keys}
+    for key in store.catalog.studies_with_reports(list(texts)):  # a manifest's report, or an earlier run's
+        del texts[key]
+    if not texts:
+        return
+    written = store.catalog.write_batch([], embedded_reports(encoder, texts))
+    for kind, (ids, vectors) in written.by_kind().items():
+        indexes[kind].add(np.array(ids, dtype=np.int64), vectors)
+    summary.reports_added += len(written.reports[0])
 
 
 def record_run(store: LibraryStore, source: str | Path, summary: IndexSummary) -> None:
@@ -169,10 +210,11 @@ def local_batches(todo: list[ScanItem], encoder: Encoder, preview_side: int, bat
     while chunk := list(islice(stream, batch_size)):
         frames = [(item, frame) for item, result, _ in chunk if isinstance(result, list) for frame in result]
         failures = [(item, result) for item, result, _ in chunk if isinstance(result, UnreadableImage)]
+        documents = [(item, result) for item, result, _ in chunk if isinstance(result, (SRReport, OtherDocument))]
         embed_started = time.perf_counter()
         vectors = encode_images(encoder, [f.pixels for _, f in frames], batch_size)
         yield EmbeddedBatch(frames, vectors, failures, len(chunk), sum(seconds for *_, seconds in chunk),
-                            time.perf_counter() - embed_started)
+                            time.perf_counter() - embed_started, documents)
 
 
 def _new_items(store: LibraryStore, items: list[ScanItem], summary: IndexSummary, progress: bool,
@@ -289,8 +331,12 @@ def _new_reports(store: LibraryStore, encoder: Encoder, frames: list[tuple[ScanI
             texts[image.study_key] = item.record.report
     for key in store.catalog.studies_with_reports(list(texts)):
         del texts[key]
-    if not texts:
-        return []
+    return embedded_reports(encoder, texts) if texts else []
+
+
+def embedded_reports(encoder: Encoder, texts: dict[str, str]) -> list[NewReport]:
+    """Report rows for study key -> text, embedded with their sentences (a zero vector and no sentences
+    for a model without a text tower: hits still show the text)."""
     if "text" not in encoder.towers:
         zero = np.zeros(encoder.embed_dim, np.float32)
         return [NewReport(key, text, zero) for key, text in texts.items()]

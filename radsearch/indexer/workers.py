@@ -17,15 +17,15 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from ..errors import RadsearchError, UnreadableImage
+from ..errors import RadsearchError
 from ..imaging import PreprocessProfile
-from .prepare import PreparedFrame, timed_prepare
+from .prepare import Prepared, timed_prepare
 from .scan import ScanItem
 
 MAX_WORKERS = 8  # beyond this the catalog writer, not decoding, bounds a single machine
 AHEAD_PER_WORKER = 8  # files decoded ahead per worker: enough to hide the encoder's batch cadence
 
-Decoded = tuple[ScanItem, "list[PreparedFrame] | UnreadableImage", float]
+Decoded = tuple[ScanItem, Prepared, float]
 
 
 def default_workers() -> int:

@@ -13,6 +13,7 @@ from typing import Any, Union
 import numpy as np
 
 from ..datasets import report_sentences
+from ..datasets.report_labels import asserts_phrase
 from ..errors import NoTextTower
 from ..imaging import ImageInput, QueryImage, load_query
 from ..models import Encoder, embed_radiographs, encode_texts, text_refusal
@@ -24,6 +25,7 @@ from .evidence import nearest_sentences
 from .hits import Evidence, GroupHit, Hit, ReportHit
 from .planner import Planner
 from .query import names_a_file, negation_penalty, parse_text_query
+from .viewer import viewer_template, viewer_url
 
 ImageQuery = Union[ImageInput, QueryImage]
 Query = Union[ImageQuery, str, int, Sequence[Union[ImageQuery, int]]]
@@ -145,7 +147,9 @@ class SearchEngine:
         Negated phrases ("effusion without pneumothorax", "..., no nodule") are searched for apart:
         among the images nearest the wanted findings, those that also match a negated phrase are
         pushed down (score = similarity to the wanted text - NEGATION_WEIGHT x the highest similarity
-        to a negated phrase). A query that is all negation ("no pneumothorax") is searched as written.
+        to a negated phrase), and those whose report asserts a negated finding go below every other
+        candidate, so where reports exist the negation never shows more such cases than the plain
+        query. A query that is all negation ("no pneumothorax") is searched as written.
         """
         if not isinstance(text, str) or not text.strip():
             raise ValueError("a text query needs some text")
@@ -153,7 +157,8 @@ class SearchEngine:
         if not query.negated or not query.positive:
             return self._noted(self._image_hits(self.embed_texts([text])[0], k, where), where)
         vectors = self.embed_texts([query.positive, *query.negated])
-        return self._noted(self._image_hits(vectors[0], k, where, avoid=vectors[1:], negated_text=True), where)
+        return self._noted(self._image_hits(vectors[0], k, where, avoid=vectors[1:],
+                                                  negated=query.negated), where)
 
     @audited("search_vector", prepare=False)
     def vector(self, vector: np.ndarray, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
@@ -166,13 +171,15 @@ class SearchEngine:
         """The k studies (by="study") or patients (by="patient") whose images best match the query.
 
         The top GROUP_POOL x k images are grouped; a group scores the max or the mean of its images'
-        scores among them. The query is a text, an image, or several images of one study.
+        scores among them. The query is a text, an image, a library image's id, or several images of one study.
         """
         if by not in ("study", "patient") or score not in ("max", "mean"):
             raise ValueError(f"group by 'study' or 'patient' with score 'max' or 'mean', not {by!r}/{score!r}")
         pool = k * GROUP_POOL
         if isinstance(query, (list, tuple)):
             hits = self.examples(query, k=pool, where=where, combine="max", include_own=include_own)
+        elif isinstance(query, (int, np.integer)):  # a library image: more like it, grouped
+            hits = self.like(int(query), pool, where, include_own=include_own)
         elif is_text(query):
             hits = self.text(query, pool, where)
         else:
@@ -376,10 +383,10 @@ class SearchEngine:
     # -- ranking and hits ------------------------------------------------------------------------
     def _image_hits(self, vector: np.ndarray, k: int, where: dict[str, Any] | None,
                     avoid: np.ndarray | None = None, skip: frozenset[int] = frozenset(),
-                    negated_text: bool = False) -> list[Hit]:
+                    negated: Sequence[str] = ()) -> list[Hit]:
         """Top k images for one query vector, or several (rows of `vector`: a candidate scores its best
-        match among them), minus NEGATION_WEIGHT x its best match to any row of `avoid` (for the negated
-        phrases of a text, `negated_text`: only what they say beyond the wanted text, query.negation_penalty)."""
+        match among them), minus NEGATION_WEIGHT x its best match to any row of `avoid` (for the `negated`
+        phrases of a text: only what they say beyond the wanted text, query.negation_penalty)."""
         queries = np.atleast_2d(np.asarray(vector, dtype=np.float32))
         plan = self.planner.plan(where)
         if plan is not None and plan.matching == 0:
@@ -391,23 +398,30 @@ class SearchEngine:
             for image_id, score in self.planner.nearest(query, fetch, plan, skip):
                 best[image_id] = max(score, best.get(image_id, -np.inf))
         found = sorted(best.items(), key=lambda pair: -pair[1])
-        found = self._rescore([i for i, _ in found], queries, avoid, negated_text)[:k] if rerank else found[:k]
+        found = self._rescore([i for i, _ in found], queries, avoid, negated)[:k] if rerank else found[:k]
         centre = queries.mean(axis=0)
         return self._hits(found, centre / max(float(np.linalg.norm(centre)), 1e-12))
 
     def _rescore(self, ids: list[int], queries: np.ndarray, avoid: np.ndarray | None,
-                 negated_text: bool = False) -> list[tuple[int, float]]:
+                 negated: Sequence[str] = ()) -> list[tuple[int, float]]:
         """Exact scores from the stored embeddings: best match to a query row, minus the weighted best
-        match to an avoided one; best first."""
+        match to an avoided one; best first, with images whose report asserts a `negated` phrase last."""
         stored_ids, vectors = self.store.catalog.embeddings("images", ids, self.store.config.embed_dim)
         scores = (vectors @ queries.T).max(axis=1)
         if avoid is not None and len(avoid):
             avoid = np.asarray(avoid, dtype=np.float32)
-            penalty = (negation_penalty(vectors, queries, avoid) if negated_text and ORTHOGONAL_NEGATION
+            penalty = (negation_penalty(vectors, queries, avoid) if negated and ORTHOGONAL_NEGATION
                        else (vectors @ avoid.T).max(axis=1))  # negative example images: their raw similarity
             scores = scores - NEGATION_WEIGHT * penalty
         order = np.argsort(-scores, kind="stable")
-        return [(int(stored_ids[i]), float(scores[i])) for i in order]
+        ranked = [(int(stored_ids[i]), float(scores[i])) for i in order]
+        if not negated:
+            return ranked
+        # what the reports say outranks what the embedding guesses: a case whose report states a negated
+        # finding is what the reader asked not to see, however its image scores
+        reports = {i: row.report for i, row in self.store.catalog.get([i for i, _ in ranked]).items() if row.report}
+        stated = {i for i, report in reports.items() if any(asserts_phrase(report, phrase) for phrase in negated)}
+        return [pair for pair in ranked if pair[0] not in stated] + [pair for pair in ranked if pair[0] in stated]
 
     def _evidence(self, vector: np.ndarray, texts: dict[int, str]) -> dict[int, Evidence]:
         """Report id -> its sentence nearest to the query vector (none for models without a text tower)."""
@@ -419,6 +433,7 @@ class SearchEngine:
         """Hits for (id, score) pairs, with what the UI shows and the report sentence nearest `vector`."""
         rows = self.store.catalog.get([i for i, _ in found])
         why = self._evidence(vector, {r.report_id: r.report for r in rows.values() if r.report_id is not None})
+        template = viewer_template(self.store.config.viewer_url)
         hits = []
         for image_id, score in found:
             row = rows.get(image_id)
@@ -427,7 +442,8 @@ class SearchEngine:
             thumb = self.store.paths.thumbnail(image_id)
             hits.append(Hit(id=image_id, score=score, path=row.path, study_key=row.study_key,
                             metadata=row.metadata, labels=row.labels, report=row.report,
-                            thumbnail=str(thumb) if thumb.is_file() else None, why=why.get(row.report_id)))
+                            thumbnail=str(thumb) if thumb.is_file() else None, why=why.get(row.report_id),
+                            viewer_url=viewer_url(template, row.metadata)))
         return hits
 
     def _report_hits(self, vector: np.ndarray, found: list[tuple[int, float]]) -> list[ReportHit]:

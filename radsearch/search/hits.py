@@ -36,6 +36,7 @@ class Hit:
     report: str | None = None
     thumbnail: str | None = None
     why: Evidence | None = None  # the sentence of the study's report nearest to the query
+    viewer_url: str | None = None  # the image in the site's DICOM viewer (search.viewer), where configured
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

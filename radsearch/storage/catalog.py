@@ -319,6 +319,17 @@ class Catalog:
             return s.scalar(select(Image.id).join(Study, Image.study_id == Study.id)
                             .where(Study.study_key == study_key).order_by(Image.id).limit(1))
 
+    def images_of_instance(self, sop_uid: str) -> list[int]:
+        """The ids of the frames indexed from the DICOM instance with this SOP Instance UID."""
+        with self._sessions() as s:
+            return list(s.scalars(select(Image.id).where(Image.sop_uid == sop_uid).order_by(Image.id)))
+
+    def images_of_study_uid(self, study_uid: str) -> list[int]:
+        """The ids of the images of the study with this Study Instance UID, in index order."""
+        with self._sessions() as s:
+            return list(s.scalars(select(Image.id).join(Study, Image.study_id == Study.id)
+                                  .where(Study.study_uid == study_uid).order_by(Image.id)))
+
     def same_case(self, image_id: int) -> frozenset[int]:
         """Ids of every image sharing a patient or a study with this one (itself included)."""
         with self._sessions() as s:
@@ -408,6 +419,15 @@ class Catalog:
             for chunk in chunks(list(study_keys)):
                 found.update(s.scalars(select(Study.study_key).join(Report, Report.study_id == Study.id)
                                        .where(Study.study_key.in_(chunk))))
+        return found
+
+    def study_keys_by_uid(self, study_uids: Sequence[str]) -> dict[str, str]:
+        """Study Instance UID -> the key of the stored study with it (a manifest names studies its own way)."""
+        found: dict[str, str] = {}
+        with self._sessions() as s:
+            for chunk in chunks(sorted(set(study_uids))):
+                found.update((uid, key) for uid, key in s.execute(
+                    select(Study.study_uid, Study.study_key).where(Study.study_uid.in_(chunk))))
         return found
 
     def write_batch(self, images: Sequence[NewImage], reports: Sequence[NewReport]) -> WrittenBatch:

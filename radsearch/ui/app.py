@@ -15,7 +15,7 @@ from datetime import date
 
 import streamlit as st
 
-from radsearch.access import USERS_ENV, authenticate, is_loopback
+from radsearch.access import USERS_ENV, authenticate, is_loopback, upload_limit_mb
 from radsearch.errors import RadsearchError
 from radsearch.imaging import read
 from radsearch.library import Library, open_library
@@ -23,7 +23,6 @@ from radsearch.search.audit import acting_as
 from radsearch.ui.cards import DETAIL, head_answer, show_detail, show_draft, show_hits
 from radsearch.ui.curation_page import show_curation
 from radsearch.ui.library_page import show_library
-from radsearch.ui.server import upload_limit_mb
 
 UPLOAD_TYPES = ["dcm", "dicom", "png", "jpg", "jpeg"]
 GROUPS = {"Images": None, "Studies": "study", "Patients": "patient"}

@@ -16,19 +16,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..access import USERS_ENV
+from ..access import USERS_ENV, upload_limit_mb
 
 APP = Path(__file__).parent / "app.py"
-MAX_UPLOAD_MB = 64  # larger than any plain radiograph; refuses accidental multi-GB drops (RADSEARCH_MAX_UPLOAD_MB)
-UPLOAD_ENV = "RADSEARCH_MAX_UPLOAD_MB"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 STOP_TIMEOUT_S = 10  # how long the child may take to stop before it is killed
-
-
-def upload_limit_mb() -> float:
-    """The largest upload the UI accepts, in MB."""
-    return float(os.environ.get(UPLOAD_ENV, MAX_UPLOAD_MB))
 
 
 def streamlit_command(library: Path, host: str, port: int) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from radsearch.datasets.report_labels import mine_labels
+from radsearch.datasets.report_labels import asserts_phrase, mine_labels
 from radsearch.evaluation import average_precision_at_k, precision_at_k, recall_at_k, relevant
 
 
@@ -51,6 +51,20 @@ def test_ndcg_is_one_for_the_ideal_order_and_lower_when_the_best_hit_comes_last(
 ])
 def test_labels_mined_from_report_text_respect_negation(text, labels):
     assert mine_labels(text) == labels
+
+
+REPORT = ("FINDINGS: Patchy airspace opacity in the right lower zone. No pleural effusion or pneumothorax. "
+          "Subtle linear shadow at the left base. IMPRESSION: Right lower zone consolidation.")
+
+
+@pytest.mark.parametrize(("phrase", "stated"), [
+    ("consolidation", True),  # named in the impression
+    ("airspace disease", True),  # a synonym: the same finding
+    ("pleural effusion", False), ("pneumothorax", False),  # named, but negated
+    ("linear shadow", True), ("nodule", False),  # a phrase outside the vocabulary, matched by its words
+])
+def test_a_negated_query_phrase_is_matched_against_what_a_report_states(phrase, stated):
+    assert asserts_phrase(REPORT, phrase) is stated
 
 
 def test_an_unlabelled_image_is_normal_only_within_its_own_source():

@@ -45,7 +45,7 @@ def test_unreadable_and_duplicate_files_are_counted_not_fatal(tiny_archive, tiny
     summary = index(folder, tmp_path / "lib", tiny_model, progress=False)
     assert summary.failed == 1 and summary.duplicates == 1 and summary.skipped["not an image file"] == 1
     assert summary.scanned == summary.added + summary.duplicates + summary.failed + summary.unchanged
-    assert str(summary).startswith(f"scanned {summary.scanned} image files") and "1 unreadable (1 " in str(summary)
+    assert str(summary).startswith(f"scanned {summary.scanned} files") and "1 unreadable (1 " in str(summary)
     store = LibraryStore.open(tmp_path / "lib")
     with store.catalog.session() as s:
         failures = s.query(Failure).all()
