@@ -25,6 +25,7 @@ from .heads import HeadRegistry
 from .indexer import IndexSummary, index_files, record_run, remove_files
 from .indexer.pipeline import BATCH_SIZE
 from .models import Encoder, load_encoder
+from .pacs import is_dicomweb_url
 from .search import SearchEngine
 from .search.viewer import viewer_template, viewer_url
 from .storage import AuditRecord, ImageRecord, LibraryStore
@@ -81,11 +82,21 @@ class Library:
 
     # -- building and keeping it ---------------------------------------------------------------------
     def index(self, source: str | Path, batch_size: int = BATCH_SIZE, progress: bool = True,
-              workers: int | None = None, ray_address: str | None = None, rehash: bool = False) -> IndexSummary:
-        """Index an archive folder, a manifest or one image (indexer.pipeline); re-runs add only new files.
-        Heads with stored predictions score the new images too, so their filters stay complete."""
-        summary = index_files(self.store, self.encoder, source, batch_size=batch_size, progress=progress,
-                              workers=workers, ray_address=ray_address, rehash=rehash)
+              workers: int | None = None, ray_address: str | None = None, rehash: bool = False,
+              **pacs: Any) -> IndexSummary:
+        """Index an archive folder, a manifest or one image (indexer.pipeline), or a PACS named
+        `dicomweb+http://HOST:PORT/dicom-web` (indexer.dicomweb; `pacs`: modalities, since, until, body_parts,
+        credentials); re-runs add only new files. Heads with stored predictions score the new images too,
+        so their filters stay complete."""
+        if is_dicomweb_url(source):
+            from .indexer.dicomweb import index_dicomweb
+            summary = index_dicomweb(self.store, self.encoder, str(source), batch_size=batch_size, progress=progress,
+                                     workers=workers, **pacs)
+        elif pacs:
+            raise ValueError(f"{', '.join(pacs)} apply to a PACS source (dicomweb+http://...), not to {source}")
+        else:
+            summary = index_files(self.store, self.encoder, source, batch_size=batch_size, progress=progress,
+                                  workers=workers, ray_address=ray_address, rehash=rehash)
         if summary.added:
             summary.predicted = {name: n for name, n in self.heads.update_stored().items() if n}
         record_run(self.store, source, summary)

@@ -105,3 +105,30 @@ def shared_dicoms() -> Path:
     if not SHARED_DICOMS.is_dir():
         pytest.skip(f"real X-ray DICOMs not found at {SHARED_DICOMS} (they come with ../shared beside the checkout)")
     return SHARED_DICOMS
+
+
+@pytest.fixture(scope="session")
+def orthanc_server(tmp_path_factory):
+    """A real Orthanc with DICOMweb: the one .ci/run started (RADSEARCH_TEST_ORTHANC), else a private one;
+    the tests that need it are skipped, with the reason, where neither can run."""
+    from orthanc_server import from_environment, start
+    running = from_environment()
+    if running is not None:
+        yield running
+        return
+    try:
+        server, process = start(tmp_path_factory.mktemp("orthanc"))
+    except RuntimeError as e:
+        pytest.skip(f"Orthanc tests skipped: {e}")
+    yield server
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture()
+def pacs(orthanc_server, monkeypatch):
+    """The test PACS, emptied, with radsearch's credentials for it in the environment."""
+    orthanc_server.clear()
+    monkeypatch.setenv("RADSEARCH_PACS_USER", orthanc_server.user)
+    monkeypatch.setenv("RADSEARCH_PACS_PASSWORD", orthanc_server.password)
+    return orthanc_server

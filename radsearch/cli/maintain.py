@@ -11,7 +11,7 @@ from .options import library_option, open_lib
 
 
 @click.command()
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source")
 @library_option("Library directory (created if new).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Model directory; required for a new library.")
@@ -28,16 +28,38 @@ from .options import library_option, open_lib
 @click.option("--ray", "ray_address", metavar="ADDRESS",
               help="Embed on a Ray cluster: its address (auto, ray://host:10001) or 'local' to start one here. "
                    "Needs the ray extra.")
-def index(source: Path, library: Path, model_dir: Path | None, batch_size: int, workers: int | None,
-          keep_identifiers: bool | None, database_url: str | None, rehash: bool, ray_address: str | None) -> None:
-    """Index SOURCE (archive folder, manifest CSV or image) into a library; re-runs add only new files."""
+@click.option("--modality", "modalities", multiple=True, metavar="CODE",
+              help="PACS only: studies with this modality (CR, DX; repeatable).")
+@click.option("--since", metavar="DATE|last", help="PACS only: studies from this date (YYYY-MM-DD), or 'last': from "
+              "the last finished sync of this PACS (nightly runs).")
+@click.option("--until", metavar="DATE", help="PACS only: studies up to this date (YYYY-MM-DD).")
+@click.option("--body-part", "body_parts", multiple=True, metavar="PART",
+              help="PACS only: series whose Body Part Examined is this (CHEST; repeatable).")
+@click.option("--credentials", "credentials_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="PACS only: a TOML file with user and password (or token), mode 600. Default: "
+                   "RADSEARCH_PACS_USER / RADSEARCH_PACS_PASSWORD / RADSEARCH_PACS_TOKEN.")
+def index(source: str, library: Path, model_dir: Path | None, batch_size: int, workers: int | None,
+          keep_identifiers: bool | None, database_url: str | None, rehash: bool, ray_address: str | None,
+          modalities: tuple[str, ...], since: str | None, until: str | None, body_parts: tuple[str, ...],
+          credentials_file: Path | None) -> None:
+    """Index SOURCE (archive folder, manifest CSV, image, or a PACS: dicomweb+http://HOST:PORT/dicom-web) into a
+    library; re-runs add only new files."""
     from ..library import open_or_create
     from ..models.card import card_verdict
+    from ..pacs import is_dicomweb_url, read_credentials
+    pacs: dict = {}
+    if is_dicomweb_url(source):
+        pacs = {"modalities": modalities, "since": since or "", "until": until or "", "body_parts": body_parts,
+                "credentials": read_credentials(credentials_file)}
+    elif modalities or since or until or body_parts or credentials_file:
+        raise click.UsageError("--modality, --since, --until, --body-part and --credentials apply to a PACS source "
+                               "(dicomweb+http://HOST:PORT/dicom-web)")
     lib = open_or_create(library, model_dir, keep_identifiers=keep_identifiers, database_url=database_url)
     verdict = card_verdict(model_dir) if model_dir else card_verdict(library / "model")
     if verdict:  # what the model's card says it is worth, before its vectors fill a library
         click.secho(f"model card: {verdict}", err=True, fg="red" if verdict.startswith("WORSE") else None)
-    click.echo(str(lib.index(source, batch_size=batch_size, workers=workers, ray_address=ray_address, rehash=rehash)))
+    click.echo(str(lib.index(source if pacs else Path(source), batch_size=batch_size, workers=workers,
+                             ray_address=ray_address, rehash=rehash, **pacs)))
 
 
 @click.command()

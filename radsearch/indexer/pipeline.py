@@ -31,7 +31,7 @@ from ..storage import CopyRecord, LibraryStore, NewImage, NewReport, NewSentence
 from ..storage.thumbnails import repair_thumbnails, write_thumbnail
 from .prepare import EmbeddedBatch, OtherDocument, PreparedFrame
 from .remove import missing_images
-from .scan import ScanItem, scan
+from .scan import ScanItem, ScanResult, scan
 from .workers import decoded, default_workers
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,16 @@ class IndexSummary:
     embed_seconds: float = 0.0  # image and text encoders
     write_seconds: float = 0.0  # catalog transaction, FAISS add, previews (text encoding excluded)
     predicted: dict = field(default_factory=dict)  # head -> new images given a stored prediction
+    pacs: Counter = field(default_factory=Counter)  # a PACS sync's counts: studies, listed, known, fetched, ...
+
+    def absorb(self, other: IndexSummary) -> None:
+        """Add another run's counts to these (a PACS sync indexes what it fetched in several runs)."""
+        for name in ("scanned", "added", "reports_added", "structured_reports", "unchanged", "duplicates", "failed",
+                     "removed", "replaced", "decode_seconds", "embed_seconds", "write_seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("failures", "skipped", "pacs"):
+            getattr(self, name).update(getattr(other, name))
+        self.workers = other.workers
 
     def __str__(self) -> str:
         rate = self.added / self.seconds if self.seconds else 0.0
@@ -77,6 +87,8 @@ class IndexSummary:
             parts.append(f"{self.removed} removed (deleted from the archive)")
         if self.replaced:
             parts.append(f"{self.replaced} replaced (file rewritten with new content)")
+        if self.pacs:
+            parts.insert(0, "PACS: " + ", ".join(f"{n} {what}" for what, n in self.pacs.items()))
         parts += [f"{n} skipped: {reason}" for reason, n in sorted(self.skipped.items())]
         if self.predicted:
             parts.append("stored head predictions for new images: "
@@ -87,7 +99,7 @@ class IndexSummary:
         return "; ".join(parts)
 
 
-def index_files(store: LibraryStore, encoder: Encoder, source: str | Path, batch_size: int = BATCH_SIZE,
+def index_files(store: LibraryStore, encoder: Encoder, source: str | Path | list[Path], batch_size: int = BATCH_SIZE,
                 progress: bool = True, workers: int | None = None, ray_address: str | None = None,
                 rehash: bool = False) -> IndexSummary:
     """Index every image under `source` into an opened library with its encoder; safe to interrupt and re-run.
@@ -97,24 +109,28 @@ def index_files(store: LibraryStore, encoder: Encoder, source: str | Path, batch
     workers: decode processes (None = one per core; 0 = decode in this process).
     ray_address: embed on a Ray cluster ("auto", "ray://host:10001", or "local" to start one here).
     rehash: read and hash every file, even those whose path, size and modification time are known.
+    A list of files as `source` indexes exactly those (what a PACS sync fetched) and removes nothing.
     """
     with disk_full_is_reported(store.root):
         return _index(store, encoder, source, batch_size, progress, workers, ray_address, rehash)
 
 
-def _index(store: LibraryStore, encoder: Encoder, source: str | Path, batch_size: int, progress: bool,
+def _index(store: LibraryStore, encoder: Encoder, source: str | Path | list[Path], batch_size: int, progress: bool,
            workers: int | None, ray_address: str | None, rehash: bool) -> IndexSummary:
     started = time.time()
     summary = IndexSummary(workers=default_workers() if workers is None else max(0, workers))
-    source = Path(source).resolve()  # stored paths are absolute, whatever the working directory
-    found = scan(source)
+    if isinstance(source, (list, tuple)):  # files fetched from a PACS: index exactly these, remove nothing
+        found = ScanResult([ScanItem(Path(path).resolve()) for path in source])
+    else:
+        source = Path(source).resolve()  # stored paths are absolute, whatever the working directory
+        found = scan(source)
+        # files deleted from the archive since the last run leave the library too
+        gone = missing_images(store, under=source if source.is_dir() else source.parent)
+        if gone:
+            summary.removed = len(store.remove_images(gone).images)
+        store.catalog.forget_missing_copies(str(source if source.is_dir() else source.parent))
     summary.skipped.update(found.skipped)
     summary.scanned = len(found.items)
-    # files deleted from the archive since the last run leave the library too
-    gone = missing_images(store, under=source if source.is_dir() else source.parent)
-    if gone:
-        summary.removed = len(store.remove_images(gone).images)
-    store.catalog.forget_missing_copies(str(source if source.is_dir() else source.parent))
     repair_thumbnails(store)
     todo = _new_items(store, found.items, summary, progress, rehash)
     indexes = {kind: store.vectors(kind) for kind in ("images", "reports", "sentences")}
@@ -198,8 +214,8 @@ def _write_structured_reports(store: LibraryStore, encoder: Encoder, documents: 
 
 def record_run(store: LibraryStore, source: str | Path, summary: IndexSummary) -> None:
     """Keep a finished run in the catalog (the UI's Library page shows the latest)."""
-    store.catalog.record_run(str(Path(source).resolve()), summary.seconds, summary.added, summary.failed,
-                             str(summary))
+    named = str(source) if str(source).lower().startswith("dicomweb+") else str(Path(source).resolve())
+    store.catalog.record_run(named, summary.seconds, summary.added, summary.failed, str(summary))
     log.info("indexing finished: %s", summary)
 
 

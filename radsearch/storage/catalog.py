@@ -324,6 +324,14 @@ class Catalog:
         with self._sessions() as s:
             return list(s.scalars(select(Image.id).where(Image.sop_uid == sop_uid).order_by(Image.id)))
 
+    def known_instances(self, sop_uids: Iterable[str]) -> set[str]:
+        """Which of these SOP Instance UIDs are indexed already (a PACS sync skips them unread)."""
+        found: set[str] = set()
+        with self._sessions() as s:
+            for chunk in chunks(sorted(set(sop_uids))):
+                found.update(s.scalars(select(Image.sop_uid).where(Image.sop_uid.in_(chunk))))
+        return found
+
     def images_of_study_uid(self, study_uid: str) -> list[int]:
         """The ids of the images of the study with this Study Instance UID, in index order."""
         with self._sessions() as s:
