@@ -64,6 +64,55 @@ def serve(library: Path, host: str, port: int, users_file: Path | None, viewer_u
 
 @click.command()
 @library_option()
+@click.option("--port", default=11112, show_default=True, help="DICOM port to listen on.")
+@click.option("--ae-title", default="RADSEARCH", show_default=True, help="This receiver's AE title.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; any address but loopback needs --allow-ae.")
+@click.option("--allow-ae", "allowed", multiple=True, metavar="AE_TITLE",
+              help="Calling AE titles that may push (the PACS's, a modality's; repeatable). DICOM has no passwords: "
+                   "a listener reachable from other machines accepts only these.")
+@click.option("--archive", type=click.Path(file_okay=False, path_type=Path),
+              help="Where received instances are kept [default: LIB/received].")
+@click.option("--batch", "batch_files", default=64, show_default=True, help="Received files indexed together.")
+def listen(library: Path, port: int, ae_title: str, host: str, allowed: tuple[str, ...], archive: Path | None,
+           batch_files: int) -> None:
+    """Receive DICOM C-STORE pushes from a PACS or modality and index them as they arrive (Ctrl-C to stop)."""
+    import logging
+    import signal
+    import threading
+
+    from ..access import is_loopback
+    from ..errors import AccessDenied
+    from ..pacs.listener import Receiver
+    if not is_loopback(host) and not allowed:
+        raise AccessDenied(f"refusing to receive on {host} from anyone: give --allow-ae with the calling AE titles "
+                           "that may push (DICOM associations carry no password), or keep the default 127.0.0.1")
+    lib = open_lib(library)
+    archive = (archive or Path(library) / "received").resolve()
+    archive.mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger("radsearch.listen")
+    log.setLevel(logging.INFO)
+    caught_up = lib.index(archive, progress=False)  # what arrived before an interruption and was not indexed yet
+    if caught_up.added:
+        click.echo(f"indexed what was received before: {caught_up}")
+
+    def index_batch(paths: list[Path]) -> None:
+        click.echo(str(lib.index(paths, progress=False, workers=0)))  # no fork from a network thread
+
+    receiver = Receiver(archive, index_batch, ae_title=ae_title, allowed=list(allowed), batch_files=batch_files)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    receiver.start(host, port)
+    click.echo(f"radsearch listening as {ae_title} on {host}:{port}; instances go to {archive}  (Ctrl-C to stop)")
+    stop.wait()
+    click.echo("stopping: indexing what is still pending")
+    receiver.stop()
+    click.echo(f"received {receiver.received} instances, refused {receiver.refused}")
+
+
+@click.command()
+@library_option()
 @click.option("--user", help="Only this user's searches (UI logins by name; others as os:ACCOUNT).")
 @click.option("--since", help="Only searches at or after this UTC time, e.g. 2026-11-01 or 2026-11-01T08:00.")
 @click.option("--limit", default=50, show_default=True)
@@ -124,5 +173,5 @@ def demo(workdir: Path, studies: int, seed: int, no_ui: bool, port: int) -> None
 
 
 def register(group: click.Group) -> None:
-    for command in (ui, serve, audit, users, demo):
+    for command in (ui, serve, listen, audit, users, demo):
         group.add_command(command)

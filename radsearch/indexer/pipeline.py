@@ -212,9 +212,12 @@ def _write_structured_reports(store: LibraryStore, encoder: Encoder, documents: 
     summary.reports_added += len(written.reports[0])
 
 
-def record_run(store: LibraryStore, source: str | Path, summary: IndexSummary) -> None:
+def record_run(store: LibraryStore, source: str | Path | list[Path], summary: IndexSummary) -> None:
     """Keep a finished run in the catalog (the UI's Library page shows the latest)."""
-    named = str(source) if str(source).lower().startswith("dicomweb+") else str(Path(source).resolve())
+    if isinstance(source, (list, tuple)):
+        named = f"{len(source)} files" + (f" under {Path(source[0]).parent}" if source else "")
+    else:
+        named = str(source) if str(source).lower().startswith("dicomweb+") else str(Path(source).resolve())
     store.catalog.record_run(named, summary.seconds, summary.added, summary.failed, str(summary))
     log.info("indexing finished: %s", summary)
 
