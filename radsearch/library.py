@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,34 @@ class Library:
     def viewer_url(self, metadata: dict[str, Any]) -> str | None:
         """An image's link into the site's DICOM viewer (search.viewer), or None where there is none."""
         return viewer_url(viewer_template(self.store.config.viewer_url), metadata)
+
+    def key_objects(self, query: str | Path | bytes, hits: Sequence[Any], description: str = "") -> Any:
+        """A DICOM Key Object Selection (a pydicom Dataset) in the query's study that references the query and
+        the hits' DICOM instances (pacs.kos), to store in the PACS beside the study being read."""
+        from io import BytesIO
+
+        import pydicom
+        from pydicom.errors import InvalidDicomError
+
+        from .pacs.kos import similar_cases_kos
+        try:
+            source = BytesIO(query) if isinstance(query, (bytes, bytearray)) else query
+            current = pydicom.dcmread(source, stop_before_pixels=True)
+        except (InvalidDicomError, OSError) as e:
+            raise ValueError(f"a KOS needs the query as a DICOM file of the study being read ({e})") from None
+        ids: list[int] = []
+        for hit in hits:
+            for one in getattr(hit, "hits", [hit]):  # a study or patient group: each of its images
+                if one.id not in ids:
+                    ids.append(one.id)
+        cases, seen = [], set()
+        for image_id in ids:
+            stored = self.header(image_id)
+            header = pydicom.Dataset.from_json(stored) if stored else pydicom.Dataset()
+            if header.get("SOPInstanceUID") and header.SOPInstanceUID not in seen:  # frames share their instance
+                seen.add(header.SOPInstanceUID)
+                cases.append(header)
+        return similar_cases_kos(current, cases, description)
 
     def thumbnail(self, image_id: int) -> Path | None:
         """The preview PNG of an indexed image, or None when it has none (yet)."""

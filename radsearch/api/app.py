@@ -11,6 +11,7 @@ import annotations` here: FastAPI reads the routes' annotations, which name loca
 
 import json
 from contextlib import nullcontext
+from io import BytesIO
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,8 @@ from pydantic import BaseModel, Field
 
 from .. import __version__
 from ..library import Library, open_library
+from ..pacs import DicomWeb
+from ..pacs.dicomweb import service_url
 from ..search.audit import acting_as
 from .auth import TokenChecker
 from .errors import NotFound, install_error_handlers
@@ -52,8 +55,9 @@ class DraftRequest(BaseModel):
 
 
 def create_app(library: str | Path | Library, users_file: str | Path | None = None,
-               max_upload_mb: float = 64.0) -> FastAPI:
-    """The ASGI app for one library. users_file: require a bearer token from it on every route but /health."""
+               max_upload_mb: float = 64.0, pacs: str | None = None) -> FastAPI:
+    """The ASGI app for one library. users_file: require a bearer token from it on every route but /health.
+    pacs: a dicomweb+http://... service that /kos/image may store its documents in."""
     lib = library if isinstance(library, Library) else open_library(library)
     tokens = TokenChecker(users_file)
     app = FastAPI(title="radsearch", version=__version__,
@@ -101,6 +105,27 @@ def create_app(library: str | Path | Library, users_file: str | Path | None = No
         with as_caller(user):
             hits = lib.search(data, k, _where(where), results=results, by=by, include_own=include_own)
         return hits_json(lib, hits)
+
+    @app.post("/kos/image", tags=["search"], response_class=Response,
+              responses={200: {"content": {"application/dicom": {}}}})
+    def kos_image(user: User, file: Annotated[UploadFile, File(description="the DICOM image being read")],
+                  k: Annotated[int, Form(ge=1, le=100)] = 10,
+                  where: Annotated[str | None, Form(description="JSON filter object")] = None,
+                  stow: Annotated[bool, Form(description="also store it in the server's PACS (--pacs)")] = False,
+                  ) -> Response:
+        """The top k similar images as a DICOM Key Object Selection in the query's study (application/dicom)."""
+        data = file.file.read()
+        if stow and not pacs:
+            raise ValueError("this server has no PACS to store into; start it with --pacs dicomweb+http://...")
+        with as_caller(user):
+            hits = lib.search(data, k, _where(where))
+        document = lib.key_objects(data, hits, description=f"radsearch: {len(hits)} similar cases")
+        if stow:
+            DicomWeb(pacs).store([document])
+        buffer = BytesIO()
+        document.save_as(buffer, enforce_file_format=True)
+        return Response(buffer.getvalue(), media_type="application/dicom",
+                        headers={"X-Radsearch-Stored": service_url(pacs)} if stow else None)
 
     @app.post("/draft", tags=["drafts"])
     def draft(request: DraftRequest, user: User) -> dict:

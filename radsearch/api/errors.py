@@ -19,6 +19,7 @@ from ..errors import (
     StorageFull,
     UnreadableImage,
 )
+from ..pacs import PacsError
 from .auth import NotSignedIn
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class NotFound(RadsearchError):
 STATUS: list[tuple[type[Exception], int]] = [
     (NotSignedIn, 401), (AccessDenied, 403), (NotFound, 404),
     (UnreadableImage, 400), (InvalidFilter, 400), (NoTextTower, 400),
-    (CatalogUnavailable, 503), (LibraryCorrupt, 503), (StorageFull, 503), (LibraryMismatch, 503),
+    (PacsError, 502), (CatalogUnavailable, 503), (LibraryCorrupt, 503), (StorageFull, 503), (LibraryMismatch, 503),
     (RadsearchError, 400), (ValueError, 400), (KeyError, 404),
 ]
 

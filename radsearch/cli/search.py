@@ -26,19 +26,30 @@ from .options import json_option, library_option, open_lib, parse_where, where_o
               help="Keep the query's own patient and study (images, reports) when the query file is in the library.")
 @where_option()
 @json_option
+@click.option("--export-kos", "kos_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as a DICOM Key Object Selection in the query's study (DICOM --image only).")
+@click.option("--stow", "stow_url", metavar="dicomweb+http://HOST/dicom-web",
+              help="Send the --export-kos document to this PACS (STOW-RS; credentials as for `radsearch index`).")
 def search(library: Path, images: tuple[Path, ...], text: str | None, like_id: int | None, k: int, reports: bool,
-           sentences: bool, group_by: str | None, include_own: bool, where: tuple[str, ...], as_json: bool) -> None:
+           sentences: bool, group_by: str | None, include_own: bool, where: tuple[str, ...], as_json: bool,
+           kos_file: Path | None, stow_url: str | None) -> None:
     """Search a library with an image (or a study's images), a text, or an indexed image's id."""
     given = [q for q in (list(images) or None, text, like_id) if q is not None]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --image, --text or --like")
     if (reports or sentences) and where:
         raise click.UsageError("--where filters image results; drop it with --reports or --sentences")
+    if (kos_file or stow_url) and (len(images) != 1 or reports or sentences):
+        raise click.UsageError("--export-kos and --stow take one DICOM --image and image results")
+    if stow_url and not kos_file:
+        raise click.UsageError("--stow sends the --export-kos document: give --export-kos FILE too")
     results = "sentences" if sentences else "reports" if reports else "images"
-    hits = open_lib(library).search(given[0], k, parse_where(where), results=results, by=group_by,
-                                    include_own=include_own)
+    lib = open_lib(library)
+    hits = lib.search(given[0], k, parse_where(where), results=results, by=group_by, include_own=include_own)
     for note in getattr(hits, "notes", []):  # on stderr, so --json output stays a plain list
         click.secho(f"note: {note}", err=True, fg="yellow")
+    if kos_file:
+        _export_kos(lib, images[0], hits, kos_file, stow_url)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, default=str))
         return
@@ -77,6 +88,17 @@ def draft(library: Path, image: Path, k: int, generator: str | None, as_json: bo
         return
     click.echo(f"\nfrom {len(made.cases)} similar studies: "
                + ", ".join(f"{c.study_key} ({c.score:.3f})" for c in made.cases))
+
+
+def _export_kos(lib, query: Path, hits: list, out: Path, stow_url: str | None) -> None:  # noqa: ANN001
+    """Write (and send) the Key Object Selection of a search's results; said on stderr."""
+    document = lib.key_objects(query, hits, description=f"radsearch: {len(hits)} similar cases")
+    document.save_as(out, enforce_file_format=True)
+    click.echo(f"wrote {out}: a Key Object Selection in study {document.StudyInstanceUID}", err=True)
+    if stow_url:
+        from ..pacs import DicomWeb
+        DicomWeb(stow_url).store([document])
+        click.echo(f"stored it in {stow_url.removeprefix('dicomweb+')}", err=True)
 
 
 def _load_generator(spec: str):  # noqa: ANN202

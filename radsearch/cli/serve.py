@@ -43,7 +43,11 @@ def ui(library: Path, host: str, port: int, users_file: Path | None) -> None:
 @click.option("--viewer-url", envvar="RADSEARCH_VIEWER_URL", metavar="TEMPLATE",
               help="Link each hit into a DICOM viewer, e.g. 'https://host/ohif/viewer?StudyInstanceUIDs={study_uid}' "
                    "(fields: study_uid, series_uid, sop_uid; or the library's viewer_url).")
-def serve(library: Path, host: str, port: int, users_file: Path | None, viewer_url: str | None) -> None:
+@click.option("--pacs", metavar="dicomweb+http://HOST/dicom-web",
+              help="The PACS that POST /kos/image stores Key Object Selections in (credentials as for "
+                   "`radsearch index`).")
+def serve(library: Path, host: str, port: int, users_file: Path | None, viewer_url: str | None,
+          pacs: str | None) -> None:
     """Serve a library's searches, drafts and heads as a REST API (OpenAPI schema at /docs and /openapi.json)."""
     import os
 
@@ -56,7 +60,7 @@ def serve(library: Path, host: str, port: int, users_file: Path | None, viewer_u
     if viewer_url:
         check_template(viewer_url)
         os.environ[VIEWER_ENV] = viewer_url
-    app = create_app(open_lib(library), users_file, upload_limit_mb())
+    app = create_app(open_lib(library), users_file, upload_limit_mb(), pacs=pacs)
     click.echo(f"radsearch API on http://{host}:{port} (schema: /docs)" + (" (bearer tokens required)"
                                                                        if users_file else "") + "  (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -65,6 +65,8 @@ def show_hits(library: Library, hits: list[Hit] | list[GroupHit], section: str, 
                 st.caption(f"matched: “{hit.why.sentence}”")
             if hit.id in answers:
                 st.caption(f"{head}: {head_answer(answers[hit.id])}")
+            if hit.viewer_url:  # the site's DICOM viewer (search.viewer)
+                st.link_button("Open in viewer", hit.viewer_url)
             with st.expander("Report"):
                 st.markdown(hit.why.highlight(hit.report) if hit.report and hit.why else
                             (hit.report or "No report on file."))

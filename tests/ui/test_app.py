@@ -217,3 +217,16 @@ def test_a_registry_column_is_offered_as_a_filter_and_filters(app):
     assert not app.exception
     cards = [m.value for m in app.markdown if "findings:" in m.value]
     assert cards and all("· CHEST " in card for card in cards)
+
+
+def test_dicom_results_link_into_the_configured_viewer(tiny_library, monkeypatch):
+    monkeypatch.setenv("RADSEARCH_VIEWER_URL", "https://pacs.example/ohif/viewer?StudyInstanceUIDs={study_uid}")
+    monkeypatch.setenv("RADSEARCH_LIBRARY", str(tiny_library))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.text_input[0].input("pleural effusion").run()
+    assert not at.exception
+    links = at.get("link_button")
+    assert links and all(link.proto.url.startswith("https://pacs.example/ohif/viewer?StudyInstanceUIDs=")
+                         for link in links)
+    assert len(links) < len(at.get("image"))  # PNG results have no UIDs, so no link
