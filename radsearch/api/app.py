@@ -30,6 +30,7 @@ from .limits import BodyLimit
 from .results import draft_json, hits_json, image_json
 
 MAX_K = 1000  # results per request; more is a bulk export, not a search
+MAX_QUERY_VIEWS = 8  # images of a PACS study used as one query (a radiograph study has a few views)
 
 
 class SearchRequest(BaseModel):
@@ -86,8 +87,9 @@ def create_app(library: str | Path | Library, users_file: str | Path | None = No
 
     @app.post("/search", tags=["search"])
     def search(request: SearchRequest, user: User) -> Any:
-        """Search by text, by an indexed image or study, with filters, grouping and report results."""
-        query = _one_query(lib, request)
+        """Search by text, by an indexed image or study (or one the server's PACS has), with filters, grouping
+        and report results."""
+        query = _one_query(lib, request, pacs)
         with as_caller(user):
             hits = lib.search(query, request.k, request.where, results=request.results, by=request.by,
                               include_own=request.include_own)
@@ -185,8 +187,9 @@ def _with_limit(app: FastAPI, max_upload_mb: float) -> FastAPI:
     return app
 
 
-def _one_query(lib: Library, request: SearchRequest | DraftRequest) -> Any:
-    """The query a request names: its text, an image id, or the images of a study or instance."""
+def _one_query(lib: Library, request: SearchRequest | DraftRequest, pacs: str | None = None) -> Any:
+    """The query a request names: its text, an image id, or the images of a study or instance (indexed, else
+    fetched from the server's PACS when it has one: the study being read need not be indexed)."""
     given = {name: getattr(request, name) for name in ("text", "image_id", "study_uid", "sop_uid")
              if getattr(request, name, None) not in (None, "")}
     if len(given) != 1:
@@ -200,10 +203,28 @@ def _one_query(lib: Library, request: SearchRequest | DraftRequest) -> Any:
         _known(lib, value)
         return int(value)
     ids = lib.find_dicom(**{name: value})
+    if not ids and pacs and isinstance(request, SearchRequest):
+        fetched = _from_pacs(pacs, **{name: value})
+        if fetched:
+            return fetched[0] if len(fetched) == 1 else fetched
     if not ids:
-        raise NotFound(f"no indexed image has {name.replace('_', ' ').replace('uid', 'UID')} {value}; "
-                       "index it first (radsearch index)")
+        raise NotFound(f"no indexed image has {name.replace('_', ' ').replace('uid', 'UID')} {value}"
+                       + (" and the PACS has none" if pacs else "") + "; index it first (radsearch index)")
     return ids[0] if len(ids) == 1 else ids
+
+
+def _from_pacs(pacs: str, study_uid: str = "", sop_uid: str = "") -> list[bytes]:
+    """The image instances of a study (or one instance) fetched from the PACS, as DICOM bytes; reports and
+    other documents left out."""
+    client = DicomWeb(pacs)
+    images = []
+    for ref in client.find(study_uid=study_uid, sop_uid=sop_uid)[:MAX_QUERY_VIEWS]:
+        dataset = client.retrieve(ref)
+        if "PixelData" in dataset:
+            buffer = BytesIO()
+            dataset.save_as(buffer, enforce_file_format=True)
+            images.append(buffer.getvalue())
+    return images
 
 
 def _where(text: str | None) -> dict[str, Any] | None:

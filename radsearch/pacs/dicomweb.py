@@ -132,6 +132,16 @@ class DicomWeb:
                     for item in found if _tag(item, "00080018")]
         return out
 
+    def find(self, study_uid: str = "", sop_uid: str = "") -> list[InstanceRef]:
+        """The instances of a study, or the one instance with a SOP Instance UID (searched across studies)."""
+        if study_uid:
+            return self.instances(study_uid)
+        found = self._call(f"an instance search for {sop_uid}", self.client.search_for_instances,
+                           search_filters={"SOPInstanceUID": sop_uid},
+                           fields=["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"])
+        return [InstanceRef(_tag(item, "0020000D"), _tag(item, "0020000E"), _tag(item, "00080018"),
+                            _tag(item, "00080060"), _tag(item, "00080016")) for item in found]
+
     # -- WADO-RS / STOW-RS ---------------------------------------------------------------------------
     def retrieve(self, ref: InstanceRef) -> Dataset:
         """One instance in its stored transfer syntax (no transcoding: lossless stays lossless)."""
