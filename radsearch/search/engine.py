@@ -405,21 +405,26 @@ class SearchEngine:
     def _rescore(self, ids: list[int], queries: np.ndarray, avoid: np.ndarray | None,
                  negated: Sequence[str] = ()) -> list[tuple[int, float]]:
         """Exact scores from the stored embeddings: best match to a query row, minus the weighted best
-        match to an avoided one; best first, with images whose report asserts a `negated` phrase last."""
+        match to an avoided one; best first. For `negated` text phrases the reports decide where they
+        exist: an image whose report states a negated finding goes last, one whose report does not keeps
+        its score, and only unreported images pay the embedding's penalty (query.negation_penalty)."""
         stored_ids, vectors = self.store.catalog.embeddings("images", ids, self.store.config.embed_dim)
         scores = (vectors @ queries.T).max(axis=1)
+        reports: dict[int, str] = {}
+        if negated:
+            reports = {i: row.report for i, row in self.store.catalog.get([int(i) for i in stored_ids]).items()
+                       if row.report}
         if avoid is not None and len(avoid):
             avoid = np.asarray(avoid, dtype=np.float32)
             penalty = (negation_penalty(vectors, queries, avoid) if negated and ORTHOGONAL_NEGATION
                        else (vectors @ avoid.T).max(axis=1))  # negative example images: their raw similarity
+            if negated:  # a report that does not state the finding outweighs an embedding's resemblance to it
+                penalty = penalty * np.array([int(i) not in reports for i in stored_ids], dtype=np.float32)
             scores = scores - NEGATION_WEIGHT * penalty
         order = np.argsort(-scores, kind="stable")
         ranked = [(int(stored_ids[i]), float(scores[i])) for i in order]
         if not negated:
             return ranked
-        # what the reports say outranks what the embedding guesses: a case whose report states a negated
-        # finding is what the reader asked not to see, however its image scores
-        reports = {i: row.report for i, row in self.store.catalog.get([i for i, _ in ranked]).items() if row.report}
         stated = {i for i, report in reports.items() if any(asserts_phrase(report, phrase) for phrase in negated)}
         return [pair for pair in ranked if pair[0] not in stated] + [pair for pair in ranked if pair[0] in stated]
 

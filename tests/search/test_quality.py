@@ -32,7 +32,7 @@ def test_text_pleural_effusion_ranks_effusion_images_above_normal_ones(demo):
     effusion = [rank for rank, h in enumerate(hits) if "pleural_effusion" in h.labels]
     normal = [rank for rank, h in enumerate(hits) if not h.labels]
     assert effusion and normal
-    # what a user sees first: the top of the list is effusion (measured 10/10 and 30/30)
+    # what a user sees first: the top of the list is effusion (measured 10/10 and 30/30 on seed 0; seeds 1, 2 pass)
     assert sum("pleural_effusion" in h.labels for h in hits[:10]) >= 8
     assert sum("pleural_effusion" in h.labels for h in hits[:30]) >= 20
     # and over the whole chest ranking, effusion beats normal far more often than chance (measured 0.958)
@@ -47,9 +47,11 @@ def test_hand_query_returns_hands(demo):
     assert all(h.metadata["body_part"] == "HAND" for h in hits)
 
 
-# Where reports exist, a case whose report states the negated finding goes below every other candidate,
-# so a negation can never show more such cases than the plain query. Before that (the embedding penalty
-# alone) "nodule without consolidation" put 3 consolidation cases in the top 10 against 2 plain.
+# Where reports exist they decide: a case whose report states the negated finding goes below every other
+# candidate, one whose report does not keeps its plain score, so a negation never shows more such cases
+# than the plain query and keeps the wanted ones. Checked on demo seeds 0, 1 and 2. With the embedding
+# penalty alone, "nodule without consolidation" put 3 consolidation cases in the top 10 against 2 plain
+# (seed 0), and penalising reported cases by embedding too cut seed 2's nodule cases from 8 to 3.
 NEGATED_QUERIES = [("pleural effusion", "pneumothorax"), ("pleural effusion", "cardiomegaly"),
                    ("cardiomegaly", "pleural effusion"), ("consolidation", "pleural effusion"),
                    ("nodule", "consolidation"), ("pneumothorax", "pleural effusion")]
