@@ -28,6 +28,7 @@ class LibraryConfig:
     thumbnail_size: int = 192  # longest side of the stored previews, in pixels
     pseudonym_salt: str = ""  # key of the patient/accession pseudonyms (radsearch.privacy); made at creation
     keep_identifiers: bool = False  # True stores real patient IDs and accession numbers (a site's choice)
+    keep_report_identifiers: bool = False  # True stores report text as written, names and dates included
     viewer_url: str = ""  # link template into a DICOM viewer, e.g. OHIF's (search.viewer); RADSEARCH_VIEWER_URL wins
     format_version: int = FORMAT_VERSION
 

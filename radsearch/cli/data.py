@@ -37,18 +37,39 @@ def import_(dataset: str, root: Path, out: Path, reports: Path | None) -> None:
     click.echo(str(import_dataset(dataset, root, out, reports=reports)))
 
 
+DEID_OPTIONS = ("modified-dates", "patient-characteristics", "device-identity", "clean-descriptors", "clean-pixels")
+
+
 @click.command()
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--salt", envvar="RADSEARCH_DEID_SALT",
               help="Secret that makes pseudonyms, UIDs and date shifts repeatable across runs "
                    "(or RADSEARCH_DEID_SALT); random when absent.")
+@click.option("--option", "options", multiple=True, type=click.Choice(DEID_OPTIONS),
+              help="A PS3.15 profile option, declared in each copy (repeatable): modified-dates shifts dates "
+                   "(113107), patient-characteristics keeps age, sex, size, weight (113108), device-identity "
+                   "keeps device names and serials (113109), clean-descriptors keeps descriptions with "
+                   "identifiers replaced (113105), clean-pixels masks text OCR finds in the pixels (113101).")
+@click.option("--safe-private", "safe_private", multiple=True, metavar="CREATOR:ELEMENT",
+              help="A private element to keep, e.g. 'SIEMENS CSA HEADER:0x10' (repeatable); all others go.")
 @click.option("--allow-burned-in", is_flag=True,
-              help="Also copy images flagged BurnedInAnnotation=YES (review their pixels first).")
-def deid(source: Path, out: Path, salt: str | None, allow_burned_in: bool) -> None:
-    """Write de-identified copies of the DICOM files under SOURCE to OUT (DICOM basic profile)."""
+              help="Copy images even when their pixels show text or they are flagged BurnedInAnnotation=YES "
+                   "(review them first).")
+def deid(source: Path, out: Path, salt: str | None, options: tuple[str, ...], safe_private: tuple[str, ...],
+         allow_burned_in: bool) -> None:
+    """Write de-identified copies of the DICOM files under SOURCE to OUT (PS3.15 basic profile, Table E.1-1)."""
     from ..imaging.deid import deidentify_tree
-    click.echo(str(deidentify_tree(source, out, salt=salt, allow_burned_in=allow_burned_in)))
+    kept = []
+    for entry in safe_private:
+        creator, _, element = entry.rpartition(":")
+        try:
+            kept.append((creator, int(element, 0)))
+        except ValueError:
+            raise click.BadParameter(f"{entry!r}: write CREATOR:ELEMENT, e.g. 'SIEMENS CSA HEADER:0x10'",
+                                     param_hint="--safe-private") from None
+    click.echo(str(deidentify_tree(source, out, salt=salt, allow_burned_in=allow_burned_in, options=options,
+                                   safe_private=kept)))
 
 
 def register(group: click.Group) -> None:

@@ -221,7 +221,7 @@ def dicom_metadata(ds: pydicom.Dataset) -> dict[str, Any]:
         "series_uid": text("SeriesInstanceUID"),
         "accession": text("AccessionNumber"),  # the indexer stores only its pseudonym (radsearch.privacy)
         "series_number": _int(ds.get("SeriesNumber")),
-        "series_description": text("SeriesDescription"),
+        # no SeriesDescription: free text that PS3.15 removes (technologists type names into it)
         # detector spacing when the image plane spacing is absent (projection radiography), in mm
         "pixel_spacing": numbers("PixelSpacing", "ImagerPixelSpacing"),
         "image_orientation": numbers("ImageOrientationPatient"),

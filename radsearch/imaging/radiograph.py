@@ -12,7 +12,7 @@ from ..columns import COLUMNS
 # Metadata keys every reader fills (None where the source does not say): the registry's columns that a
 # header can give (radsearch.columns), then the facts that group and place images.
 METADATA_KEYS = tuple(c.name for c in COLUMNS if c.dicom is not None) + (
-    "study_uid", "series_uid", "accession", "series_number", "series_description",
+    "study_uid", "series_uid", "accession", "series_number",
     "pixel_spacing", "image_orientation", "patient_orientation",
     "frame", "frames",  # index of this frame in a multi-frame file, and how many it has
     "header",  # DICOM header as JSON without pixels or identities (imaging.header)

@@ -29,6 +29,7 @@ from ..models import Encoder, encode_images, encode_texts
 from ..privacy import Pseudonymizer
 from ..storage import CopyRecord, LibraryStore, NewImage, NewReport, NewSentence, disk_full_is_reported
 from ..storage.thumbnails import repair_thumbnails, write_thumbnail
+from ..text_identifiers import scrub
 from .prepare import EmbeddedBatch, OtherDocument, PreparedFrame
 from .remove import missing_images
 from .scan import ScanItem, ScanResult, scan
@@ -206,7 +207,7 @@ def _write_structured_reports(store: LibraryStore, encoder: Encoder, documents: 
         del texts[key]
     if not texts:
         return
-    written = store.catalog.write_batch([], embedded_reports(encoder, texts))
+    written = store.catalog.write_batch([], embedded_reports(encoder, _without_identifiers(store, texts)))
     for kind, (ids, vectors) in written.by_kind().items():
         indexes[kind].add(np.array(ids, dtype=np.int64), vectors)
     summary.reports_added += len(written.reports[0])
@@ -330,7 +331,7 @@ def _new_image(item: ScanItem, frame: PreparedFrame, vector: np.ndarray, pseudon
     study = {"accession": pseudonymise(meta.get("accession")), "study_uid": meta.get("study_uid"),
              "study_date": columns.get("study_date")}
     series = {"series_uid": meta.get("series_uid"), "modality": columns.get("modality"),
-              "number": meta.get("series_number"), "description": meta.get("series_description")}
+              "number": meta.get("series_number")}
     return NewImage(path=str(item.path), content_hash=item.content_hash, frame=meta.get("frame") or 0,
                     file_size=item.size, file_mtime_ns=item.mtime_ns, width=width, height=height,
                     profile_hash=profile_hash, vector=vector, study_key=study_key,
@@ -350,7 +351,14 @@ def _new_reports(store: LibraryStore, encoder: Encoder, frames: list[tuple[ScanI
             texts[image.study_key] = item.record.report
     for key in store.catalog.studies_with_reports(list(texts)):
         del texts[key]
-    return embedded_reports(encoder, texts) if texts else []
+    return embedded_reports(encoder, _without_identifiers(store, texts)) if texts else []
+
+
+def _without_identifiers(store: LibraryStore, texts: dict[str, str]) -> dict[str, str]:
+    """Report texts as the library stores and embeds them: names, dates, numbers as placeholders."""
+    if store.config.keep_report_identifiers:
+        return texts
+    return {key: scrub(text) for key, text in texts.items()}
 
 
 def embedded_reports(encoder: Encoder, texts: dict[str, str]) -> list[NewReport]:

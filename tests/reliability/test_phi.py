@@ -6,11 +6,15 @@ import json
 
 import numpy as np
 import pytest
+from deid_planting import plant_table
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from sr_documents import basic_text_sr
 
 from radsearch import index, open_library
 from radsearch.datasets.synthetic import render, write_dicom
+from radsearch.imaging.deid_profile import Profile
+from radsearch.imaging.header import CATALOG_OPTIONS
 
 PHI = {  # distinctive values, so a match anywhere in the library cannot be a coincidence
     "PatientName": "Quixbottom^Zelda^Marigold",
@@ -41,6 +45,7 @@ def _needles(value: str) -> set[str]:
 def phi_library(tiny_model, tmp_path_factory):
     archive = tmp_path_factory.mktemp("phi-archive")
     rng = np.random.default_rng(4)
+    planted: dict = {}
     for n, (part, view) in enumerate([("CHEST", "PA"), ("CHEST", "LAT"), ("HAND", "PA")]):
         tags = dict(PHI, Modality="CR", BodyPartExamined=part, ViewPosition=view, PatientSex="F", PatientAge="085Y",
                     StudyInstanceUID=f"1.2.826.0.1.3680043.8.498.{n + 1}", StudyDate="20240105",
@@ -54,14 +59,26 @@ def phi_library(tiny_model, tmp_path_factory):
             ds.RequestAttributesSequence = Sequence([item])
             ds.add_new(0x00110010, "LO", "ACME")
             ds.add_new(0x00111001, "LO", PHI["PatientName"])
+            planted.update(plant_table(ds))  # and a distinctive value in every attribute of PS3.15 Table E.1-1
+            for keyword, value in PHI.items():
+                setattr(ds, keyword, value)
             ds.save_as(path)
+            basic_text_sr(archive / "report.dcm", ds, [REPORT], ["No acute abnormality."])
     library = tmp_path_factory.mktemp("phi-library") / "library"
     summary = index(archive, library, tiny_model, progress=False, workers=0)
-    assert summary.added == 3
-    return library
+    assert summary.added == 3 and summary.reports_added == 1
+    return library, planted
+
+
+REPORT = "Findings discussed with Dr. Gallowglass at 14:05 on 03/14/2024, pager 4-5531, MRN 7731904."
+REPORT_NEEDLES = ("Gallowglass", "14:05", "03/14/2024", "4-5531")
+# what a library keeps on purpose, for search (docs/privacy.md): study UIDs for viewer links and the PACS,
+# dates for date filters, age and sex for filters
+KEPT_FOR_SEARCH = Profile(CATALOG_OPTIONS)
 
 
 def test_no_name_birth_date_or_raw_identifier_is_stored_anywhere_in_the_library(phi_library):
+    phi_library, planted = phi_library
     files = [p for p in phi_library.rglob("*") if p.is_file()]
     assert any(p.name.startswith("catalog.sqlite") for p in files) and any(p.suffix == ".faiss" for p in files)
     for path in files:
@@ -69,10 +86,22 @@ def test_no_name_birth_date_or_raw_identifier_is_stored_anywhere_in_the_library(
         for keyword, value in PHI.items():
             for needle in _needles(value):
                 assert needle.lower().encode() not in data, f"{keyword} ({needle}) found in {path}"
+        for needle in REPORT_NEEDLES:
+            assert needle.lower().encode() not in data, f"report text {needle!r} found in {path}"
+        for tag, (vr, token) in planted.items():
+            if KEPT_FOR_SEARCH.action(tag) == "K" or vr in ("DA", "DT", "AS"):
+                continue  # kept on purpose, or a value that cannot be told apart from a kept one
+            assert token.lower().encode() not in data, f"Table E.1-1 {tag:08X} ({token}) found in {path}"
+
+
+def test_the_report_is_stored_with_placeholders_and_still_searchable(phi_library):
+    library = open_library(phi_library[0])
+    hits = library.search.reports("discussed with doctor", k=1)
+    assert hits and "Dr. [NAME]" in hits[0].text and "[TIME]" in hits[0].text and "[DATE]" in hits[0].text
 
 
 def test_results_and_headers_show_pseudonyms_not_identities(phi_library):
-    library = open_library(phi_library)
+    library = open_library(phi_library[0])
     hits = library.search.text("chest radiograph", k=3)
     shown = json.dumps([hit.to_dict() for hit in hits]) + json.dumps([library.header(hit.id) for hit in hits])
     assert hits and hits[0].metadata["patient_id"].startswith("anon-")
