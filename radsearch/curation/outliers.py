@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from ..imaging import PreprocessProfile, preprocess
+from ..imaging import PreprocessProfile, burned_in, preprocess
 from ..imaging.radiograph import Radiograph
 from ..storage import ImageRecord, LibraryStore
 from ..storage.thumbnails import thumbnail_pixels
@@ -31,6 +31,8 @@ WINDOW_Z = 5.0  # robust z-score against the image's body part that makes a wind
 WINDOW_FLOOR = 0.02  # added to each spread (MAD): a body part whose images barely vary is not over-sensitive
 TEXT_CONTRAST = 0.45  # a stroke stands this far above (or below) its surroundings: anatomy's lines do not
 TEXT_MIN_CHARS = 3  # characters in a row that make a text line
+OCR_SIDE = 576  # previews (192 px) are read by OCR three times enlarged
+OCR_BATCH = 8  # previews per Tesseract run (each run spends about half a second starting)
 
 
 def anatomy_outliers(ids: np.ndarray, vectors: np.ndarray, body_parts: dict[int, str | None],
@@ -218,6 +220,14 @@ def text_regions(pixels: np.ndarray) -> list[tuple[int, int, int, int]]:
     return boxes
 
 
+def _text_row(image_id: int, shape: tuple[int, ...], lines: list[tuple[int, int, int, int]], what: str) -> dict:
+    h, w = shape[:2]
+    where = "; ".join(f"rows {y0 / h:.2f}-{y1 / h:.2f}, columns {x0 / w:.2f}-{x1 / w:.2f}"
+                      for y0, x0, y1, x1 in lines[:3])
+    return {"image_id": image_id, "problem": "burned_in_text", "score": float(len(lines)), "stored": "",
+            "suggested": "review", "reason": f"{what} at {where}"}
+
+
 def _lines(chars: list[tuple[int, int, int, int]], size: int) -> list[tuple[int, int, int, int]]:
     """Characters chained left to right at one height, TEXT_MIN_CHARS or more: a text line."""
     used = [False] * len(chars)
@@ -243,21 +253,39 @@ def _lines(chars: list[tuple[int, int, int, int]], size: int) -> list[tuple[int,
 
 def pixel_outliers(store: LibraryStore, ids: list[int], body_parts: dict[int, str | None],
                    progress_bar: Callable = lambda x, **_: x) -> list[dict[str, Any]]:
-    """Window and burned-in-text flags from each image's preview."""
+    """Window and burned-in-text flags from each image's preview.
+
+    Burned-in text is read with the OCR detector `radsearch deid` uses (imaging.burned_in) where
+    Tesseract is installed, OCR_BATCH previews per Tesseract run; elsewhere the stroke heuristic
+    `text_regions` stands in and says so in its reason.
+    """
     rows = []
     stats: dict[int, dict[str, float]] = {}
+    ocr = burned_in.available()
+    waiting: list[tuple[int, np.ndarray]] = []
+
+    def read_text(batch: list[tuple[int, np.ndarray]]) -> None:
+        for (image_id, pixels), boxes in zip(batch, burned_in.find_text_many([p for _, p in batch], side=OCR_SIDE)):
+            if boxes:
+                rows.append(_text_row(image_id, pixels.shape, [(b.y0, b.x0, b.y1, b.x1) for b in boxes],
+                                      "OCR read " + "; ".join(repr(b.text) for b in boxes[:3])))
+
     for image_id in progress_bar(ids, desc="outlier pixels", unit="img"):
         pixels = thumbnail_pixels(store, image_id)
         if pixels is None:
             continue
         stats[image_id] = window_stats(pixels)
-        lines = text_regions(pixels)
-        if lines:
-            h, w = pixels.shape
-            where = "; ".join(f"rows {y0 / h:.2f}-{y1 / h:.2f}, columns {x0 / w:.2f}-{x1 / w:.2f}"
-                              for y0, x0, y1, x1 in lines[:3])
-            rows.append({"image_id": image_id, "problem": "burned_in_text", "score": float(len(lines)),
-                         "stored": "", "suggested": "review", "reason": f"text-like strokes at {where}"})
+        if ocr:
+            waiting.append((image_id, pixels))
+            if len(waiting) == OCR_BATCH:
+                read_text(waiting)
+                waiting = []
+        else:
+            lines = text_regions(pixels)
+            if lines:
+                rows.append(_text_row(image_id, pixels.shape, lines, "text-like strokes (no OCR installed)"))
+    if waiting:
+        read_text(waiting)
     for image_id, (score, why) in window_problems(stats, body_parts).items():
         rows.append({"image_id": image_id, "problem": "bad_window", "score": score, "stored": "",
                      "suggested": "re-window", "reason": why})

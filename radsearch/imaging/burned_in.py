@@ -27,6 +27,7 @@ MIN_CONFIDENCE = 85  # Tesseract's word confidence (0-100): noise read as words 
 MIN_CHARACTERS = 3  # letters or digits in a word; anatomy and noise give two-letter "words"
 OCR_SIDE = 1200  # images are scaled so that their long side is about this (text then has a height Tesseract reads)
 PAD = 0.25  # of a box's height, added on every side before masking
+GAP = 40  # blank rows between pages on one sheet
 
 
 class OcrUnavailable(RadsearchError):
@@ -54,31 +55,71 @@ def available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def find_text(image: np.ndarray) -> list[TextBox]:
-    """Words burned into a 2-D image (any dtype, any grey range), in image coordinates."""
+def find_text(image: np.ndarray, side: int = OCR_SIDE) -> list[TextBox]:
+    """Lines of words burned into a 2-D image (any dtype, any grey range), in image coordinates.
+
+    side: the long side the image is scaled to for OCR; smaller is faster (curation reads thumbnails
+    at 576), larger finds smaller text.
+    """
+    return find_text_many([image], side)[0]
+
+
+def find_text_many(images: list[np.ndarray], side: int = OCR_SIDE, per_run: int = 8) -> list[list[TextBox]]:
+    """find_text for several images, `per_run` of them read in one Tesseract run.
+
+    Tesseract spends about half a second starting (loading its model) whatever the image, so the pages
+    of several images are stacked on one sheet and the lines found are given back to their image.
+    """
     if not available():
         raise OcrUnavailable("burned-in text needs Tesseract OCR: install Debian's tesseract-ocr package "
                              "(apt-get install tesseract-ocr) and the pytesseract package")
     import pytesseract
 
+    found: list[list[TextBox]] = []
+    for first in range(0, len(images), per_run):
+        pages, places = [], []  # places: (image index, top of its page on the sheet, scale)
+        top = 0
+        for index in range(first, min(first + per_run, len(images))):
+            for page, scale in _pages(images[index], side):
+                pages.append(page)
+                places.append((index - first, top, page.shape[0], scale))
+                top += page.shape[0] + GAP
+        width = max(page.shape[1] for page in pages)
+        sheet = np.full((top, width), 255, np.uint8)
+        for page, (_, y, _, _) in zip(pages, places):
+            sheet[y:y + page.shape[0], :page.shape[1]] = page
+        # psm 11: sparse text anywhere; thresholding_method 2: Sauvola's local threshold, for faint text
+        data = pytesseract.image_to_data(Image.fromarray(sheet), config="--psm 11 -c thresholding_method=2",
+                                         output_type=pytesseract.Output.DICT)
+        boxes: list[list[TextBox]] = [[] for _ in range(min(per_run, len(images) - first))]
+        for y0, x0, y1, x1, text, conf in _lines(data):
+            for index, y, height, scale in places:
+                if y <= y0 and y1 <= y + height:  # a line across a gap belongs to no page
+                    boxes[index].append(TextBox(int((y0 - y) / scale), int(x0 / scale), int((y1 - y) / scale) + 1,
+                                                int(x1 / scale) + 1, text, conf))
+                    break
+        found += [_merged(b) for b in boxes]
+    return found
+
+
+def _pages(image: np.ndarray, side: int) -> list[tuple[np.ndarray, float]]:
+    """The two pages Tesseract reads for one image: bright strokes and dark strokes, as dark text on white."""
     grey = np.asarray(image, dtype=np.float32)
     if grey.ndim == 3:
         grey = grey.mean(axis=-1)
-    scale = OCR_SIDE / max(grey.shape)
+    scale = side / max(grey.shape)
     small = np.asarray(Image.fromarray(_to_uint8(grey)).resize(
         (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))), Image.BILINEAR), np.float32)
     small = ndimage.median_filter(small, size=3)  # quantum noise would otherwise read as letters
-    size = max(9, int(OCR_SIDE * 0.03))  # wider than a stroke, narrower than anatomy
-    boxes: list[TextBox] = []
+    size = max(9, int(side * 0.03))  # wider than a stroke, narrower than anatomy
+    pages = []
     for strokes in (ndimage.white_tophat(small, size=size), ndimage.black_tophat(small, size=size)):
-        high = max(float(np.percentile(strokes, 99.5)), 1.0)  # a few saturated specks must not dim the text
-        page = 255 - np.clip(strokes * (255.0 / high), 0, 255).astype(np.uint8)  # dark text on white paper
-        # psm 11: sparse text anywhere; thresholding_method 2: Sauvola's local threshold, for faint text
-        data = pytesseract.image_to_data(Image.fromarray(page), config="--psm 11 -c thresholding_method=2",
-                                         output_type=pytesseract.Output.DICT)
-        boxes += [TextBox(int(top / scale), int(left / scale), int(bottom / scale) + 1, int(right / scale) + 1, text,
-                          conf) for top, left, bottom, right, text, conf in _lines(data)]
-    return _merged(boxes)
+        # below the 90th percentile is texture (text covers a few per cent of an image at most): flattened,
+        # so Tesseract neither reads it as letters nor spends seconds on its thousands of blobs
+        low, high = float(np.percentile(strokes, 90)), float(np.percentile(strokes, 99.5))
+        gain = 255.0 / max(high - low, 1.0)
+        pages.append((255 - np.clip((strokes - low) * gain, 0, 255).astype(np.uint8), scale))
+    return pages
 
 
 def mask(pixels: np.ndarray, boxes: list[TextBox]) -> np.ndarray:
