@@ -12,7 +12,9 @@ of four or more, or two of them, and the whole line's box, padded, is what `mask
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,8 +91,9 @@ def find_text_many(images: list[np.ndarray], side: int = OCR_SIDE, per_run: int 
         for page, (_, y, _, _) in zip(pages, places):
             sheet[y:y + page.shape[0], :page.shape[1]] = page
         # psm 11: sparse text anywhere; thresholding_method 2: Sauvola's local threshold, for faint text
-        data = pytesseract.image_to_data(Image.fromarray(sheet), config="--psm 11 -c thresholding_method=2",
-                                         output_type=pytesseract.Output.DICT)
+        with _one_thread():
+            data = pytesseract.image_to_data(Image.fromarray(sheet), config="--psm 11 -c thresholding_method=2",
+                                             output_type=pytesseract.Output.DICT)
         boxes: list[list[TextBox]] = [[] for _ in range(min(per_run, len(images) - first))]
         for y0, x0, y1, x1, text, conf in _lines(data):
             for index, y, height, scale in places:
@@ -100,6 +103,21 @@ def find_text_many(images: list[np.ndarray], side: int = OCR_SIDE, per_run: int 
                     break
         found += [_merged(b) for b in boxes]
     return found
+
+
+@contextmanager
+def _one_thread():
+    """Tesseract's OpenMP threads on a small machine made it four times slower (2.96 s against 0.71 s
+    per preview on 2 cores): its runs get one thread, set for the child process only."""
+    before = os.environ.get("OMP_THREAD_LIMIT")
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("OMP_THREAD_LIMIT", None)
+        else:
+            os.environ["OMP_THREAD_LIMIT"] = before
 
 
 def _pages(image: np.ndarray, side: int) -> list[tuple[np.ndarray, float]]:
