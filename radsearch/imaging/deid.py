@@ -236,11 +236,6 @@ def _person_names(ds: Dataset) -> list[str]:
     return names
 
 
-def deidentify(ds: Dataset, deidentifier: Deidentifier) -> Dataset:
-    """De-identify a dataset in place (and return it)."""
-    return deidentifier(ds)
-
-
 def deidentify_tree(source: str | Path, out: str | Path, salt: str | None = None, allow_burned_in: bool = False,
                     options: Iterable[str] = (), safe_private: Iterable[tuple[str, int]] = ()) -> DeidSummary:
     """Write a de-identified copy of every DICOM file under `source` to `out`/STUDY/SERIES/SOP.dcm.
