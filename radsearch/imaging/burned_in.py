@@ -108,7 +108,8 @@ def find_text_many(images: list[np.ndarray], side: int = OCR_SIDE, per_run: int 
 @contextmanager
 def _one_thread():
     """Tesseract's OpenMP threads on a small machine made it four times slower (2.96 s against 0.71 s
-    per preview on 2 cores): its runs get one thread, set for the child process only."""
+    per preview on 2 cores): its runs get one thread. pytesseract passes os.environ to the child, so
+    the limit is set there for the length of one run and restored after it."""
     before = os.environ.get("OMP_THREAD_LIMIT")
     os.environ["OMP_THREAD_LIMIT"] = "1"
     try:
