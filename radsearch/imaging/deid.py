@@ -27,6 +27,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import generate_uid
+from tqdm import tqdm
 
 from ..files import atomic_path
 from ..text_identifiers import scrub
@@ -95,6 +96,20 @@ class Deidentifier:
     def uid(self, value: str) -> str:
         """The new UID for `value`: the same for every file and run with this salt."""
         return generate_uid(prefix="2.25.", entropy_srcs=[self._key.decode(), value])
+
+    def written_name(self, ds: Dataset) -> tuple[str, str, str] | None:
+        """(study, series, SOP instance) UIDs the copy of `ds` will carry, known before it is made, or None
+        without a SOP Instance UID. With a fixed salt they are the same on every run: a re-run finds the
+        copies already written and skips them."""
+        if "SOPInstanceUID" not in ds:
+            return None
+        names = []
+        for keyword, missing in (("StudyInstanceUID", "no-study"), ("SeriesInstanceUID", "no-series"),
+                                 ("SOPInstanceUID", "")):
+            value = str(ds.get(keyword, "") or "")
+            tag = pydicom.datadict.tag_for_keyword(keyword)
+            names.append(self.uid(value) if value and self.profile.action(tag) == "U" else value or missing)
+        return names[0], names[1], names[2]
 
     def _digest(self, text: str) -> bytes:
         return hmac.new(self._key, text.encode(), hashlib.sha256).digest()
@@ -237,14 +252,16 @@ def _person_names(ds: Dataset) -> list[str]:
 
 
 def deidentify_tree(source: str | Path, out: str | Path, salt: str | None = None, allow_burned_in: bool = False,
-                    options: Iterable[str] = (), safe_private: Iterable[tuple[str, int]] = ()) -> DeidSummary:
+                    options: Iterable[str] = (), safe_private: Iterable[tuple[str, int]] = (),
+                    progress: bool = True) -> DeidSummary:
     """Write a de-identified copy of every DICOM file under `source` to `out`/STUDY/SERIES/SOP.dcm.
 
     Output names come from the new UIDs, never from the input paths (folder names often hold names).
     The same `salt` gives the same pseudonyms, UIDs and date shift on every run; without one a random
     salt is used, so later runs will not link to this one. Options are deid_profile.OPTIONS' names.
     Pixels are read by OCR: with "clean-pixels" the text found is masked, otherwise a file showing text
-    (or flagged BurnedInAnnotation=YES) is skipped unless `allow_burned_in`.
+    (or flagged BurnedInAnnotation=YES) is skipped unless `allow_burned_in`. With a fixed salt an
+    interrupted run resumes: copies already in `out` are not made again.
     """
     source, out = Path(source), Path(out)
     if not source.exists():
@@ -258,7 +275,7 @@ def deidentify_tree(source: str | Path, out: str | Path, salt: str | None = None
                                        "after reviewing the images yourself)")
     summary = DeidSummary(out=out)
     files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
-    for path in files:
+    for path in tqdm(files, desc="deid", unit="file", disable=not progress):
         reason = _copy(path, out, deidentifier, allow_burned_in, summary)
         if reason:
             summary.skipped[reason] += 1
@@ -281,13 +298,19 @@ def _copy(path: Path, out: Path, deidentifier: Deidentifier, allow_burned_in: bo
         ds = pydicom.dcmread(path)
     except (InvalidDicomError, OSError, ValueError, EOFError) as e:
         return f"unreadable DICOM ({type(e).__name__})"
+    name = deidentifier.written_name(ds)
+    if name is None:
+        return "no SOP Instance UID (not a stored DICOM instance)"
+    target = out / name[0] / name[1] / f"{name[2]}.dcm"
+    if target.is_file():
+        return "already written by an earlier run with the same salt"
     cleaning = "clean-pixels" in deidentifier.options
     if "PixelData" in ds and (cleaning or not allow_burned_in):
         try:
             frames = _frames(ds)
         except Exception as e:  # a decoder's own error: the file cannot be checked, so it is not copied
             return f"pixels could not be decoded to look for burned-in text ({type(e).__name__})"
-        found = [burned_in.find_text(frame) for frame in frames]
+        found = burned_in.find_text_many(frames)
         if any(found) and cleaning:
             _store_frames(ds, [burned_in.masked_until_unreadable(frame, boxes)[0] if boxes else frame
                                for frame, boxes in zip(frames, found)])
@@ -299,10 +322,6 @@ def _copy(path: Path, out: Path, deidentifier: Deidentifier, allow_burned_in: bo
             return (f"burned-in text ({why}; pass --option clean-pixels to mask it, or review and pass "
                     "--allow-burned-in)")
     deidentifier(ds)
-    if "SOPInstanceUID" not in ds:
-        return "no SOP Instance UID (not a stored DICOM instance)"
-    target = (out / str(ds.get("StudyInstanceUID", "no-study")) / str(ds.get("SeriesInstanceUID", "no-series"))
-              / f"{ds.SOPInstanceUID}.dcm")
     with atomic_path(target, durable=False) as tmp:  # the copy can be made again from the source
         ds.save_as(tmp, enforce_file_format=True)
     return None

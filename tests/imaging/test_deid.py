@@ -220,3 +220,15 @@ def test_cli_prints_the_summary_and_refuses_writing_inside_the_source(tmp_path):
     assert result.exit_code == 0 and "wrote 2 de-identified DICOM files" in result.output
     result = CliRunner().invoke(main, ["deid", str(tmp_path / "in"), str(tmp_path / "in" / "out")])
     assert result.exit_code == 1 and "outside the source archive" in result.output
+
+
+def test_a_rerun_with_the_same_salt_resumes_and_copies_are_named_by_their_own_new_uids(tmp_path):
+    _archive(tmp_path / "in")
+    first = deidentify_tree(tmp_path / "in", tmp_path / "out", salt="s", allow_burned_in=True, progress=False)
+    again = deidentify_tree(tmp_path / "in", tmp_path / "out", salt="s", allow_burned_in=True, progress=False)
+    assert first.written == 2 and again.written == 0
+    assert again.skipped["already written by an earlier run with the same salt"] == 2
+    for path in (tmp_path / "out").rglob("*.dcm"):
+        copy = pydicom.dcmread(path)
+        assert (path.parent.parent.name, path.parent.name, path.stem) == (
+            copy.StudyInstanceUID, copy.SeriesInstanceUID, copy.SOPInstanceUID)
