@@ -1,44 +1,31 @@
-"""Report sections: which part of a report the text tower is trained on and reports are indexed by."""
+"""Report sections and sentences: which part of a report the text tower is trained on and reports are indexed by.
+
+Read by the medspaCy pipeline of `report_reading.py` (sections by header, a clinical sentence splitter).
+"""
 
 from __future__ import annotations
 
-import re
+from .report_reading import read_report
+from .report_rules import FINDING_SECTIONS
 
-_SECTION = re.compile(r"\b(EXAMINATION|TECHNIQUE|INDICATION|FINDINGS|IMPRESSION|CONCLUSION)\s*:", re.IGNORECASE)
+REPORT_SECTIONS = ("impression", "findings+impression")
+__all__ = ["FINDING_SECTIONS", "REPORT_SECTIONS", "embedding_text", "report_sentences", "sections"]
 
 
 def sections(report: str) -> dict[str, str]:
-    """Split 'FINDINGS: ... IMPRESSION: ...' into upper-cased section names and their text."""
-    parts = _SECTION.split(report or "")
-    found = {parts[i].upper(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
-    if not found and report and report.strip():
-        found["TEXT"] = report.strip()
-    return found
-
-
-REPORT_SECTIONS = ("impression", "findings+impression")
-# words that negate the finding after them, in reports and queries alike; longest first so a regex
-# alternation prefers "negative for" over "no"
-NEGATION_CUES = ("negative for", "absence of", "free of", "rule out", "ruled out", "without", "resolved", "not", "no")
-
-
-def negation_pattern(*extra: str) -> re.Pattern:
-    """A case-insensitive whole-word regex for NEGATION_CUES plus `extra` cues (longest tried first)."""
-    cues = sorted({*NEGATION_CUES, *extra}, key=len, reverse=True)
-    return re.compile(r"\b(" + "|".join(re.escape(cue) for cue in cues) + r")\b", re.IGNORECASE)
-FINDING_SECTIONS = ("FINDINGS", "IMPRESSION", "CONCLUSION", "TEXT")  # what a report says about the image
-# a sentence ends at . ! or ? followed by a capital or digit: "3.5 cm" and "e.g. a" stay whole
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+    """Canonical section name (FINDINGS, IMPRESSION, ..., OTHER for an unknown header) -> its text;
+    a report without headers is one TEXT section. A conclusion or opinion is the IMPRESSION."""
+    return dict(read_report(report).sections)
 
 
 def report_sentences(report: str) -> list[tuple[str, str]]:
     """(section, sentence) for each sentence of the findings and impression, in report order.
 
-    Examination, technique and indication say what was asked, not what was seen, so they are left
-    out of the sentence index.
+    Examination, technique, indication, comparison, notification ("discussed with Dr. Jones") and
+    unknown sections say what was asked or done, not what was seen, so they are left out of the
+    sentence index.
     """
-    return [(name, sentence.strip()) for name, text in sections(report).items() if name in FINDING_SECTIONS
-            for sentence in _SENTENCE_END.split(text) if sentence.strip()]
+    return list(read_report(report).sentences)
 
 
 def embedding_text(report: str, use: str = "impression") -> str:
@@ -48,13 +35,14 @@ def embedding_text(report: str, use: str = "impression") -> str:
     negations that fill the findings section; a small text tower trained from scratch aligns with
     it much faster (see docs/benchmarks.md). use="findings+impression": both sections, findings
     first, as ConVIRT and CLIP-style radiology models train; worth it with a pretrained text tower.
-    Either way a report without those sections is used whole. The model directory records the
-    choice (radsearch.json), so training, indexing and evaluation use the same text.
+    Either way a report without those sections is used whole, and a section radsearch does not know
+    ("NOTIFICATION: ...") is never glued onto them. The model directory records the choice
+    (radsearch.json), so training, indexing and evaluation use the same text.
     """
     if use not in REPORT_SECTIONS:
         raise ValueError(f"unknown report sections {use!r}; choose one of {', '.join(REPORT_SECTIONS)}")
     found = sections(report)
-    impression = found.get("IMPRESSION") or found.get("CONCLUSION") or ""
-    parts = [found.get("FINDINGS", ""), impression] if use == "findings+impression" else [impression]
+    parts = [found.get("FINDINGS", ""), found.get("IMPRESSION", "")] if use == "findings+impression" \
+        else [found.get("IMPRESSION", "")]
     text = " ".join(part for part in parts if part)
-    return text or (report or "").strip()
+    return text or found.get("TEXT", "") or (report or "").strip()

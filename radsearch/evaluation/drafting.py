@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..datasets import read_manifest
-from ..datasets.report_labels import FINDING_PHRASES, mine_labels
+from ..datasets.report_labels import FINDING_LABELS, mine_labels
 from ..datasets.vocabulary import canonical_labels
 from ..errors import UnreadableImage
 from ..library import Library
@@ -67,10 +67,11 @@ def evaluate_drafts(library: Library, queries: str | Path, k: int = 10, split: s
         done += 1
         abstained += draft.uncertain
         truth = set(canonical_labels(record.labels)) if record.labels else mine_labels(record.report)
-        predicted = {"draft": set() if draft.uncertain else mine_labels(draft.text),
+        drafted = set().union(*(mine_labels(sentence.text) for sentence in draft.sentences))
+        predicted = {"draft": set() if draft.uncertain else drafted,
                      "nearest report": mine_labels(draft.cases[0].report)}
         for method, labels in predicted.items():
-            for label in (truth | labels) & set(FINDING_PHRASES):
+            for label in (truth | labels) & set(FINDING_LABELS):
                 tally = counts[method][label]
                 tally[0 if label in truth and label in labels else (1 if label in labels else 2)] += 1
     if not done:

@@ -1,11 +1,14 @@
 """Retrieval-augmented report drafts: the sentences the most similar cases agree on, each cited.
 
 No language model: sentences are taken verbatim from the neighbours' reports, grouped when they say
-the same thing (same words, or text embeddings closer than DUPLICATE_SIMILARITY), weighted by how
-similar their case is to the query, and kept when enough of that weight supports them. Sentences
-that contradict the majority ("No pleural effusion." against "Small left pleural effusion.") lose
-to it; when no side has a clear majority the draft says the cases disagree instead of choosing.
-A site may pass its own generator (e.g. a local language model), which receives the cases.
+the same thing, weighted by how similar their case is to the query, and kept when enough of that
+weight supports them. A sentence about radsearch's findings is read with its modifiers
+(datasets.report_reading): sentences stating the same findings with the same status and side are
+one statement, whatever their wording; "No pleural effusion." against "Small left pleural effusion."
+is settled by the weight of the cases on each side, each case counted once; an uncertain mention
+("Cannot exclude pneumothorax.") is no vote. Other sentences are grouped by their words and text
+embeddings. When no side has a clear majority the draft says the cases disagree instead of
+choosing. A site may pass its own generator (e.g. a local language model), which receives the cases.
 """
 
 from __future__ import annotations
@@ -16,21 +19,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..datasets.report_text import NEGATION_CUES, negation_pattern
+from ..datasets.report_reading import read_report
 
 SECTIONS = ("FINDINGS", "IMPRESSION")  # the order a draft is written in
 DUPLICATE_SIMILARITY = 0.95  # text-embedding cosine above which two sentences say the same thing
 MIN_SUPPORT = 0.5  # share of the neighbours' weight a sentence must exceed to enter the draft
 MAJORITY = 0.65  # share of a disputed topic's weight the winning side needs; below it, the draft says so
 
-_NEGATION = negation_pattern("normal")  # "Normal heart size." states an absence too
 _SIDES = {"left", "right", "bilateral"}
-_CUE_WORDS = {word for cue in (*NEGATION_CUES, "normal") for word in cue.split()}
+_DENIAL = {"NEGATED_EXISTENCE", "RESOLVED"}  # ConText categories that say "not there"
 # words that carry no topic: grammar, certainty, size and place (place is compared on its own, as sides)
 _FILLER = {"a", "an", "the", "is", "are", "was", "were", "there", "seen", "present", "identified", "noted",
            "evidence", "of", "with", "and", "or", "in", "at", "on", "to", "this", "that", "any", "acute",
            "small", "moderate", "large", "mild", "minimal", "trace", "new", "stable", "apical", "basal",
-           "upper", "mid", "lower", "zone", "lobe", "visible", "line", "mm", "cm", "size", "sized"} | _SIDES
+           "upper", "mid", "lower", "zone", "lobe", "visible", "line", "mm", "cm", "size", "sized",
+           "no", "not", "without", "normal", "negative", "free", "absence"} | _SIDES
 
 
 @dataclass
@@ -111,30 +114,40 @@ def draft_from_cases(cases: list[Case], generator: Generator | None = None, quer
 def _group(cases: list[Case]) -> list[dict]:
     """Sentences saying the same thing, across reports: one group each, with the cases that say it.
 
-    Same thing: the same words; or the same polarity, side and topic ("No pneumothorax." and "There
-    is no pneumothorax."); or the same polarity and side, a shared topic word and text embeddings
-    closer than DUPLICATE_SIMILARITY.
+    Same thing: the same findings with the same status and side ("Small left pleural effusion." and
+    "There is a small left pleural effusion."); for a sentence naming none of radsearch's findings,
+    the same words, or the same polarity and side with a shared topic word and text embeddings closer
+    than DUPLICATE_SIMILARITY.
     """
     groups: list[dict] = []
     for case in cases:
         for section, text, vector in case.sentences:
             if section not in SECTIONS:
                 continue
-            key = _words(text)
-            facts = {"negated": bool(_NEGATION.search(text)), "topic": key - _FILLER - _CUE_WORDS,
-                     "sides": key & _SIDES}
-            same = next((g for g in groups if g["section"] == section and _same(g, key, vector, facts)), None)
+            facts = _facts(text)
+            same = next((g for g in groups if g["section"] == section and _same(g, vector, facts)), None)
             if same is None:
-                groups.append({"section": section, "text": text, "key": key, "vector": vector,
-                               "cases": {case.study_key}} | facts)
+                groups.append({"section": section, "text": text, "vector": vector, "cases": {case.study_key}} | facts)
             else:
                 same["cases"].add(case.study_key)
     return groups
 
 
-def _same(group: dict, key: frozenset[str], vector: np.ndarray, facts: dict) -> bool:
-    if group["key"] == key:
+def _facts(text: str) -> dict:
+    """What a sentence claims: {label: (says it is there, side)} for its findings, its words and topic."""
+    reading = read_report(text)
+    claims = {f.label: (f.vote, f.side) for f in reading.findings if f.vote is not None}
+    uncertain = {f.label for f in reading.findings if f.vote is None}
+    key = _words(text)
+    return {"key": key, "claims": claims, "uncertain": frozenset(uncertain), "topic": key - _FILLER,
+            "negated": bool(reading.cues & _DENIAL), "sides": key & _SIDES}
+
+
+def _same(group: dict, vector: np.ndarray, facts: dict) -> bool:
+    if group["key"] == facts["key"]:
         return True
+    if group["claims"] or facts["claims"] or group["uncertain"] or facts["uncertain"]:
+        return group["claims"] == facts["claims"] and group["uncertain"] == facts["uncertain"]
     if group["negated"] != facts["negated"] or group["sides"] != facts["sides"]:
         return False  # text towers barely see negation or side: never let embeddings merge across them
     if facts["topic"] and group["topic"] == facts["topic"]:
@@ -144,32 +157,37 @@ def _same(group: dict, key: frozenset[str], vector: np.ndarray, facts: dict) -> 
 
 
 def _settle(groups: list[dict], weights: dict[str, float], total: float) -> tuple[list[dict], list[str]]:
-    """Drop the losing side of each contradiction; report topics where no side has a clear majority.
+    """Drop the losing side of each contradiction; report findings where no side has a clear majority.
 
-    When the cases agree a finding is present but not on its side, one statement of the finding
-    with "side uncertain" and the count per side replaces the sided sentences.
+    Per finding: the cases saying it is there against those saying it is not, each case counted once.
+    When the cases agree it is there but not on its side, one statement with "side uncertain" and the
+    number of cases per side replaces every sentence placing it; a sentence that gives no side is
+    redundant beside a sided one that won. Sentences without findings are settled by topic words.
     """
     losers: set[int] = set()
     disputed: list[str] = []
     merged: list[dict] = []
+    for section in SECTIONS:
+        labels = dict.fromkeys(label for g in groups if g["section"] == section for label in g["claims"])
+        for label in labels:
+            about = [j for j, g in enumerate(groups) if g["section"] == section and label in g["claims"]
+                     and j not in losers]
+            verdict = _settle_label(label, [groups[j] for j in about], weights, total)
+            losers.update(about[k] for k in verdict["drop"])
+            disputed.extend(verdict["disputed"])
+            merged.extend(verdict["merged"])
     for i, group in enumerate(groups):
-        if i in losers or not group["topic"]:
+        if i in losers or group["claims"] or group["uncertain"] or not group["topic"]:
             continue
-        rivals = [j for j, other in enumerate(groups) if j != i and other["section"] == group["section"]
-                  and _contradict(group, other)]
+        rivals = [j for j, other in enumerate(groups) if j != i and j not in losers and not other["claims"]
+                  and not other["uncertain"] and other["section"] == group["section"] and _contradict(group, other)]
         if not rivals:
             continue
         sides = [i, *rivals]
         weight = {j: groups[j]["support"] for j in sides}
         winner = max(sides, key=lambda j: weight[j])
-        share = weight[winner] / (sum(weight.values()) or 1.0)
-        present = [j for j in sides if not groups[j]["negated"]]
-        present_share = sum(weight[j] for j in present) / (sum(weight.values()) or 1.0)
-        if share >= MAJORITY:
+        if weight[winner] / (sum(weight.values()) or 1.0) >= MAJORITY:
             losers.update(j for j in sides if j != winner)
-        elif len(present) > 1 and present_share >= MAJORITY:  # agreed it is there, not on which side
-            losers.update(sides)
-            merged.append(_side_uncertain([groups[j] for j in present], weights, total))
         else:
             views = "; ".join(_say(len(groups[j]["cases"]), groups[j]["text"]) for j in sides)
             disputed.append(f"{' '.join(sorted(group['topic']))}: {views}.")
@@ -177,14 +195,58 @@ def _settle(groups: list[dict], weights: dict[str, float], total: float) -> tupl
     return [g for j, g in enumerate(groups) if j not in losers] + merged, disputed
 
 
-def _side_uncertain(groups: list[dict], weights: dict[str, float], total: float) -> dict:
-    """One statement for a finding the cases agree on but place on different sides; says so."""
+def _settle_label(label: str, about: list[dict], weights: dict[str, float], total: float) -> dict:
+    """The verdict on one finding over the groups that claim something about it: which to drop (by
+    position in `about`), what is disputed, and any side-uncertain statement that replaces them."""
+    verdict: dict = {"drop": set(), "disputed": [], "merged": []}
+
+    def weight(members: list[int]) -> float:
+        return sum(weights[key] for key in set().union(*(about[k]["cases"] for k in members))) if members else 0.0
+
+    there = [k for k, g in enumerate(about) if g["claims"][label][0]]
+    not_there = [k for k, g in enumerate(about) if not g["claims"][label][0]]
+    if there and not_there:
+        yes, no = weight(there), weight(not_there)
+        if max(yes, no) / ((yes + no) or 1.0) < MAJORITY:
+            name = label.replace("_", " ")
+            views = "; ".join(_say(len(about[k]["cases"]), about[k]["text"]) for k in there + not_there)
+            verdict["disputed"].append(f"{name}: {views}.")
+            verdict["drop"].update(there + not_there)
+            return verdict
+        verdict["drop"].update(not_there if yes > no else there)
+        if yes <= no:
+            return verdict
+    by_side: dict[str, list[int]] = {}
+    for k in there:
+        by_side.setdefault(about[k]["claims"][label][1] or "", []).append(k)
+    sided = {side: members for side, members in by_side.items() if side}
+    if not sided:
+        return verdict
+    verdict["drop"].update(by_side.get("", []))  # "Pleural effusion." beside "Left pleural effusion."
+    if len(sided) == 1:
+        return verdict
+    shares = {side: weight(members) for side, members in sided.items()}
+    best = max(shares, key=shares.get)
+    if shares[best] / (sum(shares.values()) or 1.0) >= MAJORITY:
+        verdict["drop"].update(k for side, members in sided.items() if side != best for k in members)
+        return verdict
+    verdict["drop"].update(k for members in sided.values() for k in members)
+    verdict["merged"].append(_side_uncertain(label, [about[k] for k in there], weights, total))
+    return verdict
+
+
+def _side_uncertain(label: str, groups: list[dict], weights: dict[str, float], total: float) -> dict:
+    """One statement for a finding the cases agree on but place on different sides; says so, with the
+    number of cases per side (a case counted once per side)."""
     best = max(groups, key=lambda g: g["support"])
     cases = set().union(*(g["cases"] for g in groups))
+    per_side: dict[str, set[str]] = {}
+    for group in groups:
+        per_side.setdefault(group["claims"][label][1] or "side not stated", set()).update(group["cases"])
     unsided = re.sub(r"\s+", " ", re.sub(r"\b(?:left|right|bilateral)\b\s*", "", best["text"], flags=re.I)).strip()
     unsided = unsided[:1].upper() + unsided[1:]
-    sides = ", ".join(f"{len(g['cases'])} {'/'.join(sorted(g['sides']))}" for g in groups)
-    return best | {"text": f"{unsided.rstrip('.')} (side uncertain: {sides}).", "cases": cases,
+    counts = ", ".join(f"{len(keys)} {side}" for side, keys in sorted(per_side.items()))
+    return best | {"text": f"{unsided.rstrip('.')} (side uncertain: {counts}).", "cases": cases,
                    "support": sum(weights[key] for key in cases) / total}
 
 

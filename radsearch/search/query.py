@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.report_text import negation_pattern
-
-_CUE = negation_pattern("but not", "but no", "excluding", "except")  # and the ways queries say "not this"
+# The ways a query says "not this". Query grammar, not report language: reports are read by
+# datasets.report_reading; a query is a short phrase whose negated part is split off here.
+_CUES = ("negative for", "absence of", "free of", "but not", "but no", "excluding", "except", "without", "not", "no")
+_CUE = re.compile(r"\b(" + "|".join(re.escape(cue) for cue in _CUES) + r")\b", re.IGNORECASE)  # longest first
 _CLAUSES = re.compile(r"[,;.]|\bbut\b(?!\s+(?:no|not)\b)", re.IGNORECASE)
 _LIST = re.compile(r"\s*(?:,|\bor\b|\bnor\b|\band\b|/)\s*", re.IGNORECASE)
 

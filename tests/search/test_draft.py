@@ -86,3 +86,32 @@ def test_a_finding_placed_on_both_sides_is_kept_with_its_side_marked_uncertain()
     assert len(impression) == 1 and impression[0].cases == ["S1", "S2", "S3"]
     assert impression[0].text.startswith("Pleural effusion (side uncertain:")
     assert "left" not in impression[0].text.split("(")[0].lower() and not draft.uncertain
+
+
+def test_a_finding_is_stated_once_and_each_case_counted_once_per_side():
+    """The demo once drafted "Small pleural effusion (side uncertain: 4 right, 3 left, 1 left)" and then a
+    second effusion sentence: two wordings of a left effusion were counted apart, and an unsided
+    sentence about the same effusion survived beside the merged one."""
+    left_a = "FINDINGS: Small left pleural effusion. IMPRESSION: Left pleural effusion."
+    left_b = "FINDINGS: There is a small left-sided pleural effusion. IMPRESSION: Small left effusion."
+    right = "FINDINGS: Small right pleural effusion. IMPRESSION: Right pleural effusion."
+    unsided = "FINDINGS: Small pleural effusion. IMPRESSION: Pleural effusion."
+    cases = [_case("R1", 0.9, right), _case("R2", 0.9, right), _case("L1", 0.9, left_a), _case("L2", 0.9, left_b),
+             _case("U1", 0.9, unsided)]
+    draft = draft_from_cases(cases)
+    for section in ("FINDINGS", "IMPRESSION"):
+        about = [s for s in draft.sentences if s.section == section and "effusion" in s.text.lower()]
+        assert len(about) == 1, about
+        assert "(side uncertain: 2 left, 2 right, 1 side not stated)" in about[0].text
+        assert about[0].cases == ["L1", "L2", "R1", "R2", "U1"]
+
+
+def test_an_uncertain_mention_is_no_vote_and_an_unchanged_finding_is_one():
+    present = "FINDINGS: Small left pleural effusion. IMPRESSION: Left pleural effusion."
+    unchanged = "FINDINGS: No change in the left pleural effusion. IMPRESSION: Left pleural effusion."
+    hedged = "FINDINGS: Cannot exclude a small left pleural effusion. IMPRESSION: Left pleural effusion."
+    draft = draft_from_cases([_case("S1", 0.9, present), _case("S2", 0.9, unchanged), _case("S3", 0.9, hedged)])
+    assert not draft.disputed and not draft.uncertain
+    impression = [s for s in draft.sentences if s.section == "IMPRESSION"]
+    assert [s.text for s in impression] == ["Left pleural effusion."]
+    assert not any(s.text.startswith("No ") for s in draft.sentences)
