@@ -63,7 +63,8 @@ HARD_CASES = [  # (phrasing, what it says, the labels a radiologist reads in it)
     ("Discussed with Dr. Smith. No effusion.", "title 'Dr.' is no sentence end", set()),
     ("Heart size is normal.", "absence without a negation word", set()),
     ("Possible right lower lobe consolidation.", "uncertainty", set()),
-    ("Left pleural effusion and right pneumothorax.", "laterality of two findings", {"pleural_effusion", "pneumothorax"}),
+    ("Left pleural effusion and right pneumothorax.", "laterality of two findings",
+     {"pleural_effusion", "pneumothorax"}),
     ("FINDINGS: Clear lungs. IMPRESSION: Normal. NOTIFICATION: Effusion query discussed with Dr. Jones.",
      "unknown header is not the impression", set()),
 ]
@@ -76,7 +77,8 @@ def _wheel(path: str | None, cache: Path) -> Path:
     if not found:
         cache.mkdir(parents=True, exist_ok=True)
         print(f"downloading {WHEEL} (about 29 MB) into {cache}", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), WHEEL], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), WHEEL],
+                       check=True)
         found = sorted(cache.glob("torchxrayvision-*.whl"))
     return found[-1]
 

@@ -26,6 +26,7 @@ _STATUS_OF = (("RESOLVED", "resolved"), ("NEGATED_EXISTENCE", "absent"), ("POSSI
               ("HYPOTHETICAL", "uncertain"), ("HISTORICAL", "uncertain"), ("FAMILY", "uncertain"),
               ("UNCHANGED", "unchanged"))
 _RULED_OUT = "ruled_out"
+_NORMAL_STUDY = re.compile("|".join(f"(?:{p})" for p in rules.NORMAL_STUDY), re.IGNORECASE)
 _INSTALL = ("install it as the README says: pip install --no-deps medspacy==1.3.1 PyRuSH==1.0.13 "
             "(their spaCy<3.8 pin for Python 3.11 does not apply; radsearch runs them on spaCy 3.8)")
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Reading:
     sentences: tuple[tuple[str, str], ...]  # (section, sentence) of FINDING_SECTIONS, in order
     findings: tuple[Finding, ...]
     cues: frozenset[str] = frozenset()  # ConText categories of every modifier in the text ("NEGATED_EXISTENCE")
+    normal: tuple[str, ...] = ()  # sentences calling the study normal that name no finding (report_rules.NORMAL_STUDY)
 
     def labels(self) -> set[str]:
         """Findings the report says are in the image (present or unchanged)."""
@@ -100,6 +102,7 @@ def _read(text: str) -> Reading:
         if body:
             sections[name] = f"{sections[name]} {body}" if name in sections else body
     sentences: list[tuple[str, str]] = []
+    normal: list[str] = []
     for name, start, end in spans:
         if name not in rules.FINDING_SECTIONS:
             continue
@@ -107,8 +110,10 @@ def _read(text: str) -> Reading:
             lo, hi = max(sent.start, start), min(sent.end, end)
             if lo < hi and (piece := doc[lo:hi].text.strip(" \n\t:")):
                 sentences.append((name, piece))
+                if _NORMAL_STUDY.search(piece) and not any(lo <= ent.start < hi for ent in doc.ents):
+                    normal.append(piece)
     cues = frozenset(modifier.category for modifier in doc._.context_graph.modifiers)
-    return Reading(sections, tuple(sentences), _findings(doc, spans), cues)
+    return Reading(sections, tuple(sentences), _findings(doc, spans), cues, tuple(normal))
 
 
 def read_phrase(text: str, phrase: str) -> tuple[Finding, ...]:
@@ -188,7 +193,7 @@ def _pipeline():  # noqa: ANN202 (a spaCy Language)
     try:
         import spacy
         from loguru import logger
-        from medspacy.context import ConText, ConTextRule
+        from medspacy.context import ConText, ConTextRule  # noqa: F401 (importing ConText registers its factory)
         from medspacy.custom_tokenizer import create_medspacy_tokenizer
         from medspacy.section_detection import SectionRule
         from medspacy.target_matcher import TargetRule

@@ -57,6 +57,18 @@ RULED_OUT_TARGETS = {
     "pleural_effusion": (r"(?:costophrenic angles|costophrenic sulci) (?:are |remain )?(?:sharp|clear)",),
 }
 
+# A sentence that calls the whole study normal without naming a finding ("No acute cardiopulmonary
+# abnormality.", "Normal left knee radiograph.", "No evidence of active disease."). Radiologists write
+# the same verdict many ways; drafts treat them as one statement. Only read where no finding is named,
+# so "No acute fracture." stays a statement about fractures.
+_VERDICT_NOUN = r"(?:abnormalit(?:y|ies)|findings?|disease|process(?:es)?|pathology|changes?)"
+NORMAL_STUDY = (
+    r"\bno (?:(?:radiographic )?(?:evidence|signs?) of )?(?:acute|active)\b[^.;]*\b" + _VERDICT_NOUN + r"\b",
+    r"\bnegative for (?:acute|active) (?:[\w-]+ ){0,2}" + _VERDICT_NOUN + r"\b",
+    r"^(?:\w+ )?(?:normal|unremarkable|negative) (?:[\w-]+ ){0,3}(?:radiographs?|study|studies|examination|exam|"
+    r"x-?rays?|films?|series|views?|chest)\b",
+)
+
 # Modifier categories radsearch adds to medspaCy's own (NEGATED_EXISTENCE, POSSIBLE_EXISTENCE,
 # HISTORICAL, HYPOTHETICAL, FAMILY): (literal, category, direction, spaCy token pattern or None).
 _SEEN = {"LOWER": {"IN": ["seen", "noted", "visible", "demonstrated", "identified", "evident", "present",
@@ -73,7 +85,8 @@ EXTRA_MODIFIERS = (
                                                                    "similar", "again", "remains", "remain",
                                                                    "residual", "ongoing"]}}]),
     ("not significantly changed", "UNCHANGED", "BACKWARD",
-     [{"LOWER": {"IN": ["not", "has", "have"]}}, {"LOWER": {"IN": ["significantly", "substantially", "not"]}, "OP": "*"},
+     [{"LOWER": {"IN": ["not", "has", "have"]}},
+      {"LOWER": {"IN": ["significantly", "substantially", "not"]}, "OP": "*"},
       {"LOWER": {"IN": ["changed", "change"]}}]),
     # "Interval resolution of pneumothorax", "The effusion has resolved", "no longer seen"
     ("resolution of", "RESOLVED", "FORWARD",
@@ -113,7 +126,8 @@ EXTRA_MODIFIERS = (
     ("negative", "NEGATED_EXISTENCE", "BACKWARD", [{"LOWER": {"IN": ["negative"]}}]),
 )
 # Side: a word up to SIDE_SCOPE tokens before the finding ("left lower lobe consolidation"), or up to
-# SIDE_SCOPE_AFTER after it ("consolidation in the posterior segment of the right lower lobe"), within its clause. Read outside ConText on purpose:
+# SIDE_SCOPE_AFTER after it ("consolidation in the posterior segment of the right lower lobe"), within its
+# clause. Read outside ConText on purpose:
 # as ConText modifiers, side words would cut the scope of a negation ("No left effusion").
 SIDE_WORDS = {"left": "left", "lt": "left", "left-sided": "left", "right": "right", "rt": "right",
               "right-sided": "right", "bilateral": "bilateral", "bibasilar": "bilateral", "bibasal": "bilateral",

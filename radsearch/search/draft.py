@@ -4,7 +4,8 @@ No language model: sentences are taken verbatim from the neighbours' reports, gr
 the same thing, weighted by how similar their case is to the query, and kept when enough of that
 weight supports them. A sentence about radsearch's findings is read with its modifiers
 (datasets.report_reading): sentences stating the same findings with the same status and side are
-one statement, whatever their wording; "No pleural effusion." against "Small left pleural effusion."
+one statement, whatever their wording, and so are the ways of calling a study normal ("Normal chest
+radiograph.", "No acute cardiopulmonary process."); "No pleural effusion." against "Small left pleural effusion."
 is settled by the weight of the cases on each side, each case counted once; an uncertain mention
 ("Cannot exclude pneumothorax.") is no vote. Other sentences are grouped by their words and text
 embeddings. When no side has a clear majority the draft says the cases disagree instead of
@@ -24,6 +25,7 @@ from ..datasets.report_reading import read_report
 SECTIONS = ("FINDINGS", "IMPRESSION")  # the order a draft is written in
 DUPLICATE_SIMILARITY = 0.95  # text-embedding cosine above which two sentences say the same thing
 MIN_SUPPORT = 0.5  # share of the neighbours' weight a sentence must exceed to enter the draft
+NORMAL_STUDY = "normal_study"  # the claim of a sentence calling the study normal, however it is worded
 MAJORITY = 0.65  # share of a disputed topic's weight the winning side needs; below it, the draft says so
 
 _SIDES = {"left", "right", "bilateral"}
@@ -139,6 +141,9 @@ def _facts(text: str) -> dict:
     claims = {f.label: (f.vote, f.side) for f in reading.findings if f.vote is not None}
     uncertain = {f.label for f in reading.findings if f.vote is None}
     key = _words(text)
+    if reading.normal and not claims and not uncertain:  # "Normal chest radiograph." = "No acute disease."
+        sides = key & _SIDES
+        claims = {NORMAL_STUDY: (True, next(iter(sides)) if len(sides) == 1 else "bilateral" if sides else None)}
     return {"key": key, "claims": claims, "uncertain": frozenset(uncertain), "topic": key - _FILLER,
             "negated": bool(reading.cues & _DENIAL), "sides": key & _SIDES}
 

@@ -75,3 +75,10 @@ def test_a_phrase_outside_the_vocabulary_is_read_with_the_same_modifiers():
     assert not asserts_phrase("FINDINGS: No hiatal hernia.", "hiatal hernia")
     assert not asserts_phrase("FINDINGS: Possible hiatal hernia.", "hiatal hernia")
     assert asserts_phrase("IMPRESSION: Patchy airspace opacity.", "consolidation")  # a finding by its synonyms
+
+
+def test_a_sentence_calling_the_study_normal_is_told_apart_from_one_naming_a_finding():
+    report = ("FINDINGS: No acute fracture. Heart size is normal. "
+              "IMPRESSION: No evidence of active disease. Normal left knee radiograph.")
+    assert read_report(report).normal == ("No evidence of active disease.", "Normal left knee radiograph.")
+    assert read_report("IMPRESSION: Stable chest. Lungs are clear.").normal == ()

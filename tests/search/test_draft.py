@@ -115,3 +115,16 @@ def test_an_uncertain_mention_is_no_vote_and_an_unchanged_finding_is_one():
     impression = [s for s in draft.sentences if s.section == "IMPRESSION"]
     assert [s.text for s in impression] == ["Left pleural effusion."]
     assert not any(s.text.startswith("No ") for s in draft.sentences)
+
+
+def test_the_ways_of_calling_a_study_normal_are_one_statement():
+    # three wordings of "nothing found": together a clear majority, so the draft is not withheld
+    cases = [_case("a", 0.9, "IMPRESSION: Normal chest radiograph."),
+             _case("b", 0.8, "IMPRESSION: No acute cardiopulmonary process."),
+             _case("c", 0.7, "IMPRESSION: No acute cardiopulmonary abnormality."),
+             _case("d", 0.6, "IMPRESSION: Left pneumothorax.")]
+    draft = draft_from_cases(cases)
+    assert not draft.uncertain
+    impression = [s for s in draft.sentences if s.section == "IMPRESSION"]
+    assert [s.text for s in impression] == ["Normal chest radiograph."]
+    assert impression[0].cases == ["a", "b", "c"]
