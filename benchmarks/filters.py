@@ -6,7 +6,7 @@ queries run through `Library.search_vector` with each strategy forced, k=10:
   over-fetch   search k / share x 2 neighbours unfiltered, keep those the filter's SQL matches
   id selector  fetch every matching id from SQL, search inside FAISS with an IDSelectorBatch
 Both return the exact filtered ranking (tests/search/test_library.py); this measures which is faster,
-to place radsearch's switch (search.library.OVERFETCH_SHARE).
+to place radsearch's switch (search.planner.OVERFETCH_SHARE).
 
     python benchmarks/filters.py [--n 200000] [--queries 50]
 """
@@ -55,6 +55,7 @@ def build(root: Path, n: int, rng: np.random.Generator) -> Library:
 
 def timed(lib: Library, queries: np.ndarray, where: dict, share_switch: float) -> tuple[float, list]:
     planner_module.OVERFETCH_SHARE = share_switch
+    planner_module.OVERFETCH_MAX = 0 if share_switch > 1 else 10**9  # the inverted-file rule forced the same way
     results, seconds = [], []
     for query in queries:
         started = time.perf_counter()

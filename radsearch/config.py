@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,6 +13,8 @@ import tomli_w
 from .errors import LibraryCorrupt, LibraryMismatch, LibraryNotFound
 from .files import CONFIG_FILE, MODEL_DIR, atomic_write_bytes
 
+MEMORY_SHARE = 0.5  # of the machine's RAM the vector indexes may take when the library sets no memory_budget
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 FORMAT_VERSION = 3  # 2: series, frames, pseudonymised identifiers, header JSON; 3: report sentences
 
 
@@ -29,6 +33,7 @@ class LibraryConfig:
     pseudonym_salt: str = ""  # key of the patient/accession pseudonyms (radsearch.privacy); made at creation
     keep_identifiers: bool = False  # True stores real patient IDs and accession numbers (a site's choice)
     keep_report_identifiers: bool = False  # True stores report text as written, names and dates included
+    memory_budget: str = ""  # RAM the vector indexes may take ("16G", "512M"); empty = MEMORY_SHARE of this machine's
     viewer_url: str = ""  # link template into a DICOM viewer, e.g. OHIF's (search.viewer); RADSEARCH_VIEWER_URL wins
     format_version: int = FORMAT_VERSION
 
@@ -65,3 +70,12 @@ def read_config(root: str | Path) -> LibraryConfig:
 def write_config(root: str | Path, config: LibraryConfig) -> None:
     atomic_write_bytes(Path(root) / CONFIG_FILE, tomli_w.dumps(asdict(config)).encode())
 
+
+def budget_bytes(text: str) -> int:
+    """A memory budget ("16G", "512M", "2.5GB", a number of bytes) in bytes; empty means MEMORY_SHARE of the RAM."""
+    if not text.strip():
+        return int(MEMORY_SHARE * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", text.upper())
+    if not found or float(found.group(1)) <= 0:
+        raise ValueError(f"memory budget {text!r} is not a size such as 16G, 512M or 2.5GB")
+    return int(float(found.group(1)) * _UNITS[found.group(2)])

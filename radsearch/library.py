@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .columns import COLUMNS, Column
-from .config import LibraryConfig
+from .config import LibraryConfig, budget_bytes, write_config
 from .curation import Curator
 from .errors import LibraryMismatch, ModelDirError
 from .files import CONFIG_FILE, content_hash
@@ -109,6 +109,13 @@ class Library:
     def rebuild(self) -> dict[str, int]:
         """Re-create the vector indexes from the catalog's stored embeddings (no encoder run)."""
         return self.store.rebuild_vectors()
+
+    def set_memory_budget(self, size: str) -> None:
+        """Record the RAM the vector indexes may take ("16G", "512M", "" for half the machine's). An "auto" index
+        whose type no longer fits is rebuilt from the catalog, compressed, when it is next loaded."""
+        budget_bytes(size)  # ValueError naming the value when it is not a size
+        self.store.config.memory_budget = size.strip()
+        write_config(self.store.root, self.store.config)
 
     def check(self, progress: bool = False) -> CheckReport:
         """Whether the library is whole (storage.integrity; `check_library` checks one that cannot open)."""

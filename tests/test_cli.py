@@ -139,3 +139,17 @@ def test_heads_from_the_command_line(runner, tiny_library, tiny_archive, tmp_pat
     assert gone.exit_code == 0
     missing = runner.invoke(main, ["heads", "predict", *lib, "--head", "zs", "--image", image])
     assert missing.exit_code == 1 and "no head 'zs'" in missing.output
+
+
+def test_a_memory_budget_is_recorded_with_the_library_and_a_wrong_one_is_refused(runner, tiny_model, tiny_archive,
+                                                                                 tmp_path):
+    from radsearch.config import budget_bytes, read_config
+    library = tmp_path / "lib"
+    wrong = runner.invoke(main, ["index", str(tiny_archive), "--library", str(library), "--model", str(tiny_model),
+                                 "--memory-budget", "lots"])
+    assert wrong.exit_code != 0 and "16G" in wrong.output and not library.exists()  # refused before anything is made
+    done = runner.invoke(main, ["index", str(tiny_archive), "--library", str(library), "--model", str(tiny_model),
+                                "--memory-budget", "1.5G"])
+    assert done.exit_code == 0, done.output
+    assert budget_bytes(read_config(library).memory_budget) == int(1.5 * 2**30)
+    assert budget_bytes("") > budget_bytes("1K")  # unset: a share of this machine's memory

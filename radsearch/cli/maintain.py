@@ -23,6 +23,9 @@ from .options import library_option, open_lib
 @click.option("--database", "database_url", metavar="URL",
               help="New library only: catalog database, e.g. postgresql://user@host/name [default: SQLite in the "
                    "library, or a database on the server in $RADSEARCH_DATABASE_URL].")
+@click.option("--memory-budget", metavar="SIZE", callback=lambda _c, _p, v: _size(v),
+              help="RAM the vector indexes may take, e.g. 16G; over it an 'auto' index is compressed (IVF-SQ8, then "
+                   "IVF-PQ). Recorded in radsearch.toml [default: half of this machine's RAM].")
 @click.option("--rehash", is_flag=True,
               help="Read and hash every file, even those whose path, size and modification time are already indexed.")
 @click.option("--ray", "ray_address", metavar="ADDRESS",
@@ -39,9 +42,9 @@ from .options import library_option, open_lib
               help="PACS only: a TOML file with user and password (or token), mode 600. Default: "
                    "RADSEARCH_PACS_USER / RADSEARCH_PACS_PASSWORD / RADSEARCH_PACS_TOKEN.")
 def index(source: str, library: Path, model_dir: Path | None, batch_size: int, workers: int | None,
-          keep_identifiers: bool | None, database_url: str | None, rehash: bool, ray_address: str | None,
-          modalities: tuple[str, ...], since: str | None, until: str | None, body_parts: tuple[str, ...],
-          credentials_file: Path | None) -> None:
+          keep_identifiers: bool | None, database_url: str | None, memory_budget: str | None, rehash: bool,
+          ray_address: str | None, modalities: tuple[str, ...], since: str | None, until: str | None,
+          body_parts: tuple[str, ...], credentials_file: Path | None) -> None:
     """Index SOURCE (archive folder, manifest CSV, image, or a PACS: dicomweb+http://HOST:PORT/dicom-web) into a
     library; re-runs add only new files."""
     from ..library import open_or_create
@@ -55,11 +58,24 @@ def index(source: str, library: Path, model_dir: Path | None, batch_size: int, w
         raise click.UsageError("--modality, --since, --until, --body-part and --credentials apply to a PACS source "
                                "(dicomweb+http://HOST:PORT/dicom-web)")
     lib = open_or_create(library, model_dir, keep_identifiers=keep_identifiers, database_url=database_url)
+    if memory_budget is not None:
+        lib.set_memory_budget(memory_budget)
     verdict = card_verdict(model_dir) if model_dir else card_verdict(library / "model")
     if verdict:  # what the model's card says it is worth, before its vectors fill a library
         click.secho(f"model card: {verdict}", err=True, fg="red" if verdict.startswith("WORSE") else None)
     click.echo(str(lib.index(source if pacs else Path(source), batch_size=batch_size, workers=workers,
                              ray_address=ray_address, rehash=rehash, **pacs)))
+
+
+def _size(value: str | None) -> str | None:
+    """--memory-budget checked before anything is opened."""
+    from ..config import budget_bytes
+    if value is not None:
+        try:
+            budget_bytes(value)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+    return value
 
 
 @click.command()

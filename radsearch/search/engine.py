@@ -287,7 +287,7 @@ class SearchEngine:
         """The spread of best-match similarities among the library's own images (cached per index size)."""
         size = self.searchable("images")
         if self._usual is None or self._usual[0] != size:
-            ids = self.store.catalog.ids("images")
+            ids = self.store.vectors("images").ids()  # what a search sees, from memory: no scan of the catalog
             if len(ids):
                 ids = np.random.default_rng(0).choice(ids, size=min(len(ids), SAMPLE), replace=False)
             sample = ids
@@ -307,8 +307,7 @@ class SearchEngine:
             return "no report other than the query's own patient's was found"
         if not self.searchable("images"):
             return "the library holds no images yet: run radsearch index first"
-        plan = self.planner.plan(where)
-        if plan is not None and plan.matching == 0:
+        if self.planner.matches_nothing(self.planner.plan(where)):
             return f"the filter {where} matches no image of this library"
         return "no image other than the query's own patient's and study's was found"
 
@@ -389,7 +388,7 @@ class SearchEngine:
         phrases of a text: only what they say beyond the wanted text, query.negation_penalty)."""
         queries = np.atleast_2d(np.asarray(vector, dtype=np.float32))
         plan = self.planner.plan(where)
-        if plan is not None and plan.matching == 0:
+        if self.planner.matches_nothing(plan):
             return []
         rerank = avoid is not None or len(queries) > 1
         fetch = max(k * NEGATION_POOL, NEGATION_MIN_POOL) if rerank else k

@@ -1,8 +1,10 @@
 """Filtered nearest-neighbour search: how a metadata filter meets the vector index.
 
-A filter matching at least OVERFETCH_SHARE of the library post-filters an over-fetched search (no id
-list to build); a narrower one runs inside the index as an id selector. Either way the ranking is the
-exact filtered one, so k results come back whenever k images match.
+A filter's share of the library is estimated from a fixed random sample of image ids (SAMPLE of them,
+checked by primary key), so planning costs the same at 10^3 and 10^7 images and never counts the whole
+catalog. A broad filter post-filters an over-fetched search (no id list to build); a narrow one runs
+inside the index as an id selector over its matching ids. Either way the ranking is the exact filtered
+one, so k results come back whenever k images match.
 """
 
 from __future__ import annotations
@@ -17,18 +19,23 @@ from ..errors import InvalidFilter
 from ..storage import ImageFilter, LibraryStore
 from ..storage.filters import HEAD_PREFIX
 
+SAMPLE = 500  # image ids a filter is tried on to estimate its share: one primary-key query, about 3 ms at 10^6
 OVERFETCH_SHARE = 0.05  # filters matching at least this share post-filter an over-fetched search; below it the
-# id selector is faster (crossover measured at 200k images: benchmarks/filters.py)
+# id selector is faster with an exact index (crossover measured at 200k images: benchmarks/filters.py)
 OVERFETCH_MARGIN = 2.0  # fetched = k / share x this; too few matches among them falls back to the id selector
+OVERFETCH_MAX = 1000  # an approximate index (IVF) over-fetches up to this many candidates whatever the share: its
+# search costs the same for k up to thousands, while an id list of a 1% filter at 10^6 is 10^4 ids to fetch
+# (benchmarks/library_scale.py); checking candidates in SQL costs about 5 us each
+EXACT_AMONG_MAX = 1000  # a filter matching at most this many images is ranked exactly from their stored vectors
 
 
 @dataclass
 class FilterPlan:
-    """A metadata filter ready to apply: how many images match and their share of the library."""
+    """A metadata filter ready to apply: its estimated share of the library, and how sure that is."""
 
     filter: ImageFilter
-    matching: int
-    share: float
+    share: float  # of the sampled images, the share the filter matches
+    exact: bool  # the sample was the whole library, so share is exact
     allowed: np.ndarray | None = None  # the matching ids, fetched only when the id selector is used
 
 
@@ -37,9 +44,21 @@ class Planner:
 
     def __init__(self, store: LibraryStore) -> None:
         self.store = store
+        self._sample: tuple[int, np.ndarray] | None = None  # (index size, sampled ids)
+
+    def sample(self) -> np.ndarray:
+        """A fixed random sample of the indexed image ids (all of them in a small library), redrawn as it grows."""
+        ids = None
+        index = self.store.vectors("images")
+        if self._sample is None or self._sample[0] != index.ntotal:
+            ids = index.ids()
+            if len(ids) > SAMPLE:
+                ids = np.sort(np.random.default_rng(0).choice(ids, SAMPLE, replace=False))
+            self._sample = (index.ntotal, ids)
+        return self._sample[1]
 
     def plan(self, where: dict[str, Any] | None) -> FilterPlan | None:
-        """How a filter is applied (its share of the library decides); None without one."""
+        """How a filter is applied (its estimated share of the library decides); None without one."""
         if not where:
             return None
         heads = [key[len(HEAD_PREFIX):].partition(":")[0] for key in where if key.startswith(HEAD_PREFIX)]
@@ -49,32 +68,49 @@ class Planner:
                                 f"them with `radsearch heads predict --library {self.store.root} --head {missing[0]} "
                                 "--store`")
         flt = self.store.catalog.filter(where)
-        matching = self.store.catalog.count_matching(flt)
-        return FilterPlan(flt, matching, matching / max(self.store.catalog.count("images"), 1))
+        sample = self.sample()
+        matched = len(self.store.catalog.matching_ids(flt, among=sample.tolist())) if len(sample) else 0
+        exact = len(sample) < SAMPLE
+        plan = FilterPlan(flt, matched / max(len(sample), 1), exact)
+        if exact and not matched:
+            plan.allowed = np.zeros(0, np.int64)
+        return plan
+
+    def matches_nothing(self, plan: FilterPlan | None) -> bool:
+        """Whether a filter matches no image at all (exact: a filter the sample missed is looked up in full)."""
+        if plan is None or plan.share > 0:
+            return False
+        return len(self._allowed(plan, frozenset())) == 0
 
     def _allowed(self, plan: FilterPlan, skip: frozenset[int]) -> np.ndarray:
+        """Every id the filter matches (fetched once per plan), minus `skip`."""
         if plan.allowed is None:
-            allowed = np.array(self.store.catalog.matching_ids(plan.filter), dtype=np.int64)
-            plan.allowed = np.setdiff1d(allowed, np.fromiter(skip, dtype=np.int64)) if skip else allowed
-        return plan.allowed
+            plan.allowed = np.array(self.store.catalog.matching_ids(plan.filter), dtype=np.int64)
+        return np.setdiff1d(plan.allowed, np.fromiter(skip, dtype=np.int64)) if skip else plan.allowed
 
     def nearest(self, vector: np.ndarray, n: int, plan: FilterPlan | None,
                 skip: frozenset[int]) -> list[tuple[int, float]]:
         """(id, score) of the n nearest images matching the filter plan, never in `skip`."""
         index = self.store.vectors("images")
-        if plan is not None and plan.share >= OVERFETCH_SHARE:
+        far = False  # whether an over-fetch found too few matches: they lie away from the query
+        if plan is not None and plan.share > 0:
             over = math.ceil(n / plan.share * OVERFETCH_MARGIN) + len(skip)
-            scores, ids = index.search(vector, over)
-            found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip]
-            keep = set(self.store.catalog.matching_ids(plan.filter, among=[i for i, _ in found]))
-            found = [pair for pair in found if pair[0] in keep][:n]
-            if len(found) >= n:
-                return found  # else too few matches were near: the id selector finds every one there is
+            if plan.share >= OVERFETCH_SHARE or (not index.exact and over <= OVERFETCH_MAX):
+                far = True
+                scores, ids = index.search(vector, over)
+                found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip]
+                keep = set(self.store.catalog.matching_ids(plan.filter, among=[i for i, _ in found]))
+                found = [pair for pair in found if pair[0] in keep][:n]
+                if len(found) >= n:
+                    return found  # else too few matches were near: the id selector finds every one there is
         allowed = self._allowed(plan, skip) if plan is not None else None
         if allowed is not None and len(allowed) == 0:
             return []
+        if allowed is not None and not index.exact and len(allowed) <= EXACT_AMONG_MAX:
+            return self.exact_among(vector, allowed, n)
         over = len(skip) if allowed is None else 0  # without a filter, skipped images are dropped after the search
-        scores, ids = index.search(vector, n + over, allowed=allowed)
+        # where an over-fetch missed, the index's lists nearest the query would miss the matches too: search them all
+        scores, ids = index.search(vector, n + over, allowed=allowed, exhaustive=far)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip][:n]
         if allowed is not None and not index.exact and len(found) < min(n, len(allowed)):
             found = self.exact_among(vector, allowed, n)  # a graph search can run dry under a tight filter

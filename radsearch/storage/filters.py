@@ -111,7 +111,9 @@ def _head_condition(column: str, spec: Any):
 
 
 def _has_label(names: list) -> Any:
-    return exists().where(Label.image_id == Image.id, Label.name.in_([str(n) for n in names]))
+    """Images carrying any of these labels: the labels' (name, image_id) index lists them (an EXISTS per image
+    row made SQLite visit every image, 1.3 s at 10^6)."""
+    return Image.id.in_(select(Label.image_id).where(Label.name.in_([str(n) for n in names])))
 
 
 def image_filter(where: dict[str, Any] | None, pseudonymise: Callable[[object], str | None] | None = None) -> Select:

@@ -124,7 +124,7 @@ class Label(Base):
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     name: Mapped[str] = mapped_column(String(64))
     image: Mapped[Image] = relationship(back_populates="labels")
-    __table_args__ = (Index("ix_labels_name_image", "name", "image_id"),)
+    __table_args__ = (Index("ix_labels_name_image", "name", "image_id"), Index("ix_labels_image", "image_id"))
 
 
 class Prediction(Base):

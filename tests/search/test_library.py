@@ -171,6 +171,19 @@ def test_broad_and_narrow_filters_give_the_exact_filtered_ranking(lib, tiny_arch
         _check_exact_filtered_ranking(lib, where)
 
 
+def test_a_filtered_search_never_counts_or_lists_the_whole_catalog(lib):
+    """Planning reads a fixed sample of ids, not a COUNT over the catalog, so it costs the same at 10^7 images."""
+    from sqlalchemy import event
+    statements = []
+    listen = lambda _conn, _cursor, sql, *_: statements.append(sql.lower())  # noqa: E731
+    event.listen(lib.store.catalog.engine, "before_cursor_execute", listen)
+    try:
+        lib.search.text("pleural effusion", k=3, where={"body_part": "CHEST", "age": {"min": 20}})
+    finally:
+        event.remove(lib.store.catalog.engine, "before_cursor_execute", listen)
+    assert statements and not [sql for sql in statements if "count(" in sql]
+
+
 def _check_exact_filtered_ranking(lib, where):
     n = lib.count("images")
     everything = lib.search.text("pleural effusion", k=n)

@@ -69,6 +69,42 @@ def test_auto_picks_flat_for_small_libraries_and_inverted_lists_sized_to_large_o
     assert choose("HNSW32", 10, 128) == "HNSW32"  # a type without training applies at once
 
 
+def test_auto_compresses_an_index_that_would_not_fit_the_memory_budget():
+    """Full vectors while they fit, then 8-bit scalar codes, then ever shorter product codes; each choice fits."""
+    n, dim = 10_000_000, 128
+    full = faiss_backend.index_bytes("IVF16384,Flat", n, dim)
+    shares = (1.0, 0.5, 0.2, 0.15)
+    chosen = [FaissIndex.choose_spec("auto", n, dim, budget=int(full * share)) for share in shares]
+    assert chosen[0] == "IVF16384,Flat" and chosen[1] == "IVF16384,SQ8"
+    assert all(spec.startswith("IVF16384,PQ") for spec in chosen[2:]) and chosen[2] != chosen[3]
+    for spec, share in zip(chosen, shares):
+        assert faiss_backend.index_bytes(spec, n, dim) <= full * share
+    smallest = FaissIndex.choose_spec("auto", n, dim, budget=1)  # nothing fits: the smallest codes, with a warning
+    assert smallest == f"IVF16384,PQ{dim // 8}"
+    assert FaissIndex.choose_spec("auto", 50_000, dim, budget=1) == "Flat"  # small libraries stay exact
+    assert FaissIndex.choose_spec("HNSW32", n, dim, budget=1) == "HNSW32"  # an explicit type is never overridden
+
+
+def test_a_filter_whose_matches_lie_far_from_the_query_is_still_answered_exactly_by_an_inverted_file_index():
+    """Two tight clusters: the query sits in one, the filter keeps only the other. The lists near the query hold
+    no match; the scaled and the exhaustive searches still return the exact filtered ranking, as a bitmap or a
+    short id list."""
+    rng = np.random.default_rng(1)
+    centres = _unit(2, 32, seed=5)
+    side = np.repeat([0, 1], 10_000)
+    vectors = centres[side] + 0.2 * rng.standard_normal((len(side), 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(len(side), dtype=np.int64) * 2 + 1
+    index = FaissIndex.build(32, "IVF256,Flat", ids, vectors)
+    query = vectors[3]  # in cluster 0
+    for allowed in (ids[side == 1], ids[side == 1][::50]):  # 10,000 ids (a bitmap) and 200 (a batch)
+        scores = vectors[np.isin(ids, allowed)] @ query
+        exact = allowed[np.argsort(-scores)[:10]]
+        for exhaustive in (False, True):
+            found = index.search(query, 10, allowed=allowed, exhaustive=exhaustive)[1][0]
+            assert set(found.tolist()) == set(exact.tolist())
+
+
 def test_an_unknown_backend_lists_the_known_ones():
     with pytest.raises(RadsearchError, match="unknown vector backend 'milvus'.*faiss"):
         vector_backend("milvus")

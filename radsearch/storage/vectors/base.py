@@ -43,9 +43,11 @@ class VectorIndex(Protocol):
     def remove(self, ids: np.ndarray) -> int:
         """Remove these ids (absent ones are ignored); returns how many were removed. Every type can."""
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None,
+               exhaustive: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each (n_queries, k'), best first; -1 ids pad a row with fewer matches.
-        `allowed` restricts the search to those ids (a metadata filter)."""
+        `allowed` restricts the search to those ids (a metadata filter); `exhaustive` compares every allowed
+        vector even in an approximate index (the planner asks when a filter's matches lie away from the query)."""
 
     def stored_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(ids, vectors) as stored, for checking them against the catalog; None when the index keeps only
@@ -64,6 +66,7 @@ class VectorBackend(Protocol):
 
     def load(self, path: str | Path, dim: int, spec: str) -> VectorIndex: ...
 
-    def choose_spec(self, configured: str, n: int, dim: int) -> str: ...
+    def choose_spec(self, configured: str, n: int, dim: int, budget: int | None = None) -> str:
+        """The index type for n vectors: `configured`, or for "auto" one that fits `budget` bytes."""
 
     def kmeans(self, vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray: ...
