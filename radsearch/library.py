@@ -112,7 +112,7 @@ class Library:
 
     def set_memory_budget(self, size: str) -> None:
         """Record the RAM the vector indexes may take ("16G", "512M", "" for half the machine's). An "auto" index
-        whose type no longer fits is rebuilt from the catalog, compressed, when it is next loaded."""
+        whose codes no longer fit is rebuilt from the catalog, compressed, when it is next loaded."""
         budget_bytes(size)  # ValueError naming the value when it is not a size
         self.store.config.memory_budget = size.strip()
         write_config(self.store.root, self.store.config)

@@ -3,8 +3,9 @@
 A filter's share of the library is estimated from a fixed random sample of image ids (SAMPLE of them,
 checked by primary key), so planning costs the same at 10^3 and 10^7 images and never counts the whole
 catalog. A broad filter post-filters an over-fetched search (no id list to build); a narrow one runs
-inside the index as an id selector over its matching ids. Either way the ranking is the exact filtered
-one, so k results come back whenever k images match.
+inside the index as an id selector over its matching ids. On an exact index either way gives the exact
+filtered ranking, so k results come back whenever k images match; an inverted-file index probes more of
+its lists the narrower the filter, and all of them when an over-fetch found the matches far from the query.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ class Planner:
 
     def sample(self) -> np.ndarray:
         """A fixed random sample of the indexed image ids (all of them in a small library), redrawn as it grows."""
-        ids = None
         index = self.store.vectors("images")
         if self._sample is None or self._sample[0] != index.ntotal:
             ids = index.ids()

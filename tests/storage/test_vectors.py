@@ -83,6 +83,8 @@ def test_auto_compresses_an_index_that_would_not_fit_the_memory_budget():
     assert smallest == f"IVF16384,PQ{dim // 8}"
     assert FaissIndex.choose_spec("auto", 50_000, dim, budget=1) == "Flat"  # small libraries stay exact
     assert FaissIndex.choose_spec("HNSW32", n, dim, budget=1) == "HNSW32"  # an explicit type is never overridden
+    built = FaissIndex(dim, "IVF16,Flat")  # a library built before the budget shrank is rebuilt on load
+    assert built.has_type("IVF4096,Flat") and not built.has_type("IVF4096,SQ8") and not built.has_type("IVF16,PQ16")
 
 
 def test_a_filter_whose_matches_lie_far_from_the_query_is_still_answered_exactly_by_an_inverted_file_index():

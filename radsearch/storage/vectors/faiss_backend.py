@@ -194,9 +194,13 @@ class FaissIndex:
         return self._gpu
 
     def has_type(self, spec: str) -> bool:
-        """Whether this index is of the family `spec` makes (Flat, IVF, HNSW; sizes such as nlist aside)."""
+        """Whether this index is of the family `spec` makes (Flat, IVF, HNSW) with the same codes (full vectors,
+        SQ8, PQ of m bytes): a memory budget that now asks for other codes makes it rebuilt. nlist is ignored."""
         fresh = faiss.index_factory(self.dim, spec, faiss.METRIC_INNER_PRODUCT)  # held: downcasts borrow it
-        return _family(fresh) == _family(self.index.index)
+        if _family(fresh) != _family(self.index.index):
+            return False
+        mine = faiss.downcast_index(self.index.index)
+        return not isinstance(mine, faiss.IndexIVF) or faiss.downcast_index(fresh).code_size == mine.code_size
 
     @property
     def exact(self) -> bool:
