@@ -32,11 +32,10 @@ EXACT_AMONG_MAX = 1000  # a filter matching at most this many images is ranked e
 
 @dataclass
 class FilterPlan:
-    """A metadata filter ready to apply: its estimated share of the library, and how sure that is."""
+    """A metadata filter ready to apply: its estimated share of the library."""
 
     filter: ImageFilter
-    share: float  # of the sampled images, the share the filter matches
-    exact: bool  # the sample was the whole library, so share is exact
+    share: float  # of the sampled images (all of them in a library smaller than SAMPLE), the share the filter matches
     allowed: np.ndarray | None = None  # the matching ids, fetched only when the id selector is used
 
 
@@ -70,9 +69,8 @@ class Planner:
         flt = self.store.catalog.filter(where)
         sample = self.sample()
         matched = len(self.store.catalog.matching_ids(flt, among=sample.tolist())) if len(sample) else 0
-        exact = len(sample) < SAMPLE
-        plan = FilterPlan(flt, matched / max(len(sample), 1), exact)
-        if exact and not matched:
+        plan = FilterPlan(flt, matched / max(len(sample), 1))
+        if len(sample) < SAMPLE and not matched:  # the sample was the whole library: nothing matches
             plan.allowed = np.zeros(0, np.int64)
         return plan
 

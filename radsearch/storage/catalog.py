@@ -524,9 +524,10 @@ class Catalog:
         statement = insert(table).returning(table.id, sort_by_parameter_order=True)
         return [int(i) for i in s.scalars(statement, rows)]
 
-    def _inserted(self, s: Session, table: type, key: Any, rows: list[dict[str, Any]]) -> dict[str, int]:
+    @staticmethod
+    def _inserted(s: Session, table: type, key: Any, rows: list[dict[str, Any]]) -> dict[str, int]:
         """Insert keyed rows (studies, series); key value -> new id."""
-        ids = self._returning_ids(s, table, rows)
+        ids = Catalog._returning_ids(s, table, rows)
         return {row[key.key]: i for row, i in zip(rows, ids)}
 
     def delete_images(self, ids: Sequence[int]) -> RemovedRows:
