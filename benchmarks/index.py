@@ -11,9 +11,16 @@ Model: a preset's encoders with untrained weights (throughput does not depend on
   radsearch  indexer.index end to end (scan, hash, decode, batch embed, catalog rows, FAISS, previews),
              decoding in the main process (workers=0) and on decode worker processes (the default).
 
+  stages     each stage alone on all cores, in the same run: decode-only (the indexer's decode workers,
+             one per core, decoding, preprocessing and drawing previews, results dropped) and encode-only
+             (the decoded encoder inputs embedded in the indexer's batches, torch on every core, at the
+             precision a new library uses). The end-to-end indexer is compared with the slower of the two
+             (the goal: at least 90% of it) and with the harmonic bound 1 / (1/decode + 1/encode), which is
+             what two stages sharing the same cores can reach at best.
+
 Prints images/s, the ratio to the naive loop, and where the time went (decode vs embed vs write).
 
-    python benchmarks/index.py [--files 2000] [--size 1024] [--preset tiny] [--workdir DIR]
+    python benchmarks/index.py [--files 2000] [--size 1024] [--preset tiny] [--workdir DIR] [--skip-naive]
 """
 
 from __future__ import annotations
@@ -36,8 +43,10 @@ from tqdm import tqdm
 from radsearch import index
 from radsearch.datasets.synthetic import render, write_dicom
 from radsearch.imaging import Radiograph, preprocess, read
-from radsearch.indexer.workers import default_workers
-from radsearch.models import RadsearchModel
+from radsearch.indexer.scan import scan
+from radsearch.indexer.workers import decoded, default_workers
+from radsearch.models import RadsearchModel, encode_images, set_precision
+from radsearch.models.runtime import resolve_precision
 
 POOL = 40  # distinct renders; every file adds its own noise on top
 
@@ -104,6 +113,22 @@ def naive(archive: Path, model_dir: Path, reader) -> dict:  # noqa: ANN001
             "write": 0.0}
 
 
+def stages(archive: Path, model_dir: Path) -> dict:
+    """Decode-only and encode-only throughput, each stage alone on every core."""
+    model = set_precision(RadsearchModel.from_pretrained(model_dir), "auto")  # as a new library embeds
+    items = scan(archive).items
+    started = time.perf_counter()
+    inputs = [frame.pixels for _, result, _ in tqdm(decoded(items, model.profile, 192, default_workers()),
+                                                   total=len(items), desc="decode only", unit="img")
+              for frame in result]
+    decode_rate = len(inputs) / (time.perf_counter() - started)
+    encode_images(model, inputs[:64])  # warm-up
+    started = time.perf_counter()
+    encode_images(model, inputs, 32)  # the indexer's default --batch-size
+    encode_rate = len(inputs) / (time.perf_counter() - started)
+    return {"decode": decode_rate, "encode": encode_rate}
+
+
 def radsearch(archive: Path, model_dir: Path, library: Path, workers: int | None) -> dict:
     shutil.rmtree(library, ignore_errors=True)
     started = time.perf_counter()
@@ -120,20 +145,24 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--workdir", type=Path, help="keep the archive here between runs")
+    parser.add_argument("--skip-naive", action="store_true", help="only the stages and radsearch's indexer")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="radsearch-index-bench-"))
     archive = workdir / f"archive-{args.files}-{args.size}"
     make_archive(archive, args.files, args.size)
     model_dir = make_model(workdir / f"model-{args.preset}", args.preset)
-    runs = {"naive, pydicom defaults (1 process, 1 image at a time)": naive(archive, model_dir, pydicom_read),
-            "naive, radsearch's reader (1 process, 1 image at a time)": naive(archive, model_dir, read),
-            "radsearch, decode in the main process": radsearch(archive, model_dir, workdir / "lib0", 0),
-            f"radsearch, {default_workers()} decode worker processes": radsearch(archive, model_dir,
-                                                                                  workdir / "libN", None)}
-    base = runs["naive, pydicom defaults (1 process, 1 image at a time)"]
+    runs = {} if args.skip_naive else {
+        "naive, pydicom defaults (1 process, 1 image at a time)": naive(archive, model_dir, pydicom_read),
+        "naive, radsearch's reader (1 process, 1 image at a time)": naive(archive, model_dir, read),
+        "radsearch, decode in the main process": radsearch(archive, model_dir, workdir / "lib0", 0)}
+    alone = stages(archive, model_dir)
+    end_to_end = f"radsearch, {default_workers()} decode worker processes"
+    runs[end_to_end] = radsearch(archive, model_dir, workdir / "libN", None)
+    base = next(iter(runs.values()))
     base_rate = base["images"] / base["seconds"]
     print(f"\n{args.files} DICOM files, {args.size}x{args.size}, half JPEG-LS; preset {args.preset}; "
-          f"{default_workers()} default workers\n")
+          f"{default_workers()} default workers; radsearch embeds at {resolve_precision('auto')} (precision auto), "
+          "the naive loops at fp32\n")
     print("| run | images | seconds | images/s | vs naive | decode s | embed s | write s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, run in runs.items():
@@ -141,6 +170,13 @@ def main() -> None:
         print(f"| {name} | {run['images']} | {run['seconds']:.1f} | {rate:.1f} | {rate / base_rate:.2f}x | "
               f"{run['decode']:.1f} | {run['embed']:.1f} | {run['write']:.1f} |")
     print("\ndecode s: CPU time decoding, summed over processes (it overlaps embedding when workers > 0)")
+    rate = runs[end_to_end]["images"] / runs[end_to_end]["seconds"]
+    slower = min(alone.values())
+    bound = 1 / (1 / alone["decode"] + 1 / alone["encode"])
+    print(f"\n| stage, all cores | images/s |\n|---|---:|\n| decode only | {alone['decode']:.1f} |\n"
+          f"| encode only | {alone['encode']:.1f} |\n| harmonic bound (both on the same cores) | {bound:.1f} |\n"
+          f"| end-to-end indexer | {rate:.1f} |")
+    print(f"end to end: {rate / slower:.0%} of the slower stage (goal 90%), {rate / bound:.0%} of the harmonic bound")
 
 
 if __name__ == "__main__":

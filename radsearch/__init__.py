@@ -2,7 +2,7 @@
 
 __version__ = "0.2.0"
 
-_LIBRARY = ("Library", "open_library", "create_library", "open_or_create", "index")
+_LIBRARY = ("Library", "open_library", "create_library", "open_or_create", "index", "set_threads")
 _HITS = ("Hit", "ReportHit", "GroupHit", "Evidence")
 
 
@@ -18,4 +18,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["Evidence", "GroupHit", "Hit", "Library", "ReportHit", "__version__", "create_library", "index",
-           "open_library", "open_or_create"]
+           "open_library", "open_or_create", "set_threads"]

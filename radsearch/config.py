@@ -34,6 +34,7 @@ class LibraryConfig:
     keep_identifiers: bool = False  # True stores real patient IDs and accession numbers (a site's choice)
     keep_report_identifiers: bool = False  # True stores report text as written, names and dates included
     memory_budget: str = ""  # RAM the vector indexes may take ("16G", "512M"); empty = MEMORY_SHARE of this machine's
+    precision: str = "auto"  # how the encoder embeds: auto (bf16 where native), fp32, bf16 or int8 (models.runtime)
     viewer_url: str = ""  # link template into a DICOM viewer, e.g. OHIF's (search.viewer); RADSEARCH_VIEWER_URL wins
     format_version: int = FORMAT_VERSION
 

@@ -19,12 +19,12 @@ from typing import Any
 from .columns import COLUMNS, Column
 from .config import LibraryConfig, budget_bytes, write_config
 from .curation import Curator
-from .errors import LibraryMismatch, ModelDirError
+from .errors import LibraryCorrupt, LibraryMismatch, ModelDirError
 from .files import CONFIG_FILE, content_hash
 from .heads import HeadRegistry
 from .indexer import IndexSummary, index_files, record_run, remove_files
 from .indexer.pipeline import BATCH_SIZE
-from .models import Encoder, load_encoder
+from .models import Encoder, check_precision, load_encoder, set_encoder_threads, set_precision
 from .pacs import is_dicomweb_url
 from .search import SearchEngine
 from .search.viewer import viewer_template, viewer_url
@@ -32,6 +32,8 @@ from .storage import AuditRecord, ImageRecord, LibraryStore
 from .storage.database import new_library_url, parse, prepare_database, safe
 from .storage.integrity import CheckReport, check_library
 from .storage.repair import RepairSummary, repair_library
+from .storage.vectors import set_vector_threads
+from .threads import threads_for
 
 log = logging.getLogger(__name__)
 OVERVIEW_COUNTS = ("body_part", "view", "labels", "split")  # what the Library page counts images by
@@ -45,6 +47,7 @@ class Library:
         self._encoder = encoder
         if encoder is not None:
             store.check_model(encoder.model_id, encoder.profile.hash)
+            self._apply_precision(encoder)
         self._search: SearchEngine | None = None
         self._heads: HeadRegistry | None = None
 
@@ -58,8 +61,15 @@ class Library:
         if self._encoder is None:
             encoder = load_encoder(self.store.model_path)
             self.store.check_model(encoder.model_id, encoder.profile.hash)
-            self._encoder = encoder
+            self._encoder = self._apply_precision(encoder)
         return self._encoder
+
+    def _apply_precision(self, encoder: Encoder) -> Encoder:
+        """The encoder set to embed at the library's `precision` (radsearch.toml)."""
+        try:
+            return set_precision(encoder, self.store.config.precision)
+        except ValueError as e:
+            raise LibraryCorrupt(f"{self.path / CONFIG_FILE}: {e}; correct its precision line") from e
 
     @property
     def search(self) -> SearchEngine:
@@ -116,6 +126,19 @@ class Library:
         budget_bytes(size)  # ValueError naming the value when it is not a size
         self.store.config.memory_budget = size.strip()
         write_config(self.store.root, self.store.config)
+
+    def set_precision(self, precision: str) -> None:
+        """Record how the encoder runs when this library embeds: "auto" (bf16 where the hardware has it), "fp32",
+        "bf16" or "int8" (models.runtime). Stored vectors stay as they are; docs/benchmarks.md has what each costs."""
+        check_precision(precision)  # ValueError naming the choices
+        if precision == self.store.config.precision:
+            return
+        self.store.config.precision = precision
+        write_config(self.store.root, self.store.config)
+        if self._encoder is not None and getattr(self._encoder, "precision", "fp32") == "int8":
+            self._encoder = None  # quantised in place: the next use loads the model again
+        elif self._encoder is not None:
+            self._apply_precision(self._encoder)
 
     def check(self, progress: bool = False) -> CheckReport:
         """Whether the library is whole (storage.integrity; `check_library` checks one that cannot open)."""
@@ -231,6 +254,16 @@ class Library:
             "heads": [head.summary() for head in self.heads.list()],
             "runs": [asdict(run) for run in catalog.runs()],
             "failures": [asdict(failure) for failure in catalog.failures()]}
+
+
+def set_threads(threads: int | str) -> int:
+    """Size torch's and FAISS's thread teams in this process: a number, or a role of radsearch.threads
+    ("serve", "index", "train"). Returns the count. Front ends call it at start; a script running next
+    to another heavy process should too."""
+    count = threads_for(threads) if isinstance(threads, str) else max(1, int(threads))
+    set_encoder_threads(count)
+    set_vector_threads(count)
+    return count
 
 
 def open_library(path: str | Path) -> Library:

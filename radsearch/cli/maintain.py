@@ -26,6 +26,10 @@ from .options import library_option, open_lib
 @click.option("--memory-budget", metavar="SIZE", callback=lambda _c, _p, v: _size(v),
               help="RAM the vector indexes may take, e.g. 16G; over it an 'auto' index is compressed (IVF-SQ8, then "
                    "IVF-PQ). Recorded in radsearch.toml [default: half of this machine's RAM].")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]),
+              help="How the encoder runs when this library embeds (images now, queries later): bf16 autocast, fp32, "
+                   "or int8 linear layers (CPU). Recorded in radsearch.toml [default: auto, bf16 where the hardware "
+                   "has it natively; docs/indexing.md].")
 @click.option("--rehash", is_flag=True,
               help="Read and hash every file, even those whose path, size and modification time are already indexed.")
 @click.option("--ray", "ray_address", metavar="ADDRESS",
@@ -42,7 +46,8 @@ from .options import library_option, open_lib
               help="PACS only: a TOML file with user and password (or token), mode 600. Default: "
                    "RADSEARCH_PACS_USER / RADSEARCH_PACS_PASSWORD / RADSEARCH_PACS_TOKEN.")
 def index(source: str, library: Path, model_dir: Path | None, batch_size: int, workers: int | None,
-          keep_identifiers: bool | None, database_url: str | None, memory_budget: str | None, rehash: bool,
+          keep_identifiers: bool | None, database_url: str | None, memory_budget: str | None,
+          precision: str | None, rehash: bool,
           ray_address: str | None, modalities: tuple[str, ...], since: str | None, until: str | None,
           body_parts: tuple[str, ...], credentials_file: Path | None) -> None:
     """Index SOURCE (archive folder, manifest CSV, image, or a PACS: dicomweb+http://HOST:PORT/dicom-web) into a
@@ -60,6 +65,8 @@ def index(source: str, library: Path, model_dir: Path | None, batch_size: int, w
     lib = open_or_create(library, model_dir, keep_identifiers=keep_identifiers, database_url=database_url)
     if memory_budget is not None:
         lib.set_memory_budget(memory_budget)
+    if precision is not None:
+        lib.set_precision(precision)
     verdict = card_verdict(model_dir) if model_dir else card_verdict(library / "model")
     if verdict:  # what the model's card says it is worth, before its vectors fill a library
         click.secho(f"model card: {verdict}", err=True, fg="red" if verdict.startswith("WORSE") else None)

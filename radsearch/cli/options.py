@@ -27,8 +27,11 @@ def where_option(help: str = "Filter: body_part=CHEST, view=PA,LAT, age=40..70 (
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def open_lib(path: Path) -> Library:
-    from ..library import open_library
+def open_lib(path: Path, threads: str | None = None) -> Library:
+    """Open a library; with `threads`, first size this process's thread teams for that role (radsearch.threads)."""
+    from ..library import open_library, set_threads
+    if threads:
+        set_threads(threads)
     return open_library(path)
 
 

@@ -44,7 +44,7 @@ def search(library: Path, images: tuple[Path, ...], text: str | None, like_id: i
     if stow_url and not kos_file:
         raise click.UsageError("--stow sends the --export-kos document: give --export-kos FILE too")
     results = "sentences" if sentences else "reports" if reports else "images"
-    lib = open_lib(library)
+    lib = open_lib(library, threads="serve")
     hits = lib.search(given[0], k, parse_where(where), results=results, by=group_by, include_own=include_own)
     for note in getattr(hits, "notes", []):  # on stderr, so --json output stays a plain list
         click.secho(f"note: {note}", err=True, fg="yellow")
@@ -75,7 +75,8 @@ def search(library: Path, images: tuple[Path, ...], text: str | None, like_id: i
 @click.option("--json", "as_json", is_flag=True, help="Print the draft, its evidence and the cases as JSON.")
 def draft(library: Path, image: Path, k: int, generator: str | None, as_json: bool) -> None:
     """Draft a report for IMAGE from the most similar cases: agreed sentences, each citing its studies."""
-    made = open_lib(library).search.draft(image, k=k, generator=_load_generator(generator) if generator else None)
+    lib = open_lib(library, threads="serve")
+    made = lib.search.draft(image, k=k, generator=_load_generator(generator) if generator else None)
     if as_json:
         click.echo(json.dumps({"text": made.text, "uncertain": made.uncertain, "disputed": made.disputed,
                                "abstained": made.abstained or None,

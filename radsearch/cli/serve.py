@@ -60,7 +60,7 @@ def serve(library: Path, host: str, port: int, users_file: Path | None, viewer_u
     if viewer_url:
         check_template(viewer_url)
         os.environ[VIEWER_ENV] = viewer_url
-    app = create_app(open_lib(library), users_file, upload_limit_mb(), pacs=pacs)
+    app = create_app(open_lib(library, threads="serve"), users_file, upload_limit_mb(), pacs=pacs)
     click.echo(f"radsearch API on http://{host}:{port} (schema: /docs)" + (" (bearer tokens required)"
                                                                        if users_file else "") + "  (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

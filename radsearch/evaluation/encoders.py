@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..imaging import Radiograph, pad_to_square
-from ..models import Encoder, embed_radiographs, encode_texts, load_encoder
+from ..models import Encoder, embed_radiographs, encode_texts, load_encoder, set_precision
 
 BASELINES = ("random-init", "pixels")
 PIXEL_SIDE = 16  # 16x16 thumbnails: enough to tell anatomy and view apart, not findings
@@ -79,8 +79,9 @@ def baseline_encoders(model: Encoder, names: Sequence[str], seed: int = 0) -> li
     return [random_init_encoder(model, seed) if name == "random-init" else PixelEncoder() for name in names]
 
 
-def candidate_encoders(directories: Sequence[str | Path]) -> list[ModelEncoder]:
-    """One encoder per model directory, named by its folder (made unique), loaded by its family."""
+def candidate_encoders(directories: Sequence[str | Path], precision: str = "auto") -> list[ModelEncoder]:
+    """One encoder per model directory, named by its folder (made unique), loaded by its family, embedding at
+    `precision` (the library's, so that it scores as if the archive had been indexed with it)."""
     out, names = [], set()
     for directory in directories:
         name = Path(directory).resolve().name or str(directory)
@@ -88,5 +89,5 @@ def candidate_encoders(directories: Sequence[str | Path]) -> list[ModelEncoder]:
         while name in names or name in ("model", *BASELINES):
             name, n = f"{base}-{n}", n + 1
         names.add(name)
-        out.append(ModelEncoder(name, load_encoder(directory)))
+        out.append(ModelEncoder(name, set_precision(load_encoder(directory), precision)))
     return out

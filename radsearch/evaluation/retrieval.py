@@ -158,7 +158,7 @@ def evaluate(library: Library, queries: str | Path, k: int = 10, split: str | No
     own_ids = [library.find_file(r.path) for r in records]
     patients = [library.pseudonym(r.patient_id) for r in records]
     encoders = ([ModelEncoder("model", library.encoder)] + baseline_encoders(library.encoder, baselines, seed)
-                + candidate_encoders(compare))
+                + candidate_encoders(compare, library.store.config.precision))
     pixels = gallery.radiographs() if len(encoders) > 1 else None
     results = []
     for encoder in encoders:

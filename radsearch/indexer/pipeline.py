@@ -25,11 +25,12 @@ from ..datasets import embedding_text, report_sentences
 from ..datasets.dicom_sr import SRReport
 from ..errors import UnreadableImage
 from ..files import content_hash
-from ..models import Encoder, encode_images, encode_texts
+from ..models import Encoder, encode_images, encode_texts, encoder_threads, set_encoder_threads
 from ..privacy import Pseudonymizer
 from ..storage import CopyRecord, LibraryStore, NewImage, NewReport, NewSentence, disk_full_is_reported
 from ..storage.thumbnails import repair_thumbnails, write_thumbnail
 from ..text_identifiers import scrub
+from ..threads import indexer_threads, threads_for
 from .prepare import EmbeddedBatch, OtherDocument, PreparedFrame
 from .remove import missing_images
 from .scan import ScanItem, ScanResult, scan
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32  # images embedded and committed together; small enough to lose little on a crash
 HASH_THREADS = 4  # files hashed at once (I/O and sha256 overlap; hashlib releases the GIL)
+TIMED_BATCHES = 3  # batches after which the encoder's threads are revised from the two stages' times
 SAVE_EVERY_S = 30.0  # vector index files are rewritten at most this often (the catalog commits every batch)
 # header facts kept in the image row's JSON `extra` (not filterable columns)
 EXTRA_KEYS = ("pixel_spacing", "image_orientation", "patient_orientation", "frames")
@@ -225,16 +227,34 @@ def record_run(store: LibraryStore, source: str | Path | list[Path], summary: In
 
 def local_batches(todo: list[ScanItem], encoder: Encoder, preview_side: int, batch_size: int,
                   workers: int) -> Iterator[EmbeddedBatch]:
-    """Decode on worker processes while this process embeds the previous batch."""
-    stream = decoded(todo, encoder.profile, preview_side, workers)
-    while chunk := list(islice(stream, batch_size)):
-        frames = [(item, frame) for item, result, _ in chunk if isinstance(result, list) for frame in result]
-        failures = [(item, result) for item, result, _ in chunk if isinstance(result, UnreadableImage)]
-        documents = [(item, result) for item, result, _ in chunk if isinstance(result, (SRReport, OtherDocument))]
-        embed_started = time.perf_counter()
-        vectors = encode_images(encoder, [f.pixels for _, f in frames], batch_size)
-        yield EmbeddedBatch(frames, vectors, failures, len(chunk), sum(seconds for *_, seconds in chunk),
-                            time.perf_counter() - embed_started, documents)
+    """Decode on worker processes while this process embeds the previous batch.
+
+    While it runs, the encoder starts on the cores the decode workers leave (radsearch.threads): a team as large
+    as the machine would wait on busy workers at every operation. After TIMED_BATCHES it takes every core if
+    embedding turned out to cost more than decoding (the workers then mostly wait). The caller's count returns."""
+    threads = encoder_threads()
+    set_encoder_threads(min(threads, threads_for("index", workers)))
+    decode_seconds = embed_seconds = 0.0
+    images = 0
+    try:
+        stream = decoded(todo, encoder.profile, preview_side, workers)
+        for n, chunk in enumerate(iter(lambda: list(islice(stream, batch_size)), [])):
+            frames = [(item, frame) for item, result, _ in chunk if isinstance(result, list) for frame in result]
+            failures = [(item, result) for item, result, _ in chunk if isinstance(result, UnreadableImage)]
+            documents = [(item, result) for item, result, _ in chunk
+                         if isinstance(result, (SRReport, OtherDocument))]
+            embed_started = time.perf_counter()
+            vectors = encode_images(encoder, [f.pixels for _, f in frames], batch_size)
+            batch = EmbeddedBatch(frames, vectors, failures, len(chunk), sum(seconds for *_, seconds in chunk),
+                                  time.perf_counter() - embed_started, documents)
+            decode_seconds, embed_seconds, images = (decode_seconds + batch.decode_seconds,
+                                                     embed_seconds + batch.embed_seconds, images + len(frames))
+            if workers and n + 1 == TIMED_BATCHES and images:
+                set_encoder_threads(min(threads, indexer_threads(workers, decode_seconds / images,
+                                                                 embed_seconds / images)))
+            yield batch
+    finally:
+        set_encoder_threads(threads)
 
 
 def _new_items(store: LibraryStore, items: list[ScanItem], summary: IndexSummary, progress: bool,

@@ -25,6 +25,7 @@ from ..errors import ModelDirError
 from ..files import MODEL_META_FILE, replace_directory, weights_hash
 from .loading import load_encoder
 from .protocol import Encoder
+from .runtime import DEFAULT_PRECISION, inference
 from .tokenizer import load_tokenizer
 from .towers import check_tower, fresh_copy, load_pretrained, quiet_transformers
 
@@ -67,6 +68,8 @@ class TextSide(torch.nn.Module):
 class AlignedEncoder:
     """An `Encoder`: the locked image encoder's vectors for images, the aligned text side for texts."""
 
+    precision = DEFAULT_PRECISION  # models.runtime.set_precision changes it (and the image encoder's)
+
     def __init__(self, image: Encoder, text: TextSide, meta: dict, model_id: str = "",
                  directory: Path | None = None) -> None:
         self.image, self.text = image, text
@@ -95,7 +98,7 @@ class AlignedEncoder:
     def encode_image(self, batch: np.ndarray) -> np.ndarray:
         return self.image.encode_image(batch)
 
-    @torch.inference_mode()
+    @inference
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         self.text.eval()
         return self.text(texts).float().cpu().numpy()
@@ -107,6 +110,15 @@ class AlignedEncoder:
             self.text.tower.requires_grad_(False)
             locked.append(self.text.tower)
         return locked
+
+    @property
+    def device(self) -> torch.device:
+        """Where the text side runs (the image side keeps its own)."""
+        return self.text.projection.weight.device
+
+    def inference_modules(self) -> list[torch.nn.Module]:
+        """The text side's modules; the image encoder quantises its own (models.runtime)."""
+        return [self.text]
 
     def to(self, device: str | torch.device) -> AlignedEncoder:
         if hasattr(self.image, "to"):

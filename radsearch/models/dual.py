@@ -28,6 +28,7 @@ from .card import CARD_FILE, model_card
 from .presets import EncoderPreset
 from .processing import PROCESSOR_FILE, processor_config
 from .protocol import TOWERS
+from .runtime import DEFAULT_PRECISION, inference
 from .towers import POOL_GRID_KEY, build_dual_encoder, quiet_transformers
 
 META_FILE = MODEL_META_FILE
@@ -40,6 +41,8 @@ TOKEN_MAP_TOWERS = ("vit", "dinov2", "dinov2_with_registers", "convnext")  # who
 
 class RadsearchModel:
     """The dual encoder radsearch trains: `encode_image` and `encode_text` give unit vectors (an `Encoder`)."""
+
+    precision = DEFAULT_PRECISION  # models.runtime.set_precision changes it
 
     def __init__(self, dual: VisionTextDualEncoderModel, tokenizer: PreTrainedTokenizerBase,
                  profile: PreprocessProfile, max_text_length: int = 96, model_id: str = "") -> None:
@@ -91,13 +94,13 @@ class RadsearchModel:
         """Which report sections the text tower was trained on (datasets.embedding_text)."""
         return self.info.get("report_sections", "impression")
 
-    @torch.inference_mode()
+    @inference
     def encode_image(self, batch: np.ndarray | torch.Tensor) -> np.ndarray:
         """Preprocessed images (B, C, H, W) -> float32 (B, D) unit vectors."""
         self._dual.eval()
         return self.image_features(torch.as_tensor(batch, dtype=torch.float32)).float().cpu().numpy()
 
-    @torch.inference_mode()
+    @inference
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """Texts -> float32 (B, D) unit vectors; refused when the text tower never learned."""
         if "text" not in self.towers:
@@ -123,6 +126,10 @@ class RadsearchModel:
 
     def parameters(self) -> Iterable[torch.nn.Parameter]:
         return self._dual.parameters()
+
+    def inference_modules(self) -> list[torch.nn.Module]:
+        """The torch modules a forward pass runs (what int8 quantisation rewrites)."""
+        return [self._dual]
 
     def train(self, mode: bool = True) -> RadsearchModel:
         self._dual.train(mode)

@@ -20,6 +20,7 @@ from ..files import MODEL_META_FILE, weights_hash
 from ..imaging import PreprocessProfile
 from .processing import profile_from_processor
 from .published import PublishedEncoder
+from .runtime import inference
 from .tokenizer import load_tokenizer
 from .towers import fresh_copy, load_pretrained, load_tower_config
 
@@ -89,13 +90,13 @@ class HFClipEncoder(PublishedEncoder):
     def _pooled(out) -> torch.Tensor:  # noqa: ANN001 - a tensor, or transformers' output with pooler_output
         return out if isinstance(out, torch.Tensor) else out.pooler_output
 
-    @torch.inference_mode()
+    @inference
     def encode_image(self, batch: np.ndarray | torch.Tensor) -> np.ndarray:
         pixels = torch.as_tensor(batch, dtype=torch.float32).to(self.device)
         vectors = F.normalize(self._pooled(self.model.get_image_features(pixel_values=pixels)).float(), dim=-1)
         return vectors.float().cpu().numpy()
 
-    @torch.inference_mode()
+    @inference
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         tokens = self.tokenizer(list(texts), padding=self.padding, truncation=True, max_length=self.max_text_length,
                                 return_tensors="pt")

@@ -22,6 +22,7 @@ from ..files import MODEL_META_FILE, weights_hash
 from ..imaging import PreprocessProfile
 from .processing import profile_from_processor
 from .published import PublishedEncoder
+from .runtime import inference
 from .towers import fresh_copy, load_pretrained, load_tower_config
 
 FAMILY = "hf-image"
@@ -98,7 +99,7 @@ class HFImageEncoder(PublishedEncoder):
             return out.last_hidden_state[:, 0]
         return out.pooler_output
 
-    @torch.inference_mode()
+    @inference
     def encode_image(self, batch: np.ndarray | torch.Tensor) -> np.ndarray:
         self.model.eval()
         vectors = F.normalize(self.features(torch.as_tensor(batch, dtype=torch.float32)).float(), dim=-1)

@@ -27,6 +27,7 @@ class Encoder(Protocol):
     model_id: str  # a hash of the weights: the library records it, and refuses vectors of another model
     profile: PreprocessProfile  # how images are padded, sized and normalised before encode_image
     info: dict  # how it was made (recipe, initial checkpoints, towers trained); kept in its directory
+    precision: str  # how its forward pass runs when it embeds: fp32, bf16 or int8 (models.runtime)
 
     @property
     def embed_dim(self) -> int:

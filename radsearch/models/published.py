@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from .runtime import DEFAULT_PRECISION
+
 
 class PublishedEncoder:
     """Mixin of the published families (hf_image, hf_clip, open_clip): `directory`, `device`, and the
@@ -16,6 +18,7 @@ class PublishedEncoder:
 
     directory: Path
     device: torch.device
+    precision = DEFAULT_PRECISION  # models.runtime.set_precision changes it
 
     def modules(self) -> list[torch.nn.Module]:
         raise NotImplementedError

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidFilter
-from ..storage import ImageFilter, LibraryStore
+from ..storage import ImageFilter, LibraryStore, VectorIndex
 from ..storage.filters import HEAD_PREFIX
 
 SAMPLE = 500  # image ids a filter is tried on to estimate its share: one primary-key query, about 3 ms at 10^6
@@ -26,7 +26,8 @@ OVERFETCH_SHARE = 0.05  # filters matching at least this share post-filter an ov
 OVERFETCH_MARGIN = 2.0  # fetched = k / share x this; too few matches among them falls back to the id selector
 OVERFETCH_MAX = 1000  # an approximate index (IVF) over-fetches up to this many candidates whatever the share: its
 # search costs the same for k up to thousands, while an id list of a 1% filter at 10^6 is 10^4 ids to fetch
-# (benchmarks/library_scale.py); checking candidates in SQL costs about 5 us each
+# (benchmarks/library_scale.py); checking candidates in SQL costs about 5 us each (2,500 made the 1% label filter
+# slower at 10^6: 54 -> 96 ms p50)
 EXACT_AMONG_MAX = 1000  # a filter matching at most this many images is ranked exactly from their stored vectors
 
 
@@ -88,8 +89,16 @@ class Planner:
 
     def nearest(self, vector: np.ndarray, n: int, plan: FilterPlan | None,
                 skip: frozenset[int]) -> list[tuple[int, float]]:
-        """(id, score) of the n nearest images matching the filter plan, never in `skip`."""
+        """(id, score) of the n nearest images matching the filter plan, never in `skip`. An index whose codes are
+        too coarse to rank by (`refine` > 1) gives refine x n candidates, ranked again by their stored vectors."""
         index = self.store.vectors("images")
+        if index.refine > 1:
+            candidates = self._nearest(index, vector, n * index.refine, plan, skip)
+            return self.exact_among(vector, np.array([i for i, _ in candidates], dtype=np.int64), n)
+        return self._nearest(index, vector, n, plan, skip)
+
+    def _nearest(self, index: VectorIndex, vector: np.ndarray, n: int, plan: FilterPlan | None,
+                 skip: frozenset[int]) -> list[tuple[int, float]]:
         far = False  # whether an over-fetch found too few matches: they lie away from the query
         if plan is not None and plan.share > 0:
             over = math.ceil(n / plan.share * OVERFETCH_MARGIN) + len(skip)
@@ -107,7 +116,7 @@ class Planner:
         if allowed is not None and not index.exact and len(allowed) <= EXACT_AMONG_MAX:
             return self.exact_among(vector, allowed, n)
         over = len(skip) if allowed is None else 0  # without a filter, skipped images are dropped after the search
-        # where an over-fetch missed, the index's lists nearest the query would miss the matches too: search them all
+        # where an over-fetch missed, the matches lie away from the query: an IVF index searches every list holding one
         scores, ids = index.search(vector, n + over, allowed=allowed, exhaustive=far)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip][:n]
         if allowed is not None and not index.exact and len(found) < min(n, len(allowed)):

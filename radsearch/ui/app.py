@@ -18,7 +18,7 @@ import streamlit as st
 from radsearch.access import USERS_ENV, authenticate, is_loopback, upload_limit_mb
 from radsearch.errors import RadsearchError
 from radsearch.imaging import read
-from radsearch.library import Library, open_library
+from radsearch.library import Library, open_library, set_threads
 from radsearch.search.audit import acting_as
 from radsearch.ui.cards import DETAIL, head_answer, show_detail, show_draft, show_hits
 from radsearch.ui.curation_page import show_curation
@@ -38,6 +38,7 @@ def library_path() -> str | None:
 
 @st.cache_resource(show_spinner="Loading library and model…")
 def load_library(path: str) -> Library:
+    set_threads("serve")  # a UI worker shares the machine with the indexer and other workers (radsearch.threads)
     library = open_library(path)
     _ = library.encoder  # load the encoders once, not on the first search (an assignment: no Streamlit magic)
     return library

@@ -20,4 +20,11 @@ def vector_backend(name: str = DEFAULT_BACKEND) -> VectorBackend:
         raise RadsearchError(f"unknown vector backend {name!r}; radsearch has {', '.join(sorted(BACKENDS))}") from None
 
 
-__all__ = ["AUTO", "BACKENDS", "DEFAULT_BACKEND", "FaissIndex", "VectorBackend", "VectorIndex", "vector_backend"]
+def set_vector_threads(threads: int) -> None:
+    """Size every backend's thread team in this process."""
+    for backend in BACKENDS.values():
+        backend.set_threads(threads)
+
+
+__all__ = ["AUTO", "BACKENDS", "DEFAULT_BACKEND", "FaissIndex", "VectorBackend", "VectorIndex", "set_vector_threads",
+           "vector_backend"]

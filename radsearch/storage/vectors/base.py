@@ -28,6 +28,11 @@ class VectorIndex(Protocol):
         """True when searches are exhaustive, so a filtered search is exactly the filtered ranking."""
 
     @property
+    def refine(self) -> int:
+        """Candidates per wanted result that the planner re-ranks by the stored embeddings: above 1 for codes
+        too coarse to rank by (product quantisation), 1 otherwise."""
+
+    @property
     def is_trained(self) -> bool:
         """False for a type that needs training (inverted lists, quantisers) before vectors can be added."""
 
@@ -70,3 +75,6 @@ class VectorBackend(Protocol):
         """The index type for n vectors: `configured`, or for "auto" one that fits `budget` bytes."""
 
     def kmeans(self, vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray: ...
+
+    def set_threads(self, threads: int) -> None:
+        """Threads this process's searches and builds may use (radsearch.threads sizes them)."""

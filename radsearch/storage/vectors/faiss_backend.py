@@ -15,6 +15,7 @@ import numpy as np
 
 from ...errors import LibraryCorrupt, RadsearchError
 from ...files import atomic_path
+from .ivf_lists import ListMap, coarse_queries, list_ids
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,14 @@ MIN_POINTS_PER_LIST = 39  # FAISS's floor for training k-means
 TRAIN_SAMPLE = 100_000  # vectors an index that needs training (IVF, PQ) is trained on, at least
 TRAIN_PER_LIST = 64  # and this many per IVF list (FAISS warns below 39): IVF16384 trains on 1M vectors
 HNSW_EF_SEARCH = 128  # candidate list per HNSW query: recall@10 near 0.99 at 10^5-10^6 vectors
-IVF_NPROBE = 32  # inverted lists visited per IVF query
-BYTES_PER_ID = 64  # per vector beside its code: IDMap2's id array and reverse map, the inverted list's id
+IVF_NPROBE = 32  # inverted lists visited per IVF query for the top IVF_DEPTH
+IVF_DEPTH = 10  # deeper searches probe IVF_NPROBE x sqrt(k / IVF_DEPTH) lists: at 10^6, a query far from every
+# cluster (as text queries are) over-fetching 400-700 candidates recalled 0.93-0.97 of a filter's top 10 at
+# nprobe 32 and 1.000 at 64-128 (docs/benchmarks.md, "Filtered IVF probing")
+PQ_REFINE = 10  # a product-quantised index returns 10x the candidates, re-ranked by the stored embeddings
+BYTES_PER_ID = 64  # per vector beside its code in IDMap2 (Flat, HNSW): its id array and reverse hash map
+IVF_BYTES_PER_ID = 24  # in an IVF index: the id in its list (8), the id -> list map of filtered search (4), and
+# the id arrays a sync or a filter copies (12)
 BITMAP_FROM = 4096  # id lists at least this long are given to FAISS as a bitmap
 GPU_MAX_K = 2048  # the largest k FAISS GPU searches support
 WRITE_ERRORS = {"no space left": errno.ENOSPC, "file too large": errno.EFBIG, "quota": errno.EDQUOT}
@@ -67,7 +74,7 @@ def index_bytes(spec: str, n: int, dim: int) -> int:
     product = re.fullmatch(r"PQ(\d+)(?:x8)?", kind)
     code = int(product.group(1)) if product else dim if kind == "SQ8" else 4 * dim  # bytes per vector
     nlist = int(re.match(r"IVF(\d+)", spec).group(1)) if spec.startswith("IVF") else 0
-    return n * (code + BYTES_PER_ID) + nlist * dim * 4
+    return n * (code + (IVF_BYTES_PER_ID if nlist else BYTES_PER_ID)) + nlist * dim * 4
 
 
 def auto_spec(n: int, dim: int = 128, budget: int | None = None) -> str:
@@ -105,15 +112,24 @@ def _selector(allowed: np.ndarray) -> faiss.IDSelector:
     return selector
 
 
+def _new_index(dim: int, spec: str) -> faiss.Index:
+    """An empty index of `spec` that keeps the catalog's ids: an inverted-file index stores them in its lists
+    itself; other types are wrapped in IDMap2. (IDMap2 around IVF loses track of its ids once one is removed:
+    IVF keeps the removed positions while IDMap2 compacts its map, faiss issues #4535 and #4656.)"""
+    bare = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
+    return bare if _inverted_lists(bare) else faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT)
+
+
 class FaissIndex:
-    """An id-mapped FAISS index (IDMap2 around the factory string's type); satisfies `VectorIndex`."""
+    """A FAISS index keyed by catalog ids (an IVF type as is, others in IDMap2); satisfies `VectorIndex`."""
 
     def __init__(self, dim: int, spec: str = "Flat", index: faiss.Index | None = None) -> None:
         self.dim = dim
         self.spec = spec
-        self.index = index or faiss.index_factory(dim, f"IDMap2,{spec}", faiss.METRIC_INNER_PRODUCT)
+        self.index = index or _new_index(dim, spec)
         self._gpu: faiss.Index | None = None  # a GPU copy for unfiltered searches, made on first use
         self._gpu_failed = False
+        self._lists: ListMap | None = None  # which IVF list holds each id, read on the first filtered search
 
     # -- constructors (the backend's side of the contract) ------------------------------------------
     @classmethod
@@ -165,6 +181,10 @@ class FaissIndex:
         return spec
 
     @staticmethod
+    def set_threads(threads: int) -> None:
+        faiss.omp_set_num_threads(max(1, int(threads)))  # FAISS's OpenMP team, process-wide
+
+    @staticmethod
     def kmeans(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
         """A cluster number per unit vector: spherical k-means, each vector assigned to its nearest centre."""
         data = np.ascontiguousarray(vectors, np.float32)
@@ -175,7 +195,15 @@ class FaissIndex:
 
     # -- the index ----------------------------------------------------------------------------------
     def _inner(self) -> faiss.Index:
+        """The index type itself: the IVF index inside any transform, or what IDMap2 wraps."""
+        if _inverted_lists(self.index):
+            return faiss.extract_index_ivf(self.index)
         return faiss.downcast_index(self.index.index)
+
+    @property
+    def _mapped(self) -> bool:
+        """Whether the ids live in an IDMap2 wrapper: Flat, HNSW, and IVF files written before IVF kept them itself."""
+        return isinstance(self.index, (faiss.IndexIDMap2, faiss.IndexIDMap))
 
     def _on_gpu(self) -> faiss.Index | None:
         """The GPU copy of this index, when FAISS sees GPUs and supports the type (Flat, IVF; not HNSW).
@@ -195,16 +223,23 @@ class FaissIndex:
 
     def has_type(self, spec: str) -> bool:
         """Whether this index is of the family `spec` makes (Flat, IVF, HNSW) with the same codes (full vectors,
-        SQ8, PQ of m bytes): a memory budget that now asks for other codes makes it rebuilt. nlist is ignored."""
-        fresh = faiss.index_factory(self.dim, spec, faiss.METRIC_INNER_PRODUCT)  # held: downcasts borrow it
-        if _family(fresh) != _family(self.index.index):
+        SQ8, PQ of m bytes): a memory budget that now asks for other codes makes it rebuilt. nlist is ignored.
+        An IVF index inside IDMap2 (as radsearch wrote them before) is not: it is rebuilt with its ids in its lists."""
+        fresh = FaissIndex(self.dim, spec)
+        if _family(fresh._inner()) != _family(self._inner()) or (self._mapped and not fresh._mapped):
             return False
-        mine = faiss.downcast_index(self.index.index)
-        return not isinstance(mine, faiss.IndexIVF) or faiss.downcast_index(fresh).code_size == mine.code_size
+        mine = self._inner()
+        return not isinstance(mine, faiss.IndexIVF) or fresh._inner().code_size == mine.code_size
 
     @property
     def exact(self) -> bool:
         return isinstance(self._inner(), faiss.IndexFlat)
+
+    @property
+    def refine(self) -> int:
+        """PQ_REFINE for product-quantised codes, whose own ranking recalled 0.50 of the top 10 at 10^6."""
+        inner = faiss.downcast_index(self._inner())
+        return PQ_REFINE if isinstance(inner, (faiss.IndexIVFPQ, faiss.IndexPQ)) else 1
 
     @property
     def is_trained(self) -> bool:
@@ -215,6 +250,8 @@ class FaissIndex:
         return int(self.index.ntotal)
 
     def ids(self) -> np.ndarray:
+        if not self._mapped:
+            return list_ids(self._inner())[0]
         return faiss.vector_to_array(self.index.id_map).astype(np.int64)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -224,12 +261,12 @@ class FaissIndex:
         if vectors.shape[1] != self.dim:
             raise RadsearchError(f"vector width {vectors.shape[1]} does not match index width {self.dim}")
         self.index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
-        self._gpu = None
+        self._gpu = self._lists = None
 
     def remove(self, ids: np.ndarray) -> int:
         """Remove ids in place (Flat, IVF); HNSW cannot, so its graph is rebuilt from its own stored vectors
         without them (the trained quantiser, if any, is kept: re-encoding a decoded vector gives its code)."""
-        self._gpu = None
+        self._gpu = self._lists = None
         ids = np.asarray(ids, dtype=np.int64)
         if not isinstance(self._inner(), faiss.IndexHNSW):
             return int(self.index.remove_ids(faiss.IDSelectorBatch(ids)))
@@ -250,8 +287,9 @@ class FaissIndex:
         """(scores, ids), each (n, k); ids are -1 where fewer than k vectors are eligible.
 
         `allowed` restricts the search to those ids inside FAISS, so a filter never shortens
-        the result list below k while k matches exist. `exhaustive` makes an inverted-file index probe every
-        list: for a filter whose matches lie away from the query, where probing the nearest lists misses them.
+        the result list below k while k matches exist. An inverted-file index probes the lists nearest the
+        query among those holding an allowed id (ivf_lists), more of them when that comes up short, and with
+        `exhaustive` every list holding one.
         """
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if self.ntotal == 0:
@@ -259,22 +297,44 @@ class FaissIndex:
         k = max(1, min(k, self.ntotal))
         if allowed is None and (gpu := self._on_gpu()) is not None:
             return gpu.search(queries, min(k, GPU_MAX_K))  # GPU FAISS takes no id selector: unfiltered only
-        selector = _selector(allowed) if allowed is not None else None
         inner = self._inner()
+        selector = _selector(allowed) if allowed is not None and not isinstance(inner, faiss.IndexIVF) else None
         if isinstance(inner, faiss.IndexHNSW):
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, 2 * k))
         elif isinstance(inner, faiss.IndexIVF):
-            # a filter keeping a share s of the vectors probes 1/s times the lists, so about as many eligible
-            # vectors are compared as an unfiltered search compares; one that still comes up short probes them all
-            share = 1.0 if allowed is None else max(len(allowed), 1) / max(self.ntotal, 1)
-            nprobe = inner.nlist if exhaustive else min(inner.nlist, math.ceil(IVF_NPROBE / share))
-            scores, ids = self.index.search(queries, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=nprobe))
-            if selector is None or nprobe >= inner.nlist or (ids >= 0).sum(axis=1).min() >= min(k, len(allowed)):
-                return scores, ids
-            return self.index.search(queries, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=inner.nlist))
+            if allowed is None:  # a deep search (an over-fetch of hundreds) probes sqrt(k/10) times the lists
+                nprobe = min(inner.nlist, math.ceil(IVF_NPROBE * math.sqrt(max(k, IVF_DEPTH) / IVF_DEPTH)))
+                return self.index.search(queries, k, params=faiss.SearchParametersIVF(nprobe=nprobe))
+            return self._filtered_ivf(inner, queries, k, allowed, exhaustive)
         else:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         return self.index.search(queries, k, params=params)
+
+    def _filtered_ivf(self, ivf: faiss.IndexIVF, queries: np.ndarray, k: int, allowed: np.ndarray,
+                      exhaustive: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Probe the lists nearest each query that hold an allowed id (at least IVF_NPROBE, and enough to hold as
+        many allowed ids as an unfiltered search compares vectors), four times that while a query finds fewer
+        than k, every such list when `exhaustive`."""
+        if self._mapped:  # a file of an earlier radsearch, until the store rebuilds it: its ids are IDMap2's
+            return self.index.search(queries, k, params=faiss.SearchParametersIVF(sel=_selector(allowed),
+                                                                                  nprobe=ivf.nlist))
+        if self._lists is None:
+            self._lists = ListMap(ivf)
+        coarse = coarse_queries(self.index, queries)
+        selector = _selector(allowed)
+        compared = None if exhaustive else IVF_NPROBE * self.ntotal / max(ivf.nlist, 1)
+        while True:
+            lists, similarities, holding = self._lists.probe(coarse, allowed, compared, IVF_NPROBE)
+            scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+            ids = np.full((len(queries), k), -1, dtype=np.int64)
+            if lists.shape[1]:
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=lists.shape[1])
+                ivf.search_preassigned_c(len(coarse), faiss.swig_ptr(coarse), k, faiss.swig_ptr(lists),
+                                         faiss.swig_ptr(similarities), faiss.swig_ptr(scores), faiss.swig_ptr(ids),
+                                         False, params)
+            if compared is None or lists.shape[1] >= holding or (ids >= 0).sum(axis=1).min() >= min(k, len(allowed)):
+                return scores, ids
+            compared *= 4
 
     def stored_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(ids, vectors) of a Flat index, as FAISS stores them; None for types that keep codes or graphs."""
