@@ -59,13 +59,14 @@ def decode_files(batch: dict[str, np.ndarray], profile: dict, preview_side: int)
 class EmbedOnWorker:
     """Ray Data stage 2 (actors): loads the encoder once, on the actor's GPU when it has one."""
 
-    def __init__(self, model_dir: str) -> None:
+    def __init__(self, model_dir: str, precision: str) -> None:
         import torch
 
-        from ..models import load_encoder
+        from ..models import load_encoder, set_precision
         self.model = load_encoder(model_dir)
         if torch.cuda.is_available() and hasattr(self.model, "to"):
             self.model.to("cuda")
+        set_precision(self.model, precision)  # the library's, resolved for this actor's device
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         pixels = batch.pop("pixels")
@@ -91,7 +92,7 @@ def ray_batches(todo: list[ScanItem], store: LibraryStore, batch_size: int, addr
     dataset = ray.data.from_items([{"position": n, "path": str(item.path)} for n, item in enumerate(todo)])
     decoded = dataset.map_batches(decode_files, fn_args=(store.config.profile, store.config.thumbnail_size),
                                   batch_size=batch_size, batch_format="numpy", udf_modifying_row_count=True)
-    embedded = decoded.map_batches(EmbedOnWorker, fn_constructor_args=(str(store.model_path),),
+    embedded = decoded.map_batches(EmbedOnWorker, fn_constructor_args=(str(store.model_path), store.config.precision),
                                    batch_size=batch_size, concurrency=actors, num_gpus=1 if gpus else 0,
                                    batch_format="numpy")
     pending: dict[int, list[dict]] = {}

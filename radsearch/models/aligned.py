@@ -25,7 +25,7 @@ from ..errors import ModelDirError
 from ..files import MODEL_META_FILE, replace_directory, weights_hash
 from .loading import load_encoder
 from .protocol import Encoder
-from .runtime import DEFAULT_PRECISION, inference
+from .runtime import DEFAULT_PRECISION, text_inference
 from .tokenizer import load_tokenizer
 from .towers import check_tower, fresh_copy, load_pretrained, quiet_transformers
 
@@ -98,7 +98,7 @@ class AlignedEncoder:
     def encode_image(self, batch: np.ndarray) -> np.ndarray:
         return self.image.encode_image(batch)
 
-    @inference
+    @text_inference
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         self.text.eval()
         return self.text(texts).float().cpu().numpy()

@@ -28,7 +28,7 @@ from .card import CARD_FILE, model_card
 from .presets import EncoderPreset
 from .processing import PROCESSOR_FILE, processor_config
 from .protocol import TOWERS
-from .runtime import DEFAULT_PRECISION, inference
+from .runtime import DEFAULT_PRECISION, inference, text_inference
 from .towers import POOL_GRID_KEY, build_dual_encoder, quiet_transformers
 
 META_FILE = MODEL_META_FILE
@@ -100,7 +100,7 @@ class RadsearchModel:
         self._dual.eval()
         return self.image_features(torch.as_tensor(batch, dtype=torch.float32)).float().cpu().numpy()
 
-    @inference
+    @text_inference
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """Texts -> float32 (B, D) unit vectors; refused when the text tower never learned."""
         if "text" not in self.towers:

@@ -20,7 +20,7 @@ from ..files import MODEL_META_FILE, weights_hash
 from ..imaging import PreprocessProfile
 from .processing import profile_from_processor
 from .published import PublishedEncoder
-from .runtime import inference
+from .runtime import inference, text_inference
 from .tokenizer import load_tokenizer
 from .towers import fresh_copy, load_pretrained, load_tower_config
 
@@ -96,7 +96,7 @@ class HFClipEncoder(PublishedEncoder):
         vectors = F.normalize(self._pooled(self.model.get_image_features(pixel_values=pixels)).float(), dim=-1)
         return vectors.float().cpu().numpy()
 
-    @inference
+    @text_inference
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         tokens = self.tokenizer(list(texts), padding=self.padding, truncation=True, max_length=self.max_text_length,
                                 return_tensors="pt")

@@ -24,7 +24,7 @@ from ..errors import ModelDirError
 from ..files import MODEL_META_FILE, weights_hash
 from ..imaging import PreprocessProfile
 from .published import PublishedEncoder
-from .runtime import inference
+from .runtime import inference, text_inference
 from .tokenizer import load_tokenizer
 from .towers import fresh_copy, quiet_transformers
 
@@ -273,7 +273,7 @@ class OpenClipEncoder(PublishedEncoder):
         cls_token = self.vision(pixel_values=pixels, return_dict=True).last_hidden_state[:, 0]
         return F.normalize(self.head(cls_token).float(), dim=-1).cpu().numpy()
 
-    @inference
+    @text_inference
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         tokens = self.tokenizer([clean_text(t) for t in texts], padding=True, truncation=True,
                                 max_length=self.context_length, return_tensors="pt")

@@ -3,8 +3,9 @@
   auto  bf16 where the hardware computes in bf16 natively (a CPU with AVX-512 BF16 or AMX, a GPU that
         supports it), fp32 elsewhere, where emulated bf16 would be slower: the default.
   fp32  full precision, the reference.
-  bf16  bfloat16 autocast: weights stay fp32, matrix products run in bf16 (about 2x on a CPU with
-        AVX-512 BF16 / AMX, and on GPUs); vectors come back as fp32 unit vectors.
+  bf16  bfloat16 autocast for images: weights stay fp32, matrix products run in bf16 (about 2x on a CPU
+        with AVX-512 BF16 / AMX, and on GPUs); vectors come back as fp32 unit vectors. Texts stay fp32
+        (`text_inference`).
   int8  dynamic int8 quantisation of the linear layers (torch's own), CPU only.
 
 Threads: `set_encoder_threads` sizes torch's team (radsearch.threads says how many for each role).
@@ -82,12 +83,24 @@ def precision_context(device: torch.device | str, precision: str) -> contextlib.
 
 
 def inference(method: F) -> F:
-    """Decorate an encoder's encode_image / encode_text: no autograd, and the encoder's `precision`."""
+    """Decorate an encoder's encode_image: no autograd, and the encoder's `precision`."""
+    return _inference(method, autocast=True)
 
+
+def text_inference(method: F) -> F:
+    """Decorate an encoder's encode_text: no autograd, never bf16. A batch of texts is padded to its longest,
+    and under bf16 that moved a text's vector by up to 1e-3 with its batch, so that a report indexed after a
+    crash or on Ray differed from the same report indexed in one run; texts are short, so fp32 costs little.
+    (int8 weights, once quantised, serve both towers.)"""
+    return _inference(method, autocast=False)
+
+
+def _inference(method: F, autocast: bool) -> F:
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         device = getattr(self, "device", None) or torch.device("cpu")
-        with torch.inference_mode(), precision_context(device, getattr(self, "precision", DEFAULT_PRECISION)):
+        precision = getattr(self, "precision", DEFAULT_PRECISION) if autocast else "fp32"
+        with torch.inference_mode(), precision_context(device, precision):
             return method(self, *args, **kwargs)
 
     return run  # type: ignore[return-value]

@@ -112,7 +112,7 @@ class LibraryStore:
             self._on_disk[kind] = self._file_identity(kind)
             spec = self.index_spec(kind)
             index = self.backend.load(self.vector_path(kind), self.config.embed_dim, spec)
-            if not index.is_trained or (index.ntotal and not index.has_type(spec)):
+            if not index.is_trained or not index.has_type(spec):  # an empty one too: it costs nothing
                 log.info("%s index: building %s from the catalog", kind, spec)
                 self._rebuild(kind, must_save=False)
             else:
