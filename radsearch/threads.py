@@ -32,7 +32,7 @@ def threads_for(role: str, decode_workers: int = 0) -> int:
            second worker or the indexer.
     index  the indexer's main process, which embeds while `decode_workers` processes decode: the cores
            those workers leave, at least one (`indexer_threads` revises it once both stages are timed).
-    train  every core (training runs alone; training.loop.training_threads).
+    train  every core (training runs alone); `radsearch train --threads` wins (training.loop.training_threads).
     """
     if role not in ROLES:
         raise ValueError(f"no thread rule for {role!r}; roles are {', '.join(ROLES)}")

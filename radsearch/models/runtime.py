@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import torch
-
-log = logging.getLogger(__name__)
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 DEFAULT_PRECISION = "fp32"  # of an encoder as loaded; a library's default is "auto" (LibraryConfig.precision)

@@ -19,7 +19,6 @@ import contextlib
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -42,6 +41,7 @@ from ..models import (
     pretrained_tokenizer,
     train_wordpiece,
 )
+from ..threads import threads_for
 from .data import TrainingSet, augment, load_training_set, ssl_augment
 from .loss import (
     LabelHead,
@@ -132,18 +132,14 @@ def train(manifest: str | Path, out: str | Path, settings: TrainSettings | None 
 
 
 def training_threads(settings: TrainSettings) -> int:
-    """Intra-op threads for training: the settings' count, else one per core this process may run on.
+    """Intra-op threads for training: the settings' count, else radsearch.threads' rule for training (one per
+    core this process may run on, or RADSEARCH_THREADS).
 
     Set on every run, never inherited: float sums split across a different number of threads round
     differently, so a count that another part of the process had changed (a load test, a UI worker)
     would change the weights hash of the same manifest, seed and preset.
     """
-    if settings.threads:
-        return settings.threads
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return settings.threads or threads_for("train")
 
 
 def _train(manifest: str | Path, out: Path, settings: TrainSettings, progress: bool,
