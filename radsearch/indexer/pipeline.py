@@ -134,7 +134,7 @@ def _index(store: LibraryStore, encoder: Encoder, source: str | Path | list[Path
         store.catalog.forget_missing_copies(str(source if source.is_dir() else source.parent))
     summary.skipped.update(found.skipped)
     summary.scanned = len(found.items)
-    repair_thumbnails(store)
+    repair_thumbnails(store, leftovers_before=started)
     todo = _new_items(store, found.items, summary, progress, rehash)
     indexes = {kind: store.vectors(kind) for kind in ("images", "reports", "sentences")}
     if ray_address:

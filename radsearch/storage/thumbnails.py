@@ -10,7 +10,7 @@ import logging
 import numpy as np
 
 from ..errors import UnreadableImage
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, is_temporary
 from ..imaging import preview_pixels, preview_png, read_frame, read_png_preview
 from .store import LibraryStore
 
@@ -38,8 +38,17 @@ def thumbnail_pixels(store: LibraryStore, image_id: int) -> np.ndarray | None:
             return None
 
 
-def repair_thumbnails(store: LibraryStore) -> int:
-    """Draw the previews a killed run committed rows for but never drew; returns how many."""
+def repair_thumbnails(store: LibraryStore, leftovers_before: float | None = None) -> int:
+    """Draw the previews a killed run committed rows for but never drew; returns how many. With
+    `leftovers_before` (a time), first delete the temporary files of interrupted preview writes older than it:
+    a write in progress lasts milliseconds, so one from before this run started was killed."""
+    if leftovers_before is not None and store.paths.thumbs.is_dir():
+        for path in store.paths.thumbs.iterdir():
+            try:
+                if is_temporary(path) and path.stat().st_mtime < leftovers_before:
+                    path.unlink()
+            except FileNotFoundError:  # renamed or removed by its writer meanwhile
+                pass
     lacking = sorted(set(store.catalog.ids("images").tolist()) - store.paths.thumbnail_ids())
     if not lacking:
         return 0
