@@ -1,9 +1,11 @@
 """Filtered nearest-neighbour search: how a metadata filter meets the vector index.
 
-A filter's share of the library is estimated from a fixed random sample of image ids (SAMPLE of them,
-checked by primary key), so planning costs the same at 10^3 and 10^7 images and never counts the whole
-catalog. A broad filter post-filters an over-fetched search (no id list to build); a narrow one runs
-inside the index as an id selector over its matching ids. On an exact index either way gives the exact
+A filter on metadata and labels is answered from the in-memory filter columns (storage/filter_columns.py):
+its exact matches in milliseconds, with no SQL. A filter on stored head predictions goes to SQL, its share
+estimated from a fixed random sample of image ids (SAMPLE of them, checked by primary key), so planning
+costs the same at 10^3 and 10^7 images and never counts the whole catalog. A broad filter post-filters an
+over-fetched search (no id list to build); a narrow one runs inside the index as an id selector over its
+matching ids. On an exact index either way gives the exact
 filtered ranking, so k results come back whenever k images match; an inverted-file index probes more of
 its lists the narrower the filter, and all of them when an over-fetch found the matches far from the query.
 """
@@ -36,8 +38,11 @@ class FilterPlan:
     """A metadata filter ready to apply: its estimated share of the library."""
 
     filter: ImageFilter
-    share: float  # of the sampled images (all of them in a library smaller than SAMPLE), the share the filter matches
-    allowed: np.ndarray | None = None  # the matching ids, fetched only when the id selector is used
+    share: float  # of the indexed images (estimated on a sample for a filter answered in SQL), the share it matches
+    allowed: np.ndarray | None = None  # the matching ids: fetched from SQL when the id selector is used, or listed
+    # from the mask
+    mask: np.ndarray | None = None  # from the filter columns: whether each of `universe` (sorted ids) matches
+    universe: np.ndarray | None = None
 
 
 class Planner:
@@ -68,6 +73,10 @@ class Planner:
                                 f"them with `radsearch heads predict --library {self.store.root} --head {missing[0]} "
                                 "--store`")
         flt = self.store.catalog.filter(where)
+        columns = self.store.filter_columns()
+        if columns.supports(flt.conditions):  # answered in memory: the exact matches, no SQL
+            mask = columns.mask(flt.conditions)
+            return FilterPlan(flt, np.count_nonzero(mask) / max(len(mask), 1), mask=mask, universe=columns.ids)
         sample = self.sample()
         matched = len(self.store.catalog.matching_ids(flt, among=sample.tolist())) if len(sample) else 0
         plan = FilterPlan(flt, matched / max(len(sample), 1))
@@ -83,7 +92,9 @@ class Planner:
 
     def _allowed(self, plan: FilterPlan, skip: frozenset[int]) -> np.ndarray:
         """Every id the filter matches (fetched once per plan), minus `skip`."""
-        if plan.allowed is None:
+        if plan.allowed is None and plan.mask is not None:
+            plan.allowed = plan.universe[plan.mask]
+        elif plan.allowed is None:
             plan.allowed = np.array(self.store.catalog.matching_ids(plan.filter), dtype=np.int64)
         return np.setdiff1d(plan.allowed, np.fromiter(skip, dtype=np.int64)) if skip else plan.allowed
 
@@ -106,8 +117,7 @@ class Planner:
                 far = True
                 scores, ids = index.search(vector, over)
                 found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and int(i) not in skip]
-                keep = set(self.store.catalog.matching_ids(plan.filter, among=[i for i, _ in found]))
-                found = [pair for pair in found if pair[0] in keep][:n]
+                found = [pair for pair, kept in zip(found, self._matches(plan, [i for i, _ in found])) if kept][:n]
                 if len(found) >= n:
                     return found  # else too few matches were near: the id selector finds every one there is
         allowed = self._allowed(plan, skip) if plan is not None else None
@@ -122,6 +132,17 @@ class Planner:
         if allowed is not None and not index.exact and len(found) < min(n, len(allowed)):
             found = self.exact_among(vector, allowed, n)  # a graph search can run dry under a tight filter
         return found
+
+    def _matches(self, plan: FilterPlan, ids: list[int]) -> np.ndarray:
+        """Whether each id matches the plan's filter: from its mask or id list when known, else asked of SQL."""
+        if plan.mask is not None:
+            wanted = np.array(ids, dtype=np.int64)
+            at = np.minimum(np.searchsorted(plan.universe, wanted), max(len(plan.universe) - 1, 0))
+            return (plan.universe[at] == wanted) & plan.mask[at] if len(plan.universe) else np.zeros(len(ids), bool)
+        if plan.allowed is not None:
+            return np.isin(np.array(ids, dtype=np.int64), plan.allowed)
+        keep = set(self.store.catalog.matching_ids(plan.filter, among=ids))
+        return np.array([i in keep for i in ids], dtype=bool)
 
     def exact_among(self, vector: np.ndarray, allowed: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Brute-force top k among the allowed images, from the embeddings the catalog stores."""

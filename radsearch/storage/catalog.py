@@ -24,10 +24,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..columns import COLUMNS
+from ..columns import COLUMNS, FILTERABLE
 from ..errors import CatalogUnavailable, LibraryCorrupt, RadsearchError, StorageFull
 from .database import parse, safe
-from .filters import image_filter
+from .filters import Condition, filter_query, parse_filter
 from .migrations import upgrade_catalog
 from .rows import (
     AuditRecord,
@@ -164,6 +164,7 @@ class ImageFilter:
 
     where: dict[str, Any]
     query: Select  # SELECT images.id of the matching rows
+    conditions: tuple[Condition, ...] = ()  # the same filter parsed, for the in-memory filter columns
 
 
 class Catalog:
@@ -227,7 +228,44 @@ class Catalog:
     # -- filters ---------------------------------------------------------------------------------
     def filter(self, where: dict[str, Any]) -> ImageFilter:
         """Compile a metadata filter (identifiers matched by pseudonym); InvalidFilter when it is malformed."""
-        return ImageFilter(dict(where), image_filter(where, self.pseudonymise))
+        conditions = parse_filter(where, self.pseudonymise)
+        return ImageFilter(dict(where), filter_query(conditions), conditions)
+
+    def column_values(self, column: str, ids: np.ndarray | None = None) -> tuple[np.ndarray, list]:
+        """(image ids, values) of one filterable registry column, for `ids` (every image when None), as the driver
+        returns them: the in-memory filter columns (filter_columns.py) read each column once this way."""
+        if column not in FILTERABLE:
+            raise ValueError(f"{column!r} is not a filterable column")
+        return self._pairs(select(Image.id, getattr(Image, column)), Image.id, ids)
+
+    def label_pairs(self, ids: np.ndarray | None = None) -> tuple[np.ndarray, list]:
+        """(image ids, label names) of every label of the images `ids` (all images when None)."""
+        return self._pairs(select(Label.image_id, Label.name), Label.image_id, ids)
+
+    def _pairs(self, query: Select, key: Any, ids: np.ndarray | None) -> tuple[np.ndarray, list]:
+        rows: list = []
+        with self.engine.connect() as conn:
+            if ids is None:
+                rows = conn.execute(query).cursor.fetchall()
+            elif len(ids) > 8 * CHUNK:  # many new ids: one range, trimmed here, beats thousands of IN lists
+                wanted = np.asarray(ids, dtype=np.int64)
+                span = conn.execute(query.where(key >= int(wanted.min()), key <= int(wanted.max()))).cursor.fetchall()
+                held = np.isin(np.fromiter((r[0] for r in span), dtype=np.int64, count=len(span)), wanted)
+                rows = [r for r, h in zip(span, held) if h]
+            else:
+                for chunk in chunks([int(i) for i in ids]):
+                    rows.extend(conn.execute(query.where(key.in_(chunk))).cursor.fetchall())
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
+
+    def orders_text_by_code_point(self) -> bool:
+        """Whether text comparisons (a date range) order as Python's str does: SQLite's default binary collation
+        does; PostgreSQL only with the C collation (en_US and the like order case and punctuation otherwise)."""
+        if self.dialect != "postgresql":
+            return True
+        with self.engine.connect() as conn:
+            collation = conn.execute(text("SELECT datcollate FROM pg_database WHERE datname = current_database()"))
+            name = str(collation.scalar() or "")
+        return name in ("C", "POSIX") or name.startswith("C.")
 
     def matching_ids(self, flt: ImageFilter | None, among: Sequence[int] | None = None) -> list[int]:
         """Ids of the images a filter matches (all images when None), only among `among` when given."""

@@ -1,4 +1,5 @@
-"""Metadata filters: a small dict grammar turned into SQLAlchemy expressions (never string SQL).
+"""Metadata filters: a small dict grammar, parsed once into conditions, then run as SQLAlchemy expressions
+(never string SQL) or, for the columns a search filters by, over the in-memory copy in `filter_columns.py`.
 
     {"body_part": "CHEST"}                      equality
     {"view": ["PA", "LAT"]}                     any of
@@ -16,6 +17,7 @@ Patient IDs are matched by pseudonym: pass the library's Pseudonymizer and give 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, not_, or_, select, true
@@ -30,6 +32,23 @@ NUMERIC_FILTERS = NUMERIC  # compared as numbers; every other column as text (da
 _RANGE_KEYS = {"min", "max"}
 HEAD_PREFIX = "head:"  # filters on stored task-head predictions (radsearch.heads)
 SCALARS = (str, int, float)  # what a filter value may be: bound as an SQL parameter, never spliced into SQL
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One column's part of a filter, its values already typed (and pseudonymised for identifier columns).
+
+    op is "in" (any of values), "not_in" (none of them; a missing value counts as none), "range" (low <= value
+    <= high, either bound optional; a missing value never matches) or "head" (a stored prediction: `spec` as
+    given, answered only in SQL). For "labels", "in"/"not_in" mean carrying any / none of the labels.
+    """
+
+    column: str
+    op: str
+    values: tuple = ()
+    low: float | str | None = None
+    high: float | str | None = None
+    spec: Any = None
 
 
 def _scalar(column: str, value: Any) -> float | str:
@@ -50,35 +69,62 @@ def _scalar(column: str, value: Any) -> float | str:
     return text
 
 
-def _values(column: str, value: Any) -> list:
+def _values(column: str, value: Any) -> tuple:
     values = list(value) if isinstance(value, (list, tuple, set)) else [value]
     if not values:
         raise InvalidFilter(f"filter {column!r} has an empty list of values")
-    return [_scalar(column, v) for v in values]
+    return tuple(_scalar(column, v) for v in values)
 
 
-def _condition(column: str, spec: Any):
+def _parse(column: str, spec: Any) -> Condition:
     if column.startswith(HEAD_PREFIX):
-        return _head_condition(column, spec)
+        _head_condition(column, spec)  # checked now, so a malformed head filter fails before any search
+        return Condition(column, "head", spec=spec)
     if column not in FILTER_COLUMNS:
         raise InvalidFilter(f"cannot filter by {column!r}; filterable columns are {', '.join(FILTER_COLUMNS)}")
-    if column == "labels":
-        if isinstance(spec, dict) and set(spec) == {"not"}:
-            return not_(_has_label(_values(column, spec["not"])))
-        return _has_label(_values(column, spec))
-    field = getattr(Image, column)
-    if isinstance(spec, dict):
-        if set(spec) == {"not"}:
-            return or_(field.is_(None), field.not_in(_values(column, spec["not"])))
+    if isinstance(spec, dict) and set(spec) == {"not"}:
+        return Condition(column, "not_in", _values(column, spec["not"]))
+    if isinstance(spec, dict) and column != "labels":
         if not spec or not set(spec) <= _RANGE_KEYS:
             raise InvalidFilter(f"filter {column!r}: a dict takes 'min'/'max' or 'not', got {sorted(map(str, spec))}")
+        bound = {key: None if spec.get(key) is None else _scalar(column, spec[key]) for key in ("min", "max")}
+        return Condition(column, "range", low=bound["min"], high=bound["max"])  # {"min": None}: no bound at all
+    return Condition(column, "in", _values(column, spec))
+
+
+def parse_filter(where: dict[str, Any] | None,
+                 pseudonymise: Callable[[object], str | None] | None = None) -> tuple[Condition, ...]:
+    """The conditions of a `where` dict (all must hold); InvalidFilter when it is malformed."""
+    if where is not None and not isinstance(where, dict):
+        raise InvalidFilter(f"a filter is a dict of column: condition, not {type(where).__name__}")
+    conditions = []
+    for column, spec in (where or {}).items():
+        if not isinstance(column, str):
+            raise InvalidFilter(f"filter columns are names, not {column!r}")
+        if pseudonymise is not None and column in IDENTIFIER_FILTERS:
+            spec = _mapped(spec, pseudonymise)
+        conditions.append(_parse(column, spec))
+    return tuple(conditions)
+
+
+def _sql(condition: Condition):
+    column = condition.column
+    if condition.op == "head":
+        return _head_condition(column, condition.spec)
+    if column == "labels":
+        has = _has_label(list(condition.values))
+        return not_(has) if condition.op == "not_in" else has
+    field = getattr(Image, column)
+    if condition.op == "not_in":
+        return or_(field.is_(None), field.not_in(list(condition.values)))
+    if condition.op == "range":
         parts = []
-        if spec.get("min") is not None:
-            parts.append(field >= _scalar(column, spec["min"]))
-        if spec.get("max") is not None:
-            parts.append(field <= _scalar(column, spec["max"]))
-        return and_(true(), *parts)  # {"min": None}: no bound at all
-    values = _values(column, spec)
+        if condition.low is not None:
+            parts.append(field >= condition.low)
+        if condition.high is not None:
+            parts.append(field <= condition.high)
+        return and_(true(), *parts)
+    values = list(condition.values)
     return field.in_(values) if len(values) > 1 else field == values[0]
 
 
@@ -116,18 +162,17 @@ def _has_label(names: list) -> Any:
     return Image.id.in_(select(Label.image_id).where(Label.name.in_([str(n) for n in names])))
 
 
+def filter_query(conditions: tuple[Condition, ...]) -> Select:
+    """SELECT images.id for the rows matching every condition."""
+    query = select(Image.id)
+    for condition in conditions:
+        query = query.where(_sql(condition))
+    return query
+
+
 def image_filter(where: dict[str, Any] | None, pseudonymise: Callable[[object], str | None] | None = None) -> Select:
     """SELECT images.id for the rows matching every condition in `where`."""
-    query = select(Image.id)
-    if where is not None and not isinstance(where, dict):
-        raise InvalidFilter(f"a filter is a dict of column: condition, not {type(where).__name__}")
-    for column, spec in (where or {}).items():
-        if not isinstance(column, str):
-            raise InvalidFilter(f"filter columns are names, not {column!r}")
-        if pseudonymise is not None and column in IDENTIFIER_FILTERS:
-            spec = _mapped(spec, pseudonymise)
-        query = query.where(_condition(column, spec))
-    return query
+    return filter_query(parse_filter(where, pseudonymise))
 
 
 def _mapped(spec: Any, fn: Callable[[object], str | None]) -> Any:

@@ -81,7 +81,8 @@ class Image(Base):
     series: Mapped[Series] = relationship(back_populates="images")
     labels: Mapped[list[Label]] = relationship(back_populates="image", cascade="all, delete-orphan")
     predictions: Mapped[list[Prediction]] = relationship(back_populates="image", cascade="all, delete-orphan")
-    __table_args__ = (UniqueConstraint("content_hash", "frame"),)
+    # ids are never reused (SQLite would give a removed newest image's id to the next one): migration 0005
+    __table_args__ = (UniqueConstraint("content_hash", "frame"), {"sqlite_autoincrement": True})
 
 
 def sql_type(column: Column) -> TypeEngine:

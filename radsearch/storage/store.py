@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from ..files import LibraryPaths
 from ..imaging import PreprocessProfile
 from ..privacy import Pseudonymizer, new_salt
 from .catalog import Catalog
+from .filter_columns import FilterColumns
 from .rows import RemovedRows
 from .schema import KINDS
 from .vectors import VectorIndex, vector_backend
@@ -59,6 +61,8 @@ class LibraryStore:
         self.backend = vector_backend(config.vector_backend)
         self._vectors: dict[str, VectorIndex] = {}
         self._on_disk: dict[str, tuple[int, int, int] | None] = {}  # file identity each loaded index came from
+        self._filter_columns: FilterColumns | None = None
+        self._filtered_index: tuple[weakref.ref, int] | None = None  # (image index, its version) they mirror
 
     @classmethod
     def open(cls, root: str | Path) -> LibraryStore:
@@ -119,6 +123,19 @@ class LibraryStore:
                 self._vectors[kind] = index
                 self.sync(kind)
         return self._vectors[kind]
+
+    def filter_columns(self) -> FilterColumns:
+        """The filterable columns of the indexed images, in memory and in step with the image index as it is now
+        (after what this process added or removed, or another one saved)."""
+        index = self.vectors("images")
+        if self._filter_columns is None:
+            self._filter_columns = FilterColumns(self.catalog.column_values, self.catalog.label_pairs,
+                                                 self.catalog.orders_text_by_code_point())
+        mirrored = self._filtered_index
+        if mirrored is None or mirrored[0]() is not index or mirrored[1] != index.version:
+            self._filter_columns.sync(index.ids())
+            self._filtered_index = (weakref.ref(index), index.version)
+        return self._filter_columns
 
     def _file_identity(self, kind: str) -> tuple[int, int, int] | None:
         """(inode, mtime, size) of a kind's FAISS file: it changes with every atomic save, by any process."""

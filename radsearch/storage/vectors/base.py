@@ -18,6 +18,7 @@ class VectorIndex(Protocol):
 
     dim: int
     spec: str  # the backend's name for the index type, e.g. a FAISS factory string ("Flat", "IVF4096,Flat")
+    version: int  # grows with every add and remove, so what is derived from the ids knows to re-sync
 
     @property
     def ntotal(self) -> int:

@@ -130,6 +130,7 @@ class FaissIndex:
         self._gpu: faiss.Index | None = None  # a GPU copy for unfiltered searches, made on first use
         self._gpu_failed = False
         self._lists: ListMap | None = None  # which IVF list holds each id, read on the first filtered search
+        self.version = 0  # counts adds and removals: what is derived from the ids (filter columns) re-syncs on it
 
     # -- constructors (the backend's side of the contract) ------------------------------------------
     @classmethod
@@ -262,11 +263,13 @@ class FaissIndex:
             raise RadsearchError(f"vector width {vectors.shape[1]} does not match index width {self.dim}")
         self.index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
         self._gpu = self._lists = None
+        self.version += 1
 
     def remove(self, ids: np.ndarray) -> int:
         """Remove ids in place (Flat, IVF); HNSW cannot, so its graph is rebuilt from its own stored vectors
         without them (the trained quantiser, if any, is kept: re-encoding a decoded vector gives its code)."""
         self._gpu = self._lists = None
+        self.version += 1
         ids = np.asarray(ids, dtype=np.int64)
         if not isinstance(self._inner(), faiss.IndexHNSW):
             return int(self.index.remove_ids(faiss.IDSelectorBatch(ids)))
