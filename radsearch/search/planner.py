@@ -5,9 +5,9 @@ its exact matches in milliseconds, with no SQL. A filter on stored head predicti
 estimated from a fixed random sample of image ids (SAMPLE of them, checked by primary key), so planning
 costs the same at 10^3 and 10^7 images and never counts the whole catalog. A broad filter post-filters an
 over-fetched search (no id list to build); a narrow one runs inside the index as an id selector over its
-matching ids. On an exact index either way gives the exact
-filtered ranking, so k results come back whenever k images match; an inverted-file index probes more of
-its lists the narrower the filter, and all of them when an over-fetch found the matches far from the query.
+matching ids. On an exact index either way gives the exact filtered ranking, so k results come back
+whenever k images match; an inverted-file index probes the nearest lists holding a match, and all of them
+when an over-fetch found the matches far from the query.
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ class Planner:
         flt = self.store.catalog.filter(where)
         columns = self.store.filter_columns()
         if columns.supports(flt.conditions):  # answered in memory: the exact matches, no SQL
-            mask = columns.mask(flt.conditions)
-            return FilterPlan(flt, np.count_nonzero(mask) / max(len(mask), 1), mask=mask, universe=columns.ids)
+            ids, mask = columns.select(flt.conditions)
+            return FilterPlan(flt, np.count_nonzero(mask) / max(len(mask), 1), mask=mask, universe=ids)
         sample = self.sample()
         matched = len(self.store.catalog.matching_ids(flt, among=sample.tolist())) if len(sample) else 0
         plan = FilterPlan(flt, matched / max(len(sample), 1))

@@ -17,6 +17,7 @@ collation does not order text by code point, stay in SQL (`supports`).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,11 +68,15 @@ class FilterColumns:
         self.ids = np.zeros(0, np.int64)  # sorted
         self._columns: dict[str, _Column] = {}
         self._labels: dict[str, np.ndarray] | None = None  # label name -> sorted ids carrying it
+        self._lock = threading.RLock()  # the REST API searches from several threads: a sync must not interleave
 
     # -- keeping in step with the index ------------------------------------------------------------------
     def sync(self, index_ids: np.ndarray) -> None:
         """Hold exactly `index_ids`: read the columns of ids gained, drop ids lost."""
-        ids = np.unique(np.asarray(index_ids, dtype=np.int64))
+        with self._lock:
+            self._sync(np.unique(np.asarray(index_ids, dtype=np.int64)))
+
+    def _sync(self, ids: np.ndarray) -> None:
         gained = np.setdiff1d(ids, self.ids, assume_unique=True)
         kept = np.isin(self.ids, ids, assume_unique=True)
         if len(gained) or not kept.all():
@@ -147,15 +152,17 @@ class FilterColumns:
 
     def matching(self, conditions: Sequence[Condition]) -> np.ndarray:
         """Sorted ids of the held images matching every condition (as SQL would answer them)."""
-        return self.ids[self.mask(conditions)]
+        ids, mask = self.select(conditions)
+        return ids[mask]
 
-    def mask(self, conditions: Sequence[Condition]) -> np.ndarray:
-        """For each held id (in the order of `ids`), whether it matches every condition. A mask, not an id list:
-        a broad filter at 10^6 images matches 600,000 ids, which cost more to list than to test."""
-        mask = np.ones(len(self.ids), dtype=bool)
-        for condition in conditions:
-            mask &= self._mask(condition)
-        return mask
+    def select(self, conditions: Sequence[Condition]) -> tuple[np.ndarray, np.ndarray]:
+        """(the held ids, sorted; whether each matches every condition). A mask, not an id list: a broad filter at
+        10^6 images matches 600,000 ids, which cost more to list than to test."""
+        with self._lock:
+            mask = np.ones(len(self.ids), dtype=bool)
+            for condition in conditions:
+                mask &= self._mask(condition)
+            return self.ids, mask
 
     def _mask(self, condition: Condition) -> np.ndarray:
         if condition.column == LABELS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -63,6 +64,7 @@ class LibraryStore:
         self._on_disk: dict[str, tuple[int, int, int] | None] = {}  # file identity each loaded index came from
         self._filter_columns: FilterColumns | None = None
         self._filtered_index: tuple[weakref.ref, int] | None = None  # (image index, its version) they mirror
+        self._filter_lock = threading.Lock()
 
     @classmethod
     def open(cls, root: str | Path) -> LibraryStore:
@@ -128,14 +130,15 @@ class LibraryStore:
         """The filterable columns of the indexed images, in memory and in step with the image index as it is now
         (after what this process added or removed, or another one saved)."""
         index = self.vectors("images")
-        if self._filter_columns is None:
-            self._filter_columns = FilterColumns(self.catalog.column_values, self.catalog.label_pairs,
-                                                 self.catalog.orders_text_by_code_point())
-        mirrored = self._filtered_index
-        if mirrored is None or mirrored[0]() is not index or mirrored[1] != index.version:
-            self._filter_columns.sync(index.ids())
-            self._filtered_index = (weakref.ref(index), index.version)
-        return self._filter_columns
+        with self._filter_lock:
+            if self._filter_columns is None:
+                self._filter_columns = FilterColumns(self.catalog.column_values, self.catalog.label_pairs,
+                                                     self.catalog.orders_text_by_code_point())
+            mirrored = self._filtered_index
+            if mirrored is None or mirrored[0]() is not index or mirrored[1] != index.version:
+                self._filter_columns.sync(index.ids())
+                self._filtered_index = (weakref.ref(index), index.version)
+            return self._filter_columns
 
     def _file_identity(self, kind: str) -> tuple[int, int, int] | None:
         """(inode, mtime, size) of a kind's FAISS file: it changes with every atomic save, by any process."""

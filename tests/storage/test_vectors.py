@@ -205,7 +205,7 @@ def test_an_auto_library_switches_to_inverted_lists_when_it_grows(tiny_library, 
 
 def test_a_product_quantised_library_ranks_its_candidates_by_the_stored_vectors(tiny_archive, tiny_model, tmp_path,
                                                                                  monkeypatch):
-    """PQ codes alone rank poorly (recall 0.50 at 10^6); the planner re-ranks 10x the candidates exactly, so an
+    """PQ codes alone rank poorly (recall 0.47 at 10^6); the planner re-ranks 20x the candidates exactly, so an
     image finds itself first and every score is the true cosine."""
     monkeypatch.setattr(faiss_backend, "MIN_TRAINED", 5)
     store = _library_with_spec(tiny_archive, tiny_model, tmp_path / "lib", "IVF2,PQ4x4")
