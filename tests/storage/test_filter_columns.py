@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from catalog_rows import catalog_with_one_series
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -11,9 +12,8 @@ from radsearch import index, open_library
 from radsearch.datasets.synthetic import render, write_dicom
 from radsearch.privacy import Pseudonymizer
 from radsearch.storage import Catalog
-from radsearch.storage.database import new_library_url, prepare_database
 from radsearch.storage.filter_columns import FilterColumns
-from radsearch.storage.schema import Image, Label, Series, Study
+from radsearch.storage.schema import Image, Label
 
 PSEUDONYMS = Pseudonymizer(salt="test-salt")
 N = 80
@@ -26,20 +26,12 @@ LABELS = ["nodule", "effusion", "fracture"]
 @pytest.fixture()
 def catalog(tmp_path, catalog_backend) -> Catalog:
     """N images with random metadata and labels (a fixed seed); NULLs in every column; SQLite and PostgreSQL."""
-    root = tmp_path
-    url = prepare_database(new_library_url(root)) or f"sqlite:///{root / 'c.sqlite'}"
-    catalog = Catalog(url, PSEUDONYMS)
+    catalog, study_id, series_id = catalog_with_one_series(tmp_path, PSEUDONYMS)
     rng = np.random.default_rng(7)
     with catalog.session() as s:
-        study = Study(study_key="S1", patient_id="P1")
-        s.add(study)
-        s.flush()
-        series = Series(study_id=study.id, series_key="S1/series")
-        s.add(series)
-        s.flush()
         for n in range(N):
             age = None if rng.random() < 0.15 else float(rng.integers(0, 100))
-            image = Image(study_id=study.id, series_id=series.id, path=f"/x/{n}.png", content_hash=str(n),
+            image = Image(study_id=study_id, series_id=series_id, path=f"/x/{n}.png", content_hash=str(n),
                           patient_id=PSEUDONYMS(f"P{n % 9}"), body_part=PARTS[rng.integers(len(PARTS))],
                           view=VIEWS[rng.integers(len(VIEWS))], study_date=DATES[rng.integers(len(DATES))],
                           age=age, width=1, height=1, profile_hash="p", embedding=b"")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from catalog_rows import catalog_with_one_series
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -10,27 +11,19 @@ from sqlalchemy import select
 from radsearch.errors import InvalidFilter
 from radsearch.privacy import Pseudonymizer
 from radsearch.storage import FILTER_COLUMNS, Catalog
-from radsearch.storage.database import new_library_url, prepare_database
 from radsearch.storage.filters import image_filter
-from radsearch.storage.schema import Image, Label, Series, Study
+from radsearch.storage.schema import Image, Label
 
 PSEUDONYMS = Pseudonymizer(salt="test-salt")
 
 
 @pytest.fixture()
 def catalog(tmp_path) -> Catalog:
-    url = prepare_database(new_library_url(tmp_path)) or f"sqlite:///{tmp_path / 'c.sqlite'}"  # see catalog_backend
-    catalog = Catalog(url)
+    catalog, study_id, series_id = catalog_with_one_series(tmp_path)
     with catalog.session() as s:
-        study = Study(study_key="S1", patient_id="P1")
-        s.add(study)
-        s.flush()
-        series = Series(study_id=study.id, series_key="S1/series")
-        s.add(series)
-        s.flush()
         for n, (part, view, age, labels) in enumerate([("CHEST", "PA", 30.0, ["nodule"]), ("CHEST", "LAT", 50.0, []),
                                                        ("HAND", "PA", 70.0, []), ("CHEST", "PA", 65.0, ["nodule"])]):
-            image = Image(study_id=study.id, series_id=series.id, path=f"/x/{n}.png", content_hash=str(n),
+            image = Image(study_id=study_id, series_id=series_id, path=f"/x/{n}.png", content_hash=str(n),
                           patient_id=PSEUDONYMS(f"P{n}"),
                           body_part=part, view=view, age=age, width=1, height=1, profile_hash="p", embedding=b"")
             image.labels = [Label(name=name) for name in labels]
