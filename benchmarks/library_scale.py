@@ -135,8 +135,11 @@ def png(size: int = 8) -> bytes:
     return out.getvalue()
 
 
-def batches(data: dict[str, np.ndarray], profile_hash: str, seed: int = 1):  # noqa: ANN201 - a generator
-    """BulkBatch after BulkBatch of the generated library; a study's report comes with its first image."""
+def batches(data: dict[str, np.ndarray], profile_hash: str, seed: int = 1,  # noqa: ANN201 - a generator
+            files: list[str] | None = None):
+    """BulkBatch after BulkBatch of the generated library; a study's report comes with its first image.
+    With `files`, image i's path is files[i % len(files)] (real files, for benchmarks that open the originals);
+    else a path that does not exist."""
     rng = np.random.default_rng(seed)
     thumb = png()
     n = len(data["study"])
@@ -151,7 +154,8 @@ def batches(data: dict[str, np.ndarray], profile_hash: str, seed: int = 1):  # n
             columns = {c: data[c][i].item() for c in ("body_part", "view", "modality", "sex", "age", "study_date",
                                                       "institution", "manufacturer", "kvp", "split")}
             columns["patient_id"] = f"PT{int(data['patient'][i]):08d}"
-            images.append(NewImage(path=f"/archive/{key}/{i}.dcm", content_hash=f"{i:064x}", frame=0, file_size=None,
+            path = files[i % len(files)] if files else f"/archive/{key}/{i}.dcm"
+            images.append(NewImage(path=path, content_hash=f"{i:064x}", frame=0, file_size=None,
                                    file_mtime_ns=None, width=2048, height=2048, profile_hash=profile_hash,
                                    vector=data["vectors"][i], study_key=key, series_key=f"{key}/1", columns=columns,
                                    study={"study_date": columns["study_date"]}, labels=labels))
@@ -169,8 +173,8 @@ def batches(data: dict[str, np.ndarray], profile_hash: str, seed: int = 1):  # n
         yield BulkBatch(images, [thumb] * len(images), reports)
 
 
-def build(root: Path, n: int, database: str) -> float:
-    """A library of n generated images at root; seconds it took."""
+def build(root: Path, n: int, database: str, files: list[str] | None = None) -> float:
+    """A library of n generated images at root (their paths: see `batches`); seconds it took."""
     model = untrained_model("tiny")
     model.save_pretrained(root / "model")
     url = prepare_database(database) if database != "sqlite" else ""
@@ -179,7 +183,7 @@ def build(root: Path, n: int, database: str) -> float:
     data = generate(n, model.embed_dim)
     started = time.perf_counter()
     with tqdm(total=n, desc="bulk load", unit="image", mininterval=10) as bar:
-        bulk_load(store, batches(data, model.profile.hash), progress=bar.update)
+        bulk_load(store, batches(data, model.profile.hash, files=files), progress=bar.update)
     return time.perf_counter() - started
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from .columns import COLUMNS, Column
 from .config import LibraryConfig, budget_bytes, write_config
 from .curation import Curator
+from .datasets.report_reading import Finding, read_report
 from .errors import LibraryCorrupt, LibraryMismatch, ModelDirError
 from .files import CONFIG_FILE, content_hash
 from .heads import HeadRegistry
@@ -26,7 +27,7 @@ from .indexer import IndexSummary, index_files, record_run, remove_files
 from .indexer.pipeline import BATCH_SIZE
 from .models import Encoder, check_precision, load_encoder, set_encoder_threads, set_precision
 from .pacs import is_dicomweb_url
-from .search import SearchEngine
+from .search import Collections, Feedback, SearchEngine
 from .search.viewer import viewer_template, viewer_url
 from .storage import AuditRecord, ImageRecord, LibraryStore
 from .storage.database import new_library_url, parse, prepare_database, safe
@@ -84,6 +85,20 @@ class Library:
         if self._heads is None:
             self._heads = HeadRegistry(self.store, lambda: self.encoder)
         return self._heads
+
+    @property
+    def collections(self) -> Collections:
+        """Named sets of cases and searches, kept in the catalog and usable as examples (radsearch.search)."""
+        return Collections(self.search)
+
+    @property
+    def feedback(self) -> Feedback:
+        """Relevance marks on results, and searches refined by them (radsearch.search)."""
+        return Feedback(self.search)
+
+    def export_collection(self, name: str, out: str | Path) -> tuple[Path, int]:
+        """A collection's cases (those still indexed) as a manifest; returns its path and row count."""
+        return self.curate.export(out, ids=self.collections.image_ids(name))
 
     @property
     def curate(self) -> Curator:
@@ -156,6 +171,10 @@ class Library:
         except KeyError:
             raise KeyError(f"no image with id {image_id} in {self.path}") from None
 
+    def images(self, image_ids: Sequence[int]) -> dict[int, ImageRecord]:
+        """Several indexed images by id in one catalog query; ids no longer indexed are absent."""
+        return self.store.catalog.get([int(i) for i in image_ids]) if image_ids else {}
+
     def header(self, image_id: int) -> dict[str, Any]:
         """The stored DICOM header (DICOM JSON, without pixels or identities); {} for non-DICOM images."""
         try:
@@ -203,6 +222,22 @@ class Library:
     def first_image_of(self, study_key: str) -> int | None:
         """The id of a study's first image (a cited case's picture), or None."""
         return self.store.catalog.first_image_of(study_key)
+
+    def study_images(self, study_key: str) -> list[ImageRecord]:
+        """A study's images (all its views) with metadata, labels and the study's report, in index order."""
+        ids = self.store.catalog.images_of_study(study_key)
+        rows = self.store.catalog.get(ids)
+        return [rows[i] for i in ids if i in rows]
+
+    def patient_studies(self, patient_id: str | None) -> list[dict[str, Any]]:
+        """The studies the library holds of a patient (pseudonymised id as results carry it), oldest first:
+        study_key, study_date, images, first_image."""
+        return self.store.catalog.studies_of_patient(patient_id) if patient_id else []
+
+    @staticmethod
+    def report_findings(text: str | None) -> list[Finding]:
+        """The findings a report states or rules out, each with its status and side (datasets.report_reading)."""
+        return list(read_report(text or "").findings)
 
     def find_dicom(self, study_uid: str | None = None, sop_uid: str | None = None) -> list[int]:
         """The ids of the indexed images of a DICOM instance (SOP Instance UID) or study (Study Instance UID)."""

@@ -153,3 +153,33 @@ def test_a_memory_budget_is_recorded_with_the_library_and_a_wrong_one_is_refused
     assert done.exit_code == 0, done.output
     assert budget_bytes(read_config(library).memory_budget) == int(1.5 * 2**30)
     assert budget_bytes("") > budget_bytes("1K")  # unset: a share of this machine's memory
+
+
+def test_collections_from_the_command_line_and_eval_of_judged_queries(runner, tiny_library, tmp_path):
+    import shutil
+
+    from radsearch import open_library
+    library = tmp_path / "library"
+    shutil.copytree(tiny_library, library)
+    lib = open_library(library)
+    ids = [str(h.id) for h in lib.search("nodule", k=2)]
+    added = runner.invoke(main, ["collections", "add", "--library", str(library), "nodules", *ids, "--note", "x"])
+    assert added.exit_code == 0 and "2 added to nodules" in added.output
+    listed = runner.invoke(main, ["collections", "list", "--library", str(library)])
+    assert listed.output.startswith("nodules  2 items")
+    shown = runner.invoke(main, ["collections", "show", "--library", str(library), "nodules"])
+    assert all(f"image {i} " in shown.output for i in ids)
+    out = tmp_path / "nodules.csv"
+    exported = runner.invoke(main, ["collections", "export", "--library", str(library), "nodules", "--out", str(out)])
+    assert exported.exit_code == 0 and out.is_file()
+    missing = runner.invoke(main, ["collections", "show", "--library", str(library), "board"])
+    assert missing.exit_code == 1 and "no collection named 'board'" in missing.output
+    assert "Traceback" not in missing.output
+    nothing = runner.invoke(main, ["eval", "--library", str(library)])
+    assert nothing.exit_code != 0 and "no judged queries yet" in nothing.output
+    first = lib.search("nodule", k=10)
+    lib.feedback.mark("nodule", first[0].id, True)
+    lib.feedback.mark("nodule", first[1].id, False)
+    judged = runner.invoke(main, ["eval", "--library", str(library), "--json"])
+    figures = json.loads(judged.output)["judged"]
+    assert figures["precision_at_k"] == pytest.approx(0.1) and figures["judged_at_k"] == pytest.approx(0.2)

@@ -28,6 +28,7 @@ from .auth import TokenChecker
 from .errors import NotFound, install_error_handlers
 from .limits import BodyLimit
 from .results import draft_json, hits_json, image_json
+from .workspace import add_workspace_routes
 
 MAX_K = 1000  # results per request; more is a bulk export, not a search
 MAX_QUERY_VIEWS = 8  # images of a PACS study used as one query (a radiograph study has a few views)
@@ -46,6 +47,7 @@ class SearchRequest(BaseModel):
     results: Literal["images", "reports", "sentences"] = "images"
     by: Literal["study", "patient"] | None = None
     include_own: bool = False
+    feedback: bool = Field(False, description="refine by the caller's relevance marks on this query (POST /feedback)")
 
 
 class DraftRequest(BaseModel):
@@ -74,6 +76,8 @@ def create_app(library: str | Path | Library, users_file: str | Path | None = No
     def as_caller(user: str | None):  # noqa: ANN202 - a context manager
         return acting_as(f"api:{user}") if user else nullcontext()
 
+    add_workspace_routes(app, lib, User, as_caller)
+
     @app.get("/health", tags=["service"])
     def health() -> dict:
         """Whether the library answers (no sign-in: for load balancers and monitoring)."""
@@ -91,6 +95,11 @@ def create_app(library: str | Path | Library, users_file: str | Path | None = No
         and report results."""
         query = _one_query(lib, request, pacs)
         with as_caller(user):
+            if request.feedback:
+                if request.results != "images" or request.by:
+                    raise ValueError("feedback refines image results; drop results and by")
+                return hits_json(lib, lib.feedback.search(query, request.k, request.where,
+                                                          include_own=request.include_own))
             hits = lib.search(query, request.k, request.where, results=request.results, by=request.by,
                               include_own=request.include_own)
         return hits_json(lib, hits)

@@ -7,10 +7,10 @@ commands so `radsearch --help` is instant.
 
 from __future__ import annotations
 
-from . import curate, data, heads, maintain, models, search, serve, train
+from . import collections, curate, data, heads, maintain, models, search, serve, train
 from .root import main
 
-for _module in (data, train, models, maintain, search, heads, curate, serve):
+for _module in (data, train, models, maintain, search, heads, curate, collections, serve):
     _module.register(main)
 
 __all__ = ["main"]

@@ -22,14 +22,16 @@ DEMO_STUDIES = 800  # enough patients that the tiny encoder learns the findings 
 @click.option("--users", "users_file", envvar="RADSEARCH_USERS", type=click.Path(dir_okay=False, path_type=Path),
               help="Users file (`radsearch users add`): everyone signs in, and searches are audited under their "
                    "name (or RADSEARCH_USERS).")
-def ui(library: Path, host: str, port: int, users_file: Path | None) -> None:
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True,
+              help="The reading-room dark theme, or a light one for every reader of this server.")
+def ui(library: Path, host: str, port: int, users_file: Path | None, theme: str) -> None:
     """Start the Streamlit UI on a library and print its URL; stopping this command stops the server."""
     from ..access import require_auth
     from ..config import read_config
     from ..ui.server import serve
     read_config(library)  # fail here, clearly, rather than inside the browser
     require_auth(host, users_file)
-    sys.exit(serve(library, host, port, users_file, echo=click.echo))
+    sys.exit(serve(library, host, port, users_file, echo=click.echo, theme=theme))
 
 
 @click.command()

@@ -123,8 +123,9 @@ def align(model_dir: Path, manifest: Path, out: Path, text_tower: str | None, ep
 
 @click.command(name="eval")
 @library_option()
-@click.option("--queries", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Manifest whose rows are the queries.")
+@click.option("--queries", type=click.Path(dir_okay=False, path_type=Path),
+              help="Manifest whose rows are the queries (label overlap). Without it only the queries readers "
+                   "judged in the UI or over REST are scored.")
 @click.option("-k", default=10, show_default=True)
 @click.option("--split", default="test", show_default=True, help="Use only rows of this split ('' for all).")
 @click.option("--baseline", "baselines", multiple=True, type=click.Choice(["random-init", "pixels"]),
@@ -138,17 +139,26 @@ def align(model_dir: Path, manifest: Path, out: Path, text_tower: str | None, ep
 def evaluate(library: Path, queries: Path, k: int, split: str, baselines: tuple[str, ...],
              compare: tuple[Path, ...], drafts: bool, as_json: bool) -> None:
     """Retrieval quality: precision/mAP/nDCG@K, recall@K, probe AUROC, per label and body part; beside
-    same-run baselines and other encoders (--compare)."""
+    same-run baselines and other encoders (--compare); and precision on the queries readers judged."""
     from ..evaluation.drafting import evaluate_drafts
+    from ..evaluation.judged import judged_precision
     from ..evaluation.retrieval import evaluate as run_eval
     lib = open_lib(library)
+    judged = judged_precision(lib, k)
+    if queries is None and not judged.queries:
+        raise click.UsageError("give --queries MANIFEST: this library has no judged queries yet (mark results "
+                               "relevant or not in the UI, or POST /feedback)")
     report = run_eval(lib, queries, k=k, split=split or None, baselines=baselines, progress=not as_json,
-                      compare=compare)
-    drafting = evaluate_drafts(lib, queries, k=k, split=split or None, progress=not as_json) if drafts else None
+                      compare=compare) if queries else None
+    drafting = evaluate_drafts(lib, queries, k=k, split=split or None, progress=not as_json) \
+        if drafts and queries else None
     if as_json:
-        click.echo(json.dumps(report.to_dict() | ({"drafting": drafting.to_dict()} if drafting else {})))
+        click.echo(json.dumps((report.to_dict() if report else {}) | {"judged": judged.to_dict()}
+                              | ({"drafting": drafting.to_dict()} if drafting else {})))
         return
-    click.echo(report.table())
+    if report:
+        click.echo(report.table() + "\n")
+    click.echo(judged.table())
     if drafting:
         click.echo("\n" + drafting.table())
 

@@ -109,10 +109,11 @@ class Curator:
                  "method": used} for i, (x, y), c in zip(ids, xy, groups)]
 
     def export(self, out: str | Path, where: dict[str, Any] | None = None,
-               exclude: Sequence[str | Path] = ()) -> tuple[Path, int]:
-        """Write a manifest of the images the filter selects minus those the exclusion CSVs drop."""
+               exclude: Sequence[str | Path] = (), ids: Sequence[int] | None = None) -> tuple[Path, int]:
+        """Write a manifest of the images the filter selects (or of these ids) minus those the exclusion CSVs
+        drop."""
         drop = export.excluded_ids(exclude)
-        ids = self._ids(where)
+        ids = list(ids) if ids is not None else self._ids(where)
         if ids is None:
             ids = self.store.catalog.ids("images").tolist()
         rows = self.store.catalog.get([i for i in ids if i not in drop])

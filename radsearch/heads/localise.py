@@ -57,6 +57,13 @@ class Explanation:
         blended = grey * (1 - weight) + heat_colours(strength) * weight
         return Image.fromarray(np.round(blended * 255).astype(np.uint8), mode="RGB")
 
+    def heat_layer(self) -> np.ndarray:
+        """The map alone as an RGBA layer (H, W, 4) uint8, transparent where it is weak: for a viewer to draw
+        over the image at whatever window it shows."""
+        strength = np.clip((self.heatmap - OVERLAY_FLOOR) / (1 - OVERLAY_FLOOR), 0, 1)
+        rgba = np.concatenate([heat_colours(strength), strength[..., None]], axis=-1)
+        return np.round(rgba * 255).astype(np.uint8)
+
 
 def heat_colours(values: np.ndarray) -> np.ndarray:
     """[0, 1] -> RGB in [0, 1] from red to yellow: never white or grey, so it stands out on a radiograph."""

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 LUT_MIN_PIXELS = 1 << 16  # below this, per-pixel evaluation is as fast as building a table
 LUT_MAX_LEVELS = 1 << 20  # stored-value ranges wider than this (32-bit data) are evaluated per pixel
 JPEG_LS = ("1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81")
+FULL_RANGE = -1  # voi_preset meaning "no window": the whole range of modality values, for a viewer to window
 
 
 def read_dicom(source: str | Path | bytes, name: str, voi_preset: int = 0, max_pixels: int | None = None) -> Radiograph:
@@ -87,8 +88,12 @@ def _read_dicom(source: str | Path | bytes, name: str, voi_preset: int, max_pixe
     metadata = dicom_metadata(ds)
     metadata["frames"] = frames
     metadata["header"] = header_json(ds)
-    return [Radiograph(pixels=_frame_pixels(ds, frame, name, voi_preset), metadata=dict(metadata, frame=i),
-                       source=name) for i, frame in enumerate(stack)]
+    radiographs = [Radiograph(pixels=_frame_pixels(ds, frame, name, voi_preset), metadata=dict(metadata, frame=i),
+                              source=name) for i, frame in enumerate(stack)]
+    if voi_preset == FULL_RANGE:  # the header's windows, in the units of these full-range pixels
+        for radiograph, frame in zip(radiographs, stack):
+            radiograph.metadata["windows"] = _windows_in_range(ds, frame)
+    return radiographs
 
 
 def _frame_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str, voi_preset: int) -> np.ndarray:
@@ -109,6 +114,10 @@ def voi_preset_names(source: str | Path | bytes) -> list[str]:
         ds = pydicom.dcmread(io.BytesIO(source) if isinstance(source, bytes) else source, stop_before_pixels=True)
     except Exception:  # noqa: BLE001 - not a DICOM (a PNG or JPEG has no presets)
         return []
+    return _preset_names(ds)
+
+
+def _preset_names(ds: pydicom.Dataset) -> list[str]:
     count = voi_preset_count(ds)
     if not count:
         return []
@@ -120,6 +129,41 @@ def voi_preset_names(source: str | Path | bytes) -> list[str]:
     explanations = listed(ds.get("WindowCenterWidthExplanation", [])) if "WindowCenterWidthExplanation" in ds else []
     return [str(explanations[n]) if n < len(explanations) and explanations[n] else
             f"centre {float(centres[n]):g} / width {float(widths[min(n, len(widths) - 1)]):g}" for n in range(count)]
+
+
+def _windows_in_range(ds: pydicom.Dataset, raw: np.ndarray) -> list[dict[str, Any]]:
+    """The header's VOI presets as {name, centre, width} on the [0, 1] scale of FULL_RANGE pixels (so a
+    viewer can apply and adjust them on those pixels). A VOI LUT is given as its input range, the linear
+    window closest to it. Colour images have none; a window that misses every value is left out."""
+    count = voi_preset_count(ds)
+    if not count or raw.ndim != 2:
+        return []
+    if "ModalityLUTSequence" in ds:
+        values = apply_modality_lut(raw, ds)
+        low, high = float(np.min(values)), float(np.max(values))
+    else:
+        ends = apply_modality_lut(np.array([raw.min(), raw.max()]), ds)
+        low, high = float(np.min(ends)), float(np.max(ends))
+    span = (high - low) or 1.0
+    inverted = str(ds.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1" or \
+        str(ds.get("PresentationLUTShape", "")).strip().upper() == "INVERSE"
+    if "VOILUTSequence" in ds:
+        windows = []
+        for item in ds.VOILUTSequence:
+            entries, first = int(item.LUTDescriptor[0]) or 65536, float(item.LUTDescriptor[1])
+            windows.append((first + entries / 2, float(entries)))
+    else:
+        def listed(value) -> list:  # noqa: ANN001
+            return list(value) if isinstance(value, pydicom.multival.MultiValue) else [value]
+        centres, widths = listed(ds.WindowCenter), listed(ds.WindowWidth)
+        windows = [(float(centres[n]), float(widths[min(n, len(widths) - 1)])) for n in range(count)]
+    out = []
+    for name, (centre, width) in zip(_preset_names(ds), windows):
+        level, share = (centre - low) / span, max(width / span, 1e-4)
+        if level + share / 2 < 0 or level - share / 2 > 1:
+            continue  # misses this image's values entirely (the reader shows such files at full range too)
+        out.append({"name": name, "centre": 1.0 - level if inverted else level, "width": share})
+    return out
 
 
 def voi_preset_count(ds: pydicom.Dataset) -> int:
@@ -156,7 +200,7 @@ def _display_pixels(ds: pydicom.Dataset, raw: np.ndarray, name: str = "<dicom>",
 def _display_values(ds: pydicom.Dataset, raw: np.ndarray, name: str, voi_preset: int) -> np.ndarray:
     """Modality LUT, then a VOI preset, scaled to [0, 1]; MONOCHROME1 / INVERSE shown dense-is-bright."""
     values = apply_modality_lut(raw, ds).astype(np.float64)
-    presets = voi_preset_count(ds)
+    presets = 0 if voi_preset == FULL_RANGE else voi_preset_count(ds)
     if presets and not 0 <= voi_preset < presets:
         raise UnreadableImage(name, f"asked for VOI preset {voi_preset}, the file has {presets} (0..{presets - 1})")
     if presets:

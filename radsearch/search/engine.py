@@ -140,6 +140,33 @@ class SearchEngine:
             wanted = (centre / max(float(np.linalg.norm(centre)), 1e-12))[None]
         return self._image_hits(wanted, k, where, avoid=unwanted if len(unwanted) else None, skip=skip)
 
+    @audited("search_feedback")
+    def refined(self, query: Query, relevant: Sequence[int] = (), not_relevant: Sequence[int] = (),
+                k: int = 10, where: dict[str, Any] | None = None, include_own: bool = False) -> list[Hit]:
+        """A query again, after its results were judged (relevance feedback, Rocchio's rule): the query's unit
+        vector plus the mean of the relevant images' vectors is searched, and images like one marked not
+        relevant are pushed down as negative examples are (`examples`). Without marks it is the plain query."""
+        if is_text(query):
+            if not isinstance(query, str) or not query.strip():
+                raise ValueError("a text query needs some text")
+            vector, skip = self.embed_texts([query])[0], frozenset()
+        elif isinstance(query, (int, np.integer)):
+            vector = self.image_vector(int(query))
+            skip = frozenset() if include_own else self.store.catalog.same_case(int(query))
+        else:  # one image, or the views of one study
+            images = list(query) if isinstance(query, (list, tuple)) else [query]
+            vector = self._embed(images).mean(axis=0)
+            skip = frozenset() if include_own else frozenset().union(*(self._own_of(i) for i in images))
+        wanted = np.asarray(vector, np.float32) / max(float(np.linalg.norm(vector)), 1e-12)
+        dim = self.store.config.embed_dim  # marked images removed since are left out
+        liked = self.store.catalog.embeddings("images", [int(i) for i in relevant], dim)[1]
+        if len(liked):
+            wanted = wanted + liked.mean(axis=0)
+            wanted = wanted / max(float(np.linalg.norm(wanted)), 1e-12)
+        unwanted = self.store.catalog.embeddings("images", [int(i) for i in not_relevant], dim)[1]
+        return self._noted(self._image_hits(wanted, k, where, avoid=unwanted if len(unwanted) else None, skip=skip),
+                           where)
+
     @audited("search_text")
     def text(self, text: str, k: int = 10, where: dict[str, Any] | None = None) -> list[Hit]:
         """The k images whose embedding best matches a free-text description.

@@ -5,11 +5,14 @@ from .catalog import Catalog, ImageFilter
 from .filters import FILTER_COLUMNS
 from .rows import (
     AuditRecord,
+    CollectionItemRecord,
+    CollectionRecord,
     CopyRecord,
     FailureRecord,
     FileState,
     ImageLocation,
     ImageRecord,
+    JudgementRecord,
     NewImage,
     NewReport,
     NewSentence,
@@ -20,7 +23,9 @@ from .rows import (
 )
 from .store import LibraryStore, disk_full_is_reported
 from .vectors import VectorIndex
+from .workspace import Workspace
 
-__all__ = ["FILTER_COLUMNS", "AuditRecord", "Catalog", "CopyRecord", "FailureRecord", "FileState", "ImageFilter",
-           "ImageLocation", "ImageRecord", "LibraryStore", "NewImage", "NewReport", "NewSentence", "RemovedRows",
-           "ReportRecord", "RunRecord", "SentenceRecord", "VectorIndex", "disk_full_is_reported"]
+__all__ = ["FILTER_COLUMNS", "AuditRecord", "Catalog", "CollectionItemRecord", "CollectionRecord", "CopyRecord",
+           "FailureRecord", "FileState", "ImageFilter", "ImageLocation", "ImageRecord", "JudgementRecord",
+           "LibraryStore", "NewImage", "NewReport", "NewSentence", "RemovedRows", "ReportRecord", "RunRecord",
+           "SentenceRecord", "VectorIndex", "Workspace", "disk_full_is_reported"]

@@ -367,6 +367,21 @@ class Catalog:
             return s.scalar(select(Image.id).join(Study, Image.study_id == Study.id)
                             .where(Study.study_key == study_key).order_by(Image.id).limit(1))
 
+    def images_of_study(self, study_key: str) -> list[int]:
+        """The ids of a study's images (its views), in index order."""
+        with self._sessions() as s:
+            return list(s.scalars(select(Image.id).join(Study, Image.study_id == Study.id)
+                                  .where(Study.study_key == study_key).order_by(Image.id)))
+
+    def studies_of_patient(self, patient_id: str) -> list[dict[str, Any]]:
+        """A patient's studies (by pseudonym) with their date, image count and first image, oldest first."""
+        query = (select(Study.study_key, Study.study_date, func.count(Image.id), func.min(Image.id))
+                 .join(Image, Image.study_id == Study.id).where(Study.patient_id == patient_id)
+                 .group_by(Study.id, Study.study_key, Study.study_date).order_by(Study.study_date, Study.study_key))
+        with self._sessions() as s:
+            return [{"study_key": key, "study_date": day, "images": int(n), "first_image": int(first)}
+                    for key, day, n, first in s.execute(query)]
+
     def images_of_instance(self, sop_uid: str) -> list[int]:
         """The ids of the frames indexed from the DICOM instance with this SOP Instance UID."""
         with self._sessions() as s:

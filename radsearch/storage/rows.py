@@ -166,3 +166,33 @@ class RemovedRows:
 
     def counts(self) -> dict[str, int]:
         return {"images": len(self.images), "reports": len(self.reports), "studies": self.studies}
+
+
+@dataclass(frozen=True)
+class CollectionRecord:
+    name: str
+    note: str
+    created: str
+    user: str
+    items: int
+
+
+@dataclass(frozen=True)
+class CollectionItemRecord:
+    id: int
+    image_id: int | None  # a case; None for a saved search
+    path: str | None
+    study_key: str | None
+    search: dict[str, Any] | None  # a saved search: query, where, by, k
+    note: str
+    added: str
+    user: str
+
+
+@dataclass(frozen=True)
+class JudgementRecord:
+    query: str  # as the audit log describes it: "text: ...", "library image 12", "image NAME sha256:..."
+    image_id: int
+    relevant: bool
+    user: str
+    at: str

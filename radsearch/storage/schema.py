@@ -195,4 +195,48 @@ class AuditEntry(Base):
     results: Mapped[str] = mapped_column(Text)  # JSON: ids shown (images, reports; a draft: its studies)
 
 
+class Collection(Base):
+    """A named set of cases a user keeps: a teaching file, a tumour-board list, a curation set."""
+
+    __tablename__ = "collections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[str] = mapped_column(String(32))  # UTC, ISO 8601
+    user: Mapped[str] = mapped_column(String(128))
+
+
+class CollectionItem(Base):
+    """A case (an image id) or a search (its query and filters as JSON) in a collection, with a note.
+
+    No foreign key to images: a case removed from the library stays listed (path and study kept) and is
+    reported as gone; image ids are never reused, so the id cannot come to mean another image."""
+
+    __tablename__ = "collection_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
+    image_id: Mapped[int | None] = mapped_column(Integer)
+    path: Mapped[str | None] = mapped_column(Text)
+    study_key: Mapped[str | None] = mapped_column(String(128))
+    search: Mapped[str | None] = mapped_column(Text)  # JSON: {"query": ..., "where": ..., "by": ..., "k": ...}
+    note: Mapped[str] = mapped_column(Text, default="")
+    added: Mapped[str] = mapped_column(String(32))
+    user: Mapped[str] = mapped_column(String(128))
+
+
+class Judgement(Base):
+    """A user's relevance mark on one result of one query (the query as the audit log describes it);
+    the latest mark of a user replaces the earlier one."""
+
+    __tablename__ = "judgements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query: Mapped[str] = mapped_column(String(512))
+    image_id: Mapped[int] = mapped_column(Integer)
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    user: Mapped[str] = mapped_column(String(128))
+    at: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (UniqueConstraint("query", "image_id", "user", name="uq_judgements_query_image_user"),
+                      Index("ix_judgements_query", "query"))
+
+
 KINDS = {"images": Image, "reports": Report, "sentences": Sentence}  # the tables with an embedding and an index

@@ -27,6 +27,7 @@ from .filter_columns import FilterColumns
 from .rows import RemovedRows
 from .schema import KINDS
 from .vectors import VectorIndex, vector_backend
+from .workspace import Workspace
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # no room left: the disk, the user's quota, a file-size limit
 
@@ -59,6 +60,7 @@ class LibraryStore:
         self.config = config
         self.pseudonymise = Pseudonymizer(config.pseudonym_salt, config.keep_identifiers)
         self.catalog = Catalog(self.database_url, self.pseudonymise)
+        self.workspace = Workspace(self.catalog)  # collections and relevance marks
         self.backend = vector_backend(config.vector_backend)
         self._vectors: dict[str, VectorIndex] = {}
         self._on_disk: dict[str, tuple[int, int, int] | None] = {}  # file identity each loaded index came from

@@ -13,23 +13,40 @@ import os
 import signal
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 from ..access import USERS_ENV, upload_limit_mb
 
 APP = Path(__file__).parent / "app.py"
+CONFIG = Path(__file__).parent / "streamlit.toml"
+THEMES = ("dark", "light")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 STOP_TIMEOUT_S = 10  # how long the child may take to stop before it is killed
 
 
-def streamlit_command(library: Path, host: str, port: int) -> list[str]:
-    upload_mb = max(1, round(upload_limit_mb()))
-    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host,
-            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--server.maxUploadSize", str(upload_mb),  # the server refuses larger bodies before they are read
-            "--", "--library", str(Path(library).resolve())]
+def streamlit_options(theme: str = "dark") -> dict[str, str]:
+    """The app's own Streamlit configuration (ui/streamlit.toml) as option -> value; theme "light" swaps the
+    dark palette for Streamlit's light one."""
+    if theme not in THEMES:
+        raise ValueError(f"theme is one of {', '.join(THEMES)}, not {theme!r}")
+    with open(CONFIG, "rb") as fh:
+        config = tomllib.load(fh)
+    if theme == "light":
+        config["theme"] = {"base": "light", "primaryColor": config["theme"]["primaryColor"]}
+    return {f"{section}.{key}": str(value).lower() if isinstance(value, bool) else str(value)
+            for section, values in config.items() for key, value in values.items()}
+
+
+def streamlit_command(library: Path, host: str, port: int, theme: str = "dark") -> list[str]:
+    options = streamlit_options(theme) | {
+        "server.address": host, "server.port": str(port),
+        "server.maxUploadSize": str(max(1, round(upload_limit_mb()))),  # larger bodies are refused unread
+    }
+    flags = [part for name, value in options.items() for part in (f"--{name}", value)]
+    return [sys.executable, "-m", "streamlit", "run", str(APP), *flags, "--", "--library", str(Path(library).resolve())]
 
 
 def _die_with_parent() -> None:
@@ -39,14 +56,17 @@ def _die_with_parent() -> None:
 
 
 def serve(library: Path, host: str, port: int, users_file: Path | None = None,
-          echo: Callable[[str], None] = print) -> int:
-    """Run the UI until it stops or this process is told to stop; returns Streamlit's exit status."""
+          echo: Callable[[str], None] = print, theme: str = "dark") -> int:
+    """Run the UI until it stops or this process is told to stop; returns Streamlit's exit status.
+
+    The one line printed is the URL: Streamlit's own banner (its stdout) is dropped, and its log is kept to
+    errors, which still reach this terminal on stderr."""
     env = dict(os.environ)
     env.pop(USERS_ENV, None)
     if users_file:
         env[USERS_ENV] = str(Path(users_file).resolve())
     echo(f"radsearch UI on http://{host}:{port}" + (" (sign-in required)" if users_file else "") + "  (Ctrl-C to stop)")
-    child = subprocess.Popen(streamlit_command(library, host, port), env=env,
+    child = subprocess.Popen(streamlit_command(library, host, port, theme), env=env, stdout=subprocess.DEVNULL,
                              preexec_fn=_die_with_parent if sys.platform == "linux" else None)
 
     def forward(signum: int, _frame: object) -> None:

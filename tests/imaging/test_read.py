@@ -204,3 +204,28 @@ def test_accession_and_series_are_read_and_the_header_json_has_no_identity(chest
     assert "series_description" not in meta and "CHEST PA" not in str(meta["header"])  # free text: PS3.15 X
     header = str(meta["header"])
     assert "1.2.3.4.5" in header and "Roe" not in header and "19700101" not in header and "A77" not in header
+
+
+@pytest.mark.parametrize("monochrome1", [False, True], ids=["MONOCHROME2", "MONOCHROME1"])
+@pytest.mark.parametrize("rescale", [False, True], ids=["stored", "rescaled"])
+def test_full_range_pixels_windowed_by_their_header_window_look_as_a_viewer_shows_them(chest, tmp_path, monochrome1,
+                                                                                       rescale):
+    """What the compare view receives: every stored value (no window), and the header's windows on the same
+    [0, 1] scale, so that the browser applying a window draws what the reader would see."""
+    import pydicom
+
+    from radsearch.imaging import FULL_RANGE
+    path = write_dicom(chest, tmp_path / "windowed.dcm", TAGS, monochrome1=monochrome1, rescale=rescale)
+    ds = pydicom.dcmread(path)
+    centre, width = float(ds.WindowCenter), float(ds.WindowWidth)
+    ds.WindowCenter, ds.WindowWidth = [centre + width * 0.1, centre], [width * 0.5, width]  # a narrower one first
+    ds.save_as(path)
+    full = read(path, voi_preset=FULL_RANGE)
+    windows = full.metadata["windows"]
+    assert [w["name"] for w in windows] == [f"centre {c:g} / width {w:g}" for c, w in
+                                            zip(ds.WindowCenter, ds.WindowWidth)]
+    for n, window in enumerate(windows):
+        shown = read(path, voi_preset=n).pixels
+        low = window["centre"] - window["width"] / 2
+        drawn = np.clip((full.pixels - low) / window["width"], 0, 1)
+        assert np.abs(drawn - shown).max() < 0.01

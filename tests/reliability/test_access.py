@@ -88,6 +88,7 @@ def test_signing_in_gates_the_ui_and_searches_are_audited_under_the_login(librar
     at.text_input[1].input(token)
     at.button[0].click().run()
     assert not at.exception and at.tabs  # the search page
+    at.session_state["tab"] = "Search by text"  # as the reader's click on the text tab does
     box = next(t for t in at.text_input if t.label == "Describe the finding")
     box.input("left pleural effusion").run()
     entries = open_library(library).audit_log()

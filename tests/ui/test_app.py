@@ -21,24 +21,54 @@ def app(tiny_library, monkeypatch) -> AppTest:
     return at
 
 
-def test_text_search_shows_results_with_scores_findings_and_reports(app):
-    app.text_input[0].input("pleural effusion").run()
-    assert not app.exception
-    assert any("pleural effusion" in s.value for s in app.subheader)
-    cards = [m.value for m in app.markdown if "findings:" in m.value]
-    assert len(cards) == 12 == len(app.get("image"))  # the default number of results, each with its picture
-    assert any("IMPRESSION" in m.value for m in app.markdown)  # report text in the expanders
+@pytest.fixture()
+def own_app(tiny_library, monkeypatch, tmp_path) -> AppTest:
+    """The app on a private copy of the tiny library, for tests that keep something in it."""
+    import shutil
+    library = tmp_path / "library"
+    shutil.copytree(tiny_library, library)
+    monkeypatch.setenv("RADSEARCH_LIBRARY", str(library))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
 
 
-def test_similar_button_searches_by_that_result_and_close_returns(app):
-    app.text_input[0].input("nodule").run()
-    first_card = next(m.value for m in app.markdown if "findings:" in m.value)
-    app.button[0].click().run()
+def text_search(at: AppTest, text: str) -> AppTest:
+    """Type a finding on the text tab, as a reader does."""
+    at.session_state["tab"] = "Search by text"
+    return at.text_input(key="q").input(text).run()
+
+
+def cards(at: AppTest) -> list[str]:
+    """Each result card's first line ("**#1** · 0.912 · CHEST · PA"), in rank order."""
+    found = [m.value for m in at.markdown if m.value.startswith("**#")]
+    return sorted(found, key=lambda line: int(line[3:line.index("**", 3)]))
+
+
+def test_text_search_shows_cards_with_rank_score_view_findings_and_the_sentence_that_matched(app):
+    text_search(app, "pleural effusion")
     assert not app.exception
-    assert app.subheader[0].value.startswith("Images similar to library image")  # shown first, above the tabs
+    assert any(s.value == "Images matching “pleural effusion”" for s in app.subheader)
+    assert len(cards(app)) == 12 == len(app.get("image"))  # the default number of results, each with its picture
+    parts = {"CHEST", "HAND", "KNEE", "PELVIS"}  # the synthetic anatomies: every card names its view's anatomy
+    assert all(any(f" · {part}" in card for part in parts) for card in cards(app))
+    compares = [b for b in app.button if b.label == "Compare"]
+    assert len(compares) == 12 and all(b.proto.type == "primary" for b in compares)  # one clear primary action
+    assert any("effusion" in m.value and m.value.startswith("“") for m in app.markdown)  # the matched sentence
+    assert any("-badge[" in m.value for m in app.markdown)  # the findings as chips
+
+
+def test_similar_searches_by_that_result_and_new_search_returns(app):
+    text_search(app, "nodule")
+    first = cards(app)[0]
+    similar = next(b for b in app.button if b.label == "Similar")
+    image_id = int(similar.key.rsplit("-", 1)[1])
+    similar.click().run()
+    assert not app.exception
+    assert app.subheader[0].value == f"Images similar to library image {image_id}"
     # the chosen image and the rest of its patient are left out: no result is the image itself (score 1.000)
-    top = next(m.value for m in app.markdown if "findings:" in m.value)  # the similar list is shown first
-    assert not top.startswith("**1.000**") and top != first_card
+    assert not cards(app)[0].startswith("**#1** · 1.000") and cards(app)[0] != first
     app.button(key="close-similar").click().run()
     assert not any("similar to library image" in s.value for s in app.subheader)
 
@@ -47,9 +77,8 @@ def test_body_part_filter_limits_results(app):
     options = app.sidebar.multiselect[0].options
     part = next(o for o in options if o != "CHEST")
     app.sidebar.multiselect[0].set_value([part]).run()
-    app.text_input[0].input("normal radiograph").run()
-    cards = [m.value for m in app.markdown if "findings:" in m.value]
-    assert cards and all(f"· {part} " in card for card in cards)
+    text_search(app, "normal radiograph")
+    assert cards(app) and all(f" · {part}" in card for card in cards(app))
 
 
 def test_missing_library_shows_an_error_not_a_traceback(tmp_path, monkeypatch):
@@ -67,7 +96,7 @@ def test_result_without_a_thumbnail_still_shows_its_image(tiny_library, monkeypa
     monkeypatch.setenv("RADSEARCH_LIBRARY", str(library))
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.text_input[0].input("nodule").run()
+    text_search(at, "nodule")
     assert not at.exception
     assert len(at.get("image")) == 12  # one image per result, decoded from the original files
 
@@ -79,13 +108,14 @@ def test_start_page_shows_the_search_controls_and_nothing_stray(tiny_library, mo
     monkeypatch.setenv("RADSEARCH_LIBRARY", str(library))
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    assert at.title[0].value == "radsearch"
+    assert at.sidebar.title[0].value == "radsearch"
     assert at.get("file_uploader") and at.text_input and [t.label for t in at.tabs] == ["Search by image",
                                                                                          "Search by text"]
+    assert at.sidebar.radio(key="page").options == ["Search", "Collections", "Library", "Curation"]
     assert not at.get("help_info")  # no object dumped onto the page by Streamlit's "magic"
 
 
-def test_a_head_answers_on_every_result_and_open_shows_its_map(tiny_library, monkeypatch, tmp_path):
+def test_a_head_answers_on_every_result_and_maps_them_in_the_compare_view(tiny_library, monkeypatch, tmp_path):
     import shutil
 
     from radsearch import open_library
@@ -97,50 +127,57 @@ def test_a_head_answers_on_every_result_and_open_shows_its_map(tiny_library, mon
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.sidebar.selectbox(key="head").set_value("effusion").run()
-    at.text_input[0].input("pleural effusion").run()
+    text_search(at, "pleural effusion")
     assert not at.exception
     answers = [c.value for c in at.caption if c.value.startswith("effusion: effusion ")]
     assert len(answers) == 12  # one per result card, with its probability
-    opened = next(b.key for b in at.button if b.key and "-open-" in b.key)
-    at.button(key=opened).click().run()
+    next(b for b in at.button if b.label == "Compare").click().run()
+    assert not at.exception and at.subheader[0].value == "Compare · Result 1 of 12"
+    at.button(key="compare-overlay-key").click().run()  # the O key
     assert not at.exception
-    assert at.subheader[0].value.startswith(f"Library image {opened.rsplit('-', 1)[1]}")
-    at.toggle(key="detail-overlay").set_value(True).run()
-    assert not at.exception
-    assert any(c.value == "where “pleural effusion” matches" for c in at.caption)
-    at.button(key="close-detail").click().run()
-    assert not any(s.value.startswith("Library image") for s in at.subheader)
+    assert [b.label for b in at.button if b.key == "compare-overlay-key"] == ["Overlay on"]
     upload = Path(open_library(library).image(1).path)  # an indexed file, uploaded
+    at.button(key="close-view").click().run()
+    at.session_state["tab"] = "Search by image"
     at.file_uploader[0].set_value((upload.name, upload.read_bytes(), "application/octet-stream")).run()
     assert not at.exception
-    assert any(m.value.startswith("effusion: effusion ") for m in at.markdown)  # the upload's own answer
+    assert any(c.value.startswith("effusion: effusion ") and c.value.count("effusion") == 2 for c in at.caption)
 
 
-def test_open_shows_the_result_large_with_the_windows_its_dicom_stores(app):
-    app.text_input[0].input("pleural effusion").run()
-    dicom = next(b.key for b in app.button if b.key and "-open-" in b.key)
-    app.button(key=dicom).click().run()
-    assert not app.exception
-    window = app.selectbox(key="detail-window")
-    assert window.options and (window.options == ["as stored"] or window.options[0].startswith("centre "))
-    before = len(app.get("image"))
-    app.slider(key="detail-width").set_value(0.3).run()  # a narrower window re-renders the large image
-    assert not app.exception and len(app.get("image")) == before
+def test_compare_steps_through_the_results_and_opens_the_study(app):
+    text_search(app, "pleural effusion")
+    ranked = [b.key for b in app.button if b.label == "Compare"]
+    first = min(ranked, key=lambda key: int(key.split("-")[1]))
+    app.button(key=first).click().run()
+    assert not app.exception and app.subheader[0].value == "Compare · Result 1 of 12"
+    assert app.button(key="compare-previous").disabled  # nothing before the first result
+    app.button(key="compare-next").click().run()  # the Right key
+    assert app.subheader[0].value == "Compare · Result 2 of 12"
+    app.button(key="compare-previous").click().run()  # the Left key
+    assert app.subheader[0].value == "Compare · Result 1 of 12"
+    assert any("IMPRESSION" in m.value for m in app.markdown)  # the result's report, shown by default
+    app.button(key="compare-report-key").click().run()  # the T key hides it
+    assert not any("IMPRESSION" in m.value for m in app.markdown)
+    app.button(key="compare-study").click().run()
+    assert not app.exception and app.subheader[0].value.startswith("Study ")
+    assert any(m.value == "**The patient's other studies in this library**" for m in app.markdown)
+    assert any("own patient" in c.value for c in app.caption)  # why they are not among the results
+    app.button(key="close-view").click().run()  # Esc
+    assert cards(app) and not any(s.value.startswith(("Compare", "Study")) for s in app.subheader)
 
 
 def test_findings_filter_and_grouping_by_study(app):
     app.sidebar.multiselect(key="filter-labels").set_value(["pleural_effusion"]).run()
-    app.text_input[0].input("chest").run()
-    cards = [m.value for m in app.markdown if "findings:" in m.value]
-    assert cards and all("pleural_effusion" in card for card in cards)
+    text_search(app, "chest")
+    assert cards(app)
+    assert all("pleural effusion" in m.value for m in app.markdown if "-badge[" in m.value and "effusion" in m.value)
     app.sidebar.radio(key="group").set_value("Studies").run()
     assert not app.exception
     assert app.subheader[0].value.startswith("Studies matching")
-    cards = [m.value for m in app.markdown if "findings:" in m.value]
-    assert cards and all("matching image" in card for card in cards)
+    assert cards(app) and all("matching image" in card for card in cards(app))
 
 
-def test_uploading_a_study_searches_and_drafts_with_citations(app, tiny_archive):
+def test_uploading_a_study_searches_and_a_draft_that_abstains_says_why(app, tiny_archive):
     from radsearch.datasets import read_manifest
     records = [r for r in read_manifest(tiny_archive / "manifest.csv") if r.body_part == "CHEST"]
     study = [r for r in records if r.study_id == records[0].study_id]
@@ -148,10 +185,58 @@ def test_uploading_a_study_searches_and_drafts_with_citations(app, tiny_archive)
     app.file_uploader[0].set_value(files).run()
     assert not app.exception
     assert any(s.value.startswith("Images similar to") for s in app.subheader)
-    assert len([m for m in app.markdown if "findings:" in m.value]) == 12
+    assert len(cards(app)) == 12
     app.toggle(key="draft").set_value(True).run()
     assert not app.exception
-    assert app.code and app.code[0].value.strip()  # the draft, in a block with a copy button
+    # the one-epoch model's neighbours disagree (the demo's agree: tests/ui/test_browser.py drafts and follows a
+    # citation); the reader is told that no draft was made, and why
+    assert any(w.value.startswith("NO DRAFT: the most similar cases disagree") and "nodule" in w.value
+               for w in app.warning)
+    assert not app.text_area
+
+
+def test_a_case_saved_to_a_collection_is_listed_and_searched_with(own_app):
+    app = own_app
+    text_search(app, "pleural effusion")
+    first = min((b.key for b in app.button if b.label == "Compare"), key=lambda key: int(key.split("-")[1]))
+    n, image_id = first.split("-")[1:]
+    app.button(key=f"save-{n}-{image_id}").click().run()  # opens the dialog
+    app.text_input(key="save-name").input("teaching file").run()
+    app.text_input(key="save-note").input("classic").run()
+    app.button(key="save-submit").click().run()
+    assert not app.exception
+    assert any(m.value == "1 case saved to teaching file." for m in app.success)
+    app.sidebar.radio(key="page").set_value("Collections").run()
+    assert not app.exception
+    assert app.selectbox(key="collection-shown").value == "teaching file"
+    assert any("classic" in c.value for c in app.caption)
+    assert app.get("download_button")  # exported as a manifest
+    app.button(key="more-like").click().run()
+    assert not app.exception
+    assert app.sidebar.radio(key="page").value == "Search"
+    assert app.subheader[0].value == "Images like the cases of “teaching file”"
+    assert cards(app)
+
+
+def test_relevance_marks_are_kept_and_re_rank_the_query(own_app):
+    import os
+
+    from radsearch import open_library
+    app = own_app
+    text_search(app, "nodule")
+    before = cards(app)
+    marks = [g for g in app.get("button_group") if g.key and g.key.startswith("mark-")]
+    assert len(marks) == 12
+    worst = min(marks, key=lambda g: int(g.key.split("-")[1]))  # the first result, marked not relevant
+    worst.set_value("Not relevant").run()
+    assert not app.exception
+    judged = open_library(os.environ["RADSEARCH_LIBRARY"]).feedback.judged()
+    assert [(j.query, j.image_id, j.relevant) for j in judged][-1] == ("text: nodule",
+                                                                        int(worst.key.rsplit("-", 1)[1]), False)
+    app.button(key="rerank").click().run()
+    assert not app.exception
+    assert any("Ranked with your 1 relevance mark" in c.value for c in app.caption)
+    assert cards(app) != before
 
 
 def test_an_oversized_upload_is_refused_by_name(app, monkeypatch):
@@ -213,10 +298,9 @@ def test_a_registry_column_is_offered_as_a_filter_and_filters(app):
     low, high = kvp.value
     assert low < 100 < high  # extremities are exposed at 50-85 kV, chests at 110-130 (datasets.synthetic)
     kvp.set_value((100, high)).run()
-    app.text_input[0].input("normal radiograph").run()
+    text_search(app, "normal radiograph")
     assert not app.exception
-    cards = [m.value for m in app.markdown if "findings:" in m.value]
-    assert cards and all("· CHEST " in card for card in cards)
+    assert cards(app) and all(" · CHEST" in card for card in cards(app))
 
 
 def test_dicom_results_link_into_the_configured_viewer(tiny_library, monkeypatch):
@@ -224,7 +308,7 @@ def test_dicom_results_link_into_the_configured_viewer(tiny_library, monkeypatch
     monkeypatch.setenv("RADSEARCH_LIBRARY", str(tiny_library))
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.text_input[0].input("pleural effusion").run()
+    text_search(at, "pleural effusion")
     assert not at.exception
     links = at.get("link_button")
     assert links and all(link.proto.url.startswith("https://pacs.example/ohif/viewer?StudyInstanceUIDs=")

@@ -48,3 +48,18 @@ def test_stopping_radsearch_ui_stops_its_streamlit_server(tiny_library, stop):
             os.killpg(process.pid, signal.SIGKILL)  # whatever is left of the group, so a failure leaks nothing
         except ProcessLookupError:
             pass
+
+
+def test_the_app_starts_dark_without_developer_chrome_and_light_on_request(tiny_library):
+    from radsearch.ui.server import streamlit_command
+
+    def option(command: list[str], name: str) -> str | None:
+        return command[command.index(name) + 1] if name in command else None
+    dark = streamlit_command(tiny_library, "127.0.0.1", 8599)
+    assert option(dark, "--theme.base") == "dark" and option(dark, "--theme.backgroundColor")
+    assert option(dark, "--client.toolbarMode") == "viewer"  # no Deploy button or developer menu
+    assert option(dark, "--logger.level") == "error"  # no framework warnings in the terminal
+    light = streamlit_command(tiny_library, "127.0.0.1", 8599, theme="light")
+    assert option(light, "--theme.base") == "light" and option(light, "--theme.backgroundColor") is None
+    with pytest.raises(ValueError, match="theme is one of dark, light"):
+        streamlit_command(tiny_library, "127.0.0.1", 8599, theme="sepia")
