@@ -21,7 +21,7 @@ from radsearch.library import Library
 from radsearch.search import GroupHit, Hit
 
 from .cards import ask_to_save, escape, finding_chips, mark_control, query_sides, view_marker
-from .query_state import OPEN, Query, Results
+from .query_state import OPEN, Query, Results, upload_preview
 from .viewer import Pane, encode_pixels, show_viewer
 
 _SECTION = re.compile(r"\s+(?=[A-Z][A-Z ]{3,}\\:)")  # before an upper-case header ("FINDINGS:", escaped)
@@ -61,10 +61,9 @@ def query_pane(library: Library, query: Query, near: Hit | None = None) -> Pane:
         return library_pane(library, ids[0], f"Query: first case of “{query.collection}”") if ids else \
             Pane(title="Query", text=f"the cases of “{query.collection}”")
     uploads = list(query.uploads)
-    if near is not None and len(uploads) > 1:
-        views = [read(data, name=name).metadata.get("view") for name, data in uploads]
-        wanted = near.metadata.get("view")
-        uploads.sort(key=lambda upload: views[uploads.index(upload)] != wanted)
+    if near is not None and len(uploads) > 1:  # of a study's views, the one of the result's view first
+        wanted = str(near.metadata.get("view") or "")
+        uploads.sort(key=lambda upload: upload_preview(upload[1], upload[0])[1] != wanted)
     name, data = uploads[0]
     encoded, windows = _upload_pixels(data, name)
     return Pane(title=f"Query: {name}", encoded=encoded, windows=windows)

@@ -10,8 +10,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
+from radsearch.imaging import preview_pixels, read
 from radsearch.library import Library
 
 from .sidebar import SearchOptions
@@ -19,6 +21,7 @@ from .sidebar import SearchOptions
 SHOWN = "shown"  # session key: the Results on screen
 PINNED = "pinned"  # session key: a query that is not typed or uploaded ("Similar", a collection's cases)
 PREPARED = "prepared"  # session key: uploads decoded once, by content
+PREVIEW_SIDE = 300  # px of an upload's preview (shown at half that, sharp on high-density screens)
 OPEN = "open"  # session key: ("compare" | "study", image id) of the view shown over the results
 
 
@@ -117,6 +120,14 @@ def _search(library: Library, query: Query, options: SearchOptions) -> tuple[lis
         if marks:
             return library.feedback.search(engine_query, options.k, options.where or None, **own), len(marks)
     return library.search(engine_query, options.k, options.where or None, by=options.by, **own), 0
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def upload_preview(data: bytes, name: str) -> tuple[np.ndarray, str]:
+    """An upload decoded once: its small preview and its view (PA, LAT, ...), for the page to show and the
+    compare view to pair with a result of the same view."""
+    radiograph = read(data, name=name)
+    return preview_pixels(radiograph, PREVIEW_SIDE), str(radiograph.metadata.get("view") or "")
 
 
 def pin(query: Query | None) -> None:

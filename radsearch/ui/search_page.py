@@ -16,7 +16,7 @@ from radsearch.library import Library
 from .cards import MARK_OPTIONS, ask_to_save, head_answer, show_cards, show_save_dialog
 from .compare import open_view, show_compare, show_study
 from .draft_panel import show_draft
-from .query_state import OPEN, PINNED, Query, Results, pin, results
+from .query_state import OPEN, PINNED, Query, Results, pin, results, upload_preview
 from .sidebar import BOUND, SearchOptions, sidebar
 from .viewer import copy_link
 
@@ -118,15 +118,16 @@ def _uploads(library: Library, options: SearchOptions) -> Query | None:
         return None
     query = Query("image", uploads=tuple(kept))
     try:
-        decoded = [read(data, name=name) for name, data in kept[:4]]  # a file that cannot be read is named here
+        previews = [upload_preview(data, name) for name, data in kept[:4]]  # an unreadable file is named here
     except RadsearchError as e:
         st.error(str(e))
         return None
     with right:
-        for (name, _), radiograph in zip(kept, decoded):
-            st.image(radiograph.pixels, caption=name, width=PREVIEW_WIDTH)
+        for (name, data), (preview, _) in zip(kept, previews):
+            st.image(preview, caption=name, width=PREVIEW_WIDTH)
             if options.head:
-                st.caption(f"{options.head}: {head_answer(library.heads.predict(radiograph, options.head))}")
+                answer = library.heads.predict(read(data, name=name), options.head)
+                st.caption(f"{options.head}: {head_answer(answer)}")
     if drafting:
         show_draft(library, query, options.where)
     return query
