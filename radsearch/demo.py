@@ -27,7 +27,9 @@ def prepare_demo(workdir: str | Path, studies: int = 800, seed: int = 0,
         echo(f"[2/3] encoders: reusing {model}")
     else:
         echo(f"[2/3] encoders: training on the train split into {model}")
-        train(manifest, model, TrainSettings(seed=seed))
+        # fp32 whatever the CPU: the demo's weights hash, and the figures and tests measured on it, are then
+        # the same on machines with and without native bf16
+        train(manifest, model, TrainSettings(seed=seed, precision="fp32"))
     echo(f"[3/3] library: indexing into {library}")
     summary = index(archive, library, model)
     echo(f"      {summary}")

@@ -29,7 +29,8 @@ from .options import json_option, library_option, open_lib
                    "images (for automated pipelines; the model is still written, with its card).")
 @click.option("--weight", "weights", multiple=True, metavar="NAME=W",
               help="Weight of one objective in a combination, e.g. ssl=0.5 (repeatable).")
-@click.option("--epochs", type=int, help="Passes over the training split (default: the preset's tuned value).")
+@click.option("--epochs", type=int, help="Passes over the training split (default: the recipe's: 60, or 100 where "
+                                          "auto chose the labelled recipe).")
 @click.option("--image-size", type=click.IntRange(min=32),
               help="Input side in pixels instead of the preset's (more keeps fine detail, costs time as its square).")
 @click.option("--contrast", type=click.Choice(["as_read", "stretch"]), default="as_read", show_default=True,
@@ -52,7 +53,8 @@ from .options import json_option, library_option, open_lib
 @click.option("--device", default="auto", show_default=True,
               help="auto (a GPU when torch sees one, else the CPU), cpu, or cuda[:N].")
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
-              help="auto: bf16 autocast on a GPU, fp32 on the CPU. Weights are saved in fp32 either way.")
+              help="auto: bf16 autocast where the device computes bf16 natively (a GPU, a CPU with AVX-512 BF16 or "
+                   "AMX), fp32 elsewhere. Weights are saved in fp32 either way.")
 @click.option("--seed", default=0, show_default=True)
 def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[str, ...], epochs: int | None,
           image_size: int | None, contrast: str, threads: int | None,

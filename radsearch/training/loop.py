@@ -39,6 +39,7 @@ from ..models import (
     load_tokenizer,
     pretrained_profile,
     pretrained_tokenizer,
+    resolve_precision,
     train_wordpiece,
 )
 from ..threads import threads_for
@@ -52,7 +53,7 @@ from .loss import (
     multilabel_loss,
     ssl_loss,
 )
-from .recipes import choose_recipe
+from .recipes import DEFAULT_EPOCHS, choose_recipe
 
 log = logging.getLogger(__name__)
 RECIPES = ("contrastive", "ssl", "supervised", "labels", "anatomy")
@@ -68,7 +69,7 @@ class TrainSettings:
     preset: str = "auto"  # "auto": as training.recipes chooses with the recipe ("tiny" for a named recipe)
     recipe: str = "auto"  # "auto" (training.recipes.choose_recipe), one of RECIPES, or several joined by "+"
     weights: dict = field(default_factory=dict)  # objective -> weight in the summed loss; 1.0 when absent
-    epochs: int = 60  # 40 gave p@10 0.78, 60 gave 0.83 on the demo archive (docs/benchmarks.md)
+    epochs: int = 0  # 0 = the recipe's (training.recipes: 60, or 100 where auto chose the labelled recipe)
     batch_size: int = 64  # more negatives per step help InfoNCE; 64 fits CPU memory easily
     accumulate: int = 1  # batches whose gradients add up to one optimizer step (negatives stay per batch)
     lr: float = 5e-4  # AdamW; from-scratch tiny towers tolerate a high rate with warm-up
@@ -91,7 +92,9 @@ class TrainSettings:
     image_size: int = 0  # input side in pixels; 0 = the preset's (a larger one keeps fine detail: fractures)
     contrast: str = "as_read"  # or "stretch": each image's own percentile window (imaging.stretch_contrast)
     device: str = "auto"  # "auto" = cuda when present, else cpu; or "cpu", "cuda", "cuda:1"
-    precision: str = "auto"  # "auto" = bf16 autocast on cuda, fp32 on cpu; or "bf16", "fp32" on either device
+    precision: str = "auto"  # "auto" = bf16 autocast where the device computes bf16 natively (a GPU, a CPU with
+    # AVX-512 BF16 or AMX: 1.3x faster for the tiny presets on 2 cores, quality within noise), fp32 elsewhere
+    # (emulated bf16 is slower); or "bf16", "fp32" on either device
 
 
 def objectives(settings: TrainSettings) -> dict[str, float]:
@@ -208,14 +211,19 @@ def training_records(manifest: str | Path, settings: TrainSettings) -> list[Mani
 
 
 def resolve_recipe(settings: TrainSettings, records: list[ManifestRecord]) -> tuple[TrainSettings, str]:
-    """Settings with `auto` replaced by the recipe chosen for these records, and why ("" when not auto)."""
+    """Settings with every `auto` decided for these records and this machine (the recipe, its preset and
+    length, the precision), and why the recipe was chosen ("" when one was named)."""
+    precision = resolve_precision(settings.precision, training_device(settings.device)) \
+        if settings.precision in PRECISIONS else settings.precision  # an unknown one is refused by name later
     if settings.recipe != "auto":
         preset = DEFAULT_PRESET if settings.preset == "auto" else settings.preset
-        return replace(settings, label_text=bool(settings.label_text), preset=preset), ""
+        return replace(settings, label_text=bool(settings.label_text), preset=preset,
+                       epochs=settings.epochs or DEFAULT_EPOCHS, precision=precision), ""
     choice = choose_recipe(records)
     label_text = choice.label_text if settings.label_text is None else settings.label_text
     preset = choice.preset if settings.preset == "auto" else settings.preset
-    return replace(settings, recipe=choice.recipe, label_text=label_text, preset=preset), choice.reason
+    return replace(settings, recipe=choice.recipe, label_text=label_text, preset=preset,
+                   epochs=settings.epochs or choice.epochs, precision=precision), choice.reason
 
 
 def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress: bool,
@@ -251,7 +259,7 @@ def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress:
                                      and (t == "image" or "contrastive" in weights)],
                   "init_image": settings.init_image, "init_text": settings.init_text,
                   "report_sections": settings.report_sections, "label_text": settings.label_text,
-                  "threads": training_threads(settings)}
+                  "threads": training_threads(settings), "precision": settings.precision}
     frozen = model.lock(settings.freeze)  # their projections (and the temperature) still train
     cache = None
     if settings.cache_frozen and set(settings.freeze) == set(TOWERS) and "ssl" not in weights:
@@ -358,8 +366,9 @@ def training_device(name: str) -> torch.device:
 
 
 def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast (weights and optimiser state stay fp32) on a GPU by default, or wherever asked for."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+    """bf16 autocast (weights and optimiser state stay fp32) where asked for, or by default where the device
+    computes bf16 natively (models.resolve_precision, the rule inference follows too)."""
+    if resolve_precision(precision, device) == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

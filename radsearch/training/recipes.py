@@ -19,6 +19,10 @@ from ..datasets import ManifestRecord
 REPORTED_SHARE = 0.5  # at or above this share of reported images, reports carry the training
 LABELLED_SHARE = 0.2  # a labelled share from which the labels are worth learning
 MIN_PARTS = 2  # a body-part objective needs at least two parts to tell apart
+DEFAULT_EPOCHS = 60  # 40 gave p@10 0.78, 60 gave 0.83 on the demo archive (docs/benchmarks.md)
+LABELLED_EPOCHS = 100  # on real labelled radiographs 120 epochs gave image precision@10 0.639 against 0.619 for 60
+# (bf16, the same split; docs/benchmarks.md), but 120 take 34 minutes for 2,000 images on 2 cores without native
+# bf16; 100 keep the run with its model card inside the 30-minute budget on such a machine (28 minutes of training)
 LABELLED_PRESET = "tiny-grid4"  # on real labelled radiographs, the last feature map kept as a 4x4 grid beat the
 # global mean by 0.044 image precision@10 and a 2x2 grid by 0.009 (0.595, 0.551, 0.586 at 30 epochs;
 # docs/benchmarks.md, real radiographs): where things lie in the film is much of what a radiograph shows
@@ -56,6 +60,7 @@ class RecipeChoice:
     label_text: bool  # images without a report learn a sentence built from their labels
     reason: str
     preset: str = "tiny"  # the architecture (models/presets) measured best with this recipe
+    epochs: int = DEFAULT_EPOCHS  # passes over the training split measured best with it
 
 
 def choose_recipe(records: Sequence[ManifestRecord]) -> RecipeChoice:
@@ -72,7 +77,7 @@ def choose_recipe(records: Sequence[ManifestRecord]) -> RecipeChoice:
                             f"{shape.describe()}; few reports but labels, so the labels"
                             + (" and body parts" if anatomy else "") + " shape the image embedding, sentences "
                             "built from the labels give it a text side, and the image keeps where things lie "
-                            f"({LABELLED_PRESET})", LABELLED_PRESET)
+                            f"({LABELLED_PRESET}, {LABELLED_EPOCHS} epochs)", LABELLED_PRESET, LABELLED_EPOCHS)
     if shape.reported > 0:
         return RecipeChoice("contrastive+ssl" + ("+anatomy" if anatomy else ""), False,
                             f"{shape.describe()}; few reports and no labels, so self-supervision on every image "

@@ -14,6 +14,7 @@ from radsearch.datasets.label_text import label_keys, label_sentence, label_voca
 from radsearch.models import RadsearchModel
 from radsearch.training import TrainSettings, train
 from radsearch.training.loss import label_contrastive_loss
+from radsearch.training.loop import resolve_recipe
 from radsearch.training.recipes import choose_recipe
 
 QUICK = TrainSettings(epochs=1, batch_size=8, splits=("train", "val", "test"))
@@ -35,6 +36,19 @@ def test_auto_learns_labels_and_label_sentences_when_reports_are_few():
     choice = choose_recipe(_rows(n_reported=1, n_labelled=4))
     assert set(choice.recipe.split("+")) >= {"supervised", "anatomy", "contrastive"} and choice.label_text
     assert "labels" in choice.reason and choice.preset == "tiny-grid4"  # the grid keeps where things lie
+
+
+def test_auto_trains_labelled_archives_longer_unless_epochs_are_given():
+    labelled, reported = _rows(n_reported=1, n_labelled=4), _rows(n_reported=8, n_labelled=0)
+    longer = resolve_recipe(TrainSettings(), labelled)[0].epochs
+    assert longer > resolve_recipe(TrainSettings(), reported)[0].epochs  # labels alone learn slower than reports
+    assert resolve_recipe(TrainSettings(recipe="supervised"), labelled)[0].epochs < longer  # a named recipe: 60
+    assert resolve_recipe(TrainSettings(epochs=7), labelled)[0].epochs == 7
+
+
+def test_auto_precision_is_decided_before_training_so_the_card_can_say_which():
+    assert resolve_recipe(TrainSettings(precision="auto", device="cpu"), _rows(8, 0))[0].precision in ("bf16", "fp32")
+    assert resolve_recipe(TrainSettings(precision="fp32", device="cpu"), _rows(8, 0))[0].precision == "fp32"
 
 
 def test_auto_falls_back_to_self_supervision_without_reports_or_labels():
