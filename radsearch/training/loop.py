@@ -15,7 +15,6 @@ Recipes (`TrainSettings.recipe`, joined with "+" to combine, each weighted by `w
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -42,6 +41,7 @@ from ..models import (
     resolve_precision,
     train_wordpiece,
 )
+from ..models.runtime import precision_context
 from ..threads import threads_for
 from .data import TrainingSet, augment, load_training_set, ssl_augment
 from .loss import (
@@ -314,7 +314,7 @@ def _run_epoch(run: _Run, epoch: int, order: torch.Tensor, first: int, losses: l
                bar: tqdm) -> list[dict]:
     """Batches `first`.. of one epoch in `order`; optimizer steps every `accumulate` batches."""
     settings = run.settings
-    autocast = _autocast(run.device, settings.precision)
+    autocast = precision_context(run.device, resolve_precision(settings.precision, run.device))  # bf16: autocast
     run.model.train()
     for tower in run.frozen:
         tower.eval()  # no dropout in a fixed tower
@@ -363,14 +363,6 @@ def training_device(name: str) -> torch.device:
         raise RadsearchError(f"device {name!r} asked for, but torch sees no GPU (this torch build: "
                              f"{torch.__version__}); train with --device cpu or install a CUDA build of torch")
     return device
-
-
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast (weights and optimiser state stay fp32) where asked for, or by default where the device
-    computes bf16 natively (models.resolve_precision, the rule inference follows too)."""
-    if resolve_precision(precision, device) == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _groups(data: TrainingSet, by_study: bool) -> list[list[int]]:
