@@ -7,6 +7,8 @@ The query and the sidebar's options live in the page's URL (widgets bound to que
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from radsearch.errors import RadsearchError
@@ -23,6 +25,7 @@ from .viewer import copy_link
 UPLOAD_TYPES = ["dcm", "dicom", "png", "jpg", "jpeg"]
 IMAGE_TAB, TEXT_TAB = "Search by image", "Search by text"
 PREVIEW_WIDTH = 150  # px: the query's preview sits beside the uploader, never above the results
+UPLOAD_ANSWERS = "upload-answers"  # session key: (library, upload digest, name, head) -> the head's answer
 
 
 def search_page(library: Library) -> None:
@@ -126,11 +129,22 @@ def _uploads(library: Library, options: SearchOptions) -> Query | None:
         for (name, data), (preview, _) in zip(kept, previews):
             st.image(preview, caption=name, width=PREVIEW_WIDTH)
             if options.head:
-                answer = library.heads.predict(read(data, name=name), options.head)
-                st.caption(f"{options.head}: {head_answer(answer)}")
+                st.caption(f"{options.head}: {upload_head_answer(library, data, name, options.head)}")
     if drafting:
         show_draft(library, query, options.where)
     return query
+
+
+def upload_head_answer(library: Library, data: bytes, name: str, head: str) -> str:
+    """A head's answer for an upload, kept in the session: a rerun (a mark, a toggle, a new page of results)
+    neither decodes the file again nor runs the encoder on it again."""
+    answers = st.session_state.setdefault(UPLOAD_ANSWERS, {})
+    key = (str(library.path), hashlib.sha256(data).hexdigest(), name, head)
+    if key not in answers:
+        if len(answers) >= 16:
+            answers.clear()
+        answers[key] = head_answer(library.heads.predict(read(data, name=name), head))
+    return answers[key]
 
 
 def _within_limit(uploads: list) -> list[tuple[str, bytes]]:  # noqa: ANN001 - Streamlit UploadedFile objects

@@ -139,9 +139,16 @@ def test_a_head_answers_on_every_result_and_maps_them_in_the_compare_view(tiny_l
     upload = Path(open_library(library).image(1).path)  # an indexed file, uploaded
     at.button(key="close-view").click().run()
     at.session_state["tab"] = "Search by image"
+    from radsearch.heads.registry import HeadRegistry
+    predictions = []
+    predict = HeadRegistry.predict
+    monkeypatch.setattr(HeadRegistry, "predict", lambda self, *a, **kw: predictions.append(a) or predict(self, *a, **kw))
     at.file_uploader[0].set_value((upload.name, upload.read_bytes(), "application/octet-stream")).run()
     assert not at.exception
     assert any(c.value.startswith("effusion: effusion ") and c.value.count("effusion") == 2 for c in at.caption)
+    at.run()  # a rerun (a mark, a toggle) shows the same answer without decoding and embedding the upload again
+    assert any(c.value.startswith("effusion: effusion ") and c.value.count("effusion") == 2 for c in at.caption)
+    assert len(predictions) == 1
 
 
 def test_compare_steps_through_the_results_and_opens_the_study(app):
