@@ -38,10 +38,9 @@ from ..models import (
     load_tokenizer,
     pretrained_profile,
     pretrained_tokenizer,
-    resolve_precision,
     train_wordpiece,
 )
-from ..models.runtime import precision_context
+from ..models.runtime import native_bf16, precision_context
 from ..threads import threads_for
 from .data import TrainingSet, augment, load_training_set, ssl_augment
 from .loss import (
@@ -92,9 +91,8 @@ class TrainSettings:
     image_size: int = 0  # input side in pixels; 0 = the preset's (a larger one keeps fine detail: fractures)
     contrast: str = "as_read"  # or "stretch": each image's own percentile window (imaging.stretch_contrast)
     device: str = "auto"  # "auto" = cuda when present, else cpu; or "cpu", "cuda", "cuda:1"
-    precision: str = "auto"  # "auto" = bf16 autocast where the device computes bf16 natively (a GPU, a CPU with
-    # AVX-512 BF16 or AMX: 1.3x faster for the tiny presets on 2 cores, quality within noise), fp32 elsewhere
-    # (emulated bf16 is slower); or "bf16", "fp32" on either device
+    precision: str = "auto"  # "auto" = training_precision's rule: bf16 autocast on a GPU that computes it, fp32 on
+    # a CPU; or "bf16", "fp32" on either device
 
 
 def objectives(settings: TrainSettings) -> dict[str, float]:
@@ -213,7 +211,7 @@ def training_records(manifest: str | Path, settings: TrainSettings) -> list[Mani
 def resolve_recipe(settings: TrainSettings, records: list[ManifestRecord]) -> tuple[TrainSettings, str]:
     """Settings with every `auto` decided for these records and this machine (the recipe, its preset and
     length, the precision), and why the recipe was chosen ("" when one was named)."""
-    precision = resolve_precision(settings.precision, training_device(settings.device)) \
+    precision = training_precision(settings.precision, training_device(settings.device)) \
         if settings.precision in PRECISIONS else settings.precision  # an unknown one is refused by name later
     if settings.recipe != "auto":
         preset = DEFAULT_PRESET if settings.preset == "auto" else settings.preset
@@ -314,7 +312,7 @@ def _run_epoch(run: _Run, epoch: int, order: torch.Tensor, first: int, losses: l
                bar: tqdm) -> list[dict]:
     """Batches `first`.. of one epoch in `order`; optimizer steps every `accumulate` batches."""
     settings = run.settings
-    autocast = precision_context(run.device, resolve_precision(settings.precision, run.device))  # bf16: autocast
+    autocast = precision_context(run.device, training_precision(settings.precision, run.device))  # bf16: autocast
     run.model.train()
     for tower in run.frozen:
         tower.eval()  # no dropout in a fixed tower
@@ -349,6 +347,19 @@ def _log_epoch(run: _Run, epoch: int, losses: list[dict], seconds: float) -> Non
         entry[name] = sum(values) / len(values)
     with open(run.partial / "train_log.jsonl", "a") as fh:
         fh.write(json.dumps(entry) + "\n")
+
+
+def training_precision(precision: str, device: torch.device) -> str:
+    """The precision `precision` trains in on `device`: "auto" is bf16 on a GPU that computes it, fp32 on a CPU.
+
+    Not inference's rule (models.runtime.resolve_precision, bf16 wherever the CPU has native bf16): on 2 cores,
+    bf16 training steps of tiny-grid4 were 1.3x faster on one CPU with AVX-512 BF16, as fast on another and
+    0.86x on a third (benchmarks/training_precision.py; docs/benchmarks.md), and a run's weights depend on its
+    precision, so a CPU trains in fp32 unless asked.
+    """
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" and native_bf16(device) else "fp32"
+    return precision
 
 
 def training_device(name: str) -> torch.device:

@@ -21,8 +21,8 @@ LABELLED_SHARE = 0.2  # a labelled share from which the labels are worth learnin
 MIN_PARTS = 2  # a body-part objective needs at least two parts to tell apart
 DEFAULT_EPOCHS = 60  # 40 gave p@10 0.78, 60 gave 0.83 on the demo archive (docs/benchmarks.md)
 LABELLED_EPOCHS = 100  # on real labelled radiographs 120 epochs gave image precision@10 0.639 against 0.619 for 60
-# (bf16, the same split; docs/benchmarks.md), but 120 take 34 minutes for 2,000 images on 2 cores without native
-# bf16; 100 keep the run with its model card inside the 30-minute budget on such a machine (28 minutes of training)
+# (bf16, the same split; docs/benchmarks.md), but 120 take 34 minutes for 2,000 images on 2 cores of the slowest
+# CPU seen (fp32, as CPUs train); 100 keep the run with its model card inside the 30-minute budget there (28 minutes)
 LABELLED_PRESET = "tiny-grid4"  # on real labelled radiographs, the last feature map kept as a 4x4 grid beat the
 # global mean by 0.044 image precision@10 and a 2x2 grid by 0.009 (0.595, 0.551, 0.586 at 30 epochs;
 # docs/benchmarks.md, real radiographs): where things lie in the film is much of what a radiograph shows

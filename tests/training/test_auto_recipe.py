@@ -47,7 +47,9 @@ def test_auto_trains_labelled_archives_longer_unless_epochs_are_given():
 
 
 def test_auto_precision_is_decided_before_training_so_the_card_can_say_which():
-    assert resolve_recipe(TrainSettings(precision="auto", device="cpu"), _rows(8, 0))[0].precision in ("bf16", "fp32")
+    # a CPU trains in fp32 whatever its flags: bf16 steps were slower than fp32 on one CPU with AVX-512 BF16
+    assert resolve_recipe(TrainSettings(precision="auto", device="cpu"), _rows(8, 0))[0].precision == "fp32"
+    assert resolve_recipe(TrainSettings(precision="bf16", device="cpu"), _rows(8, 0))[0].precision == "bf16"
     assert resolve_recipe(TrainSettings(precision="fp32", device="cpu"), _rows(8, 0))[0].precision == "fp32"
 
 
