@@ -21,7 +21,7 @@ from radsearch.library import Library
 from radsearch.search import GroupHit, Hit
 
 from .cards import ask_to_save, escape, finding_chips, mark_control, query_sides, view_marker
-from .query_state import OPEN, Query, Results, upload_preview
+from .query_state import OPEN, Query, Results, session_memo, upload_preview
 from .viewer import Pane, encode_pixels, show_viewer
 
 _SECTION = re.compile(r"\s+(?=[A-Z][A-Z ]{3,}\\:)")  # before an upper-case header ("FINDINGS:", escaped)
@@ -144,13 +144,8 @@ def show_compare(library: Library, query: Query, shown: Results, image_id: int, 
 
 
 def _cached_overlay(library: Library, image: Any, query: Query, head: str | None) -> np.ndarray | None:  # noqa: ANN401
-    cache = st.session_state.setdefault("overlays", {})
     key = (image if isinstance(image, int) else query.identity, query.text, head)
-    if key not in cache:
-        if len(cache) > 32:
-            cache.clear()
-        cache[key] = _overlay(library, image, query, head)
-    return cache[key]
+    return session_memo("overlays", key, lambda: _overlay(library, image, query, head), keep=32)
 
 
 def _highlighted(report: str, hit: Hit | None) -> str:

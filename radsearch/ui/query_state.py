@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,13 +56,9 @@ class Query:
             return self.text
         if self.kind == "similar":
             return self.image_id
-        prepared = st.session_state.setdefault(PREPARED, {})
-        key = self.identity[2]
-        if key not in prepared:
-            prepared.clear()  # one upload at a time is kept
-            queries = [data for _, data in self.uploads]
-            prepared[key] = library.search.prepare(queries if len(queries) > 1 else queries[0])
-        return prepared[key]
+        queries = [data for _, data in self.uploads]
+        return session_memo(PREPARED, self.identity[2], lambda: library.search.prepare(
+            queries if len(queries) > 1 else queries[0]), keep=1)  # one upload at a time is kept
 
     def title(self, by: str | None) -> str:
         what = "Studies" if by == "study" else "Patients" if by == "patient" else "Images"
@@ -120,6 +117,18 @@ def _search(library: Library, query: Query, options: SearchOptions) -> tuple[lis
         if marks:
             return library.feedback.search(engine_query, options.k, options.where or None, **own), len(marks)
     return library.search(engine_query, options.k, options.where or None, by=options.by, **own), 0
+
+
+def session_memo(name: str, key: Any, compute: Callable[[], Any], keep: int) -> Any:  # noqa: ANN401
+    """`compute()` kept in this browser session's dict `name` under `key`, so a rerun (a mark, a toggle) does
+    not redo it; the dict is emptied when it holds `keep` entries. For what is per user or unhashable
+    (a decoded upload, an overlay), where st.cache_data, shared by every session, does not fit."""
+    memo = st.session_state.setdefault(name, {})
+    if key not in memo:
+        if len(memo) >= keep:
+            memo.clear()
+        memo[key] = compute()
+    return memo[key]
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

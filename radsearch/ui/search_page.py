@@ -18,7 +18,7 @@ from radsearch.library import Library
 from .cards import MARK_OPTIONS, ask_to_save, head_answer, show_cards, show_save_dialog
 from .compare import open_view, show_compare, show_study
 from .draft_panel import show_draft
-from .query_state import OPEN, PINNED, Query, Results, pin, results, upload_preview
+from .query_state import OPEN, PINNED, Query, Results, pin, results, session_memo, upload_preview
 from .sidebar import BOUND, SearchOptions, sidebar
 from .viewer import copy_link
 
@@ -138,13 +138,9 @@ def _uploads(library: Library, options: SearchOptions) -> Query | None:
 def upload_head_answer(library: Library, data: bytes, name: str, head: str) -> str:
     """A head's answer for an upload, kept in the session: a rerun (a mark, a toggle, a new page of results)
     neither decodes the file again nor runs the encoder on it again."""
-    answers = st.session_state.setdefault(UPLOAD_ANSWERS, {})
     key = (str(library.path), hashlib.sha256(data).hexdigest(), name, head)
-    if key not in answers:
-        if len(answers) >= 16:
-            answers.clear()
-        answers[key] = head_answer(library.heads.predict(read(data, name=name), head))
-    return answers[key]
+    return session_memo(UPLOAD_ANSWERS, key, lambda: head_answer(library.heads.predict(read(data, name=name), head)),
+                        keep=16)
 
 
 def _within_limit(uploads: list) -> list[tuple[str, bytes]]:  # noqa: ANN001 - Streamlit UploadedFile objects
