@@ -32,6 +32,8 @@ from radsearch.training.loop import resolve_recipe, training_records
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-dev"
 CANDIDATES = {  # name -> settings over the run's base settings; "auto" is what `radsearch train` does
     "auto": {},
+    "auto-without-labels": {"recipe": "supervised+anatomy+contrastive", "label_text": True, "preset": "tiny-grid4",
+                            "epochs": 100},  # auto's labelled recipe before 2026-12-07
     "ssl+anatomy": {"recipe": "ssl+anatomy"},
     "supervised": {"recipe": "supervised"},
     "supervised+anatomy": {"recipe": "supervised+anatomy"},
@@ -69,11 +71,11 @@ def main() -> int:
     kept, images = decode_records(gallery, progress=False)
     decoded = {r.path: image for r, image in zip(kept, images)}
     base = TrainSettings(seed=args.seed, image_size=args.image_size)
-    if args.epochs:
-        base = replace(base, epochs=args.epochs)
     results, baselines = {}, None
     for name in args.candidates:
         settings = replace(base, **CANDIDATES[name])
+        if args.epochs:
+            settings = replace(settings, epochs=args.epochs)
         chosen, reason = resolve_recipe(settings, training_records(manifest, settings))
         model_dir = workdir / f"model-{name}"
         started = time.time()

@@ -4,8 +4,9 @@ docs/training.md has the figures).
 
 The rule, in the order it is checked:
 - most training images have a report: image-report contrastive, as CLIP and ConVIRT train;
-- labels but few reports: supervised multi-label plus body part ("anatomy"), with contrastive on sentences
-  built from the labels so text search works on the archive;
+- labels but few reports: supervised multi-label, supervised contrastive on the label sets ("labels") and
+  body part ("anatomy"), with contrastive on sentences built from the labels so text search works on the
+  archive;
 - neither: image-only self-supervision plus body part where the manifest gives several.
 """
 
@@ -72,11 +73,12 @@ def choose_recipe(records: Sequence[ManifestRecord]) -> RecipeChoice:
                             f"{shape.describe()}; most images have a report, so image-report contrastive learning "
                             "carries the training")
     if shape.labelled >= LABELLED_SHARE:
-        objectives = ["supervised"] + (["anatomy"] if anatomy else []) + ["contrastive"]
+        objectives = ["supervised"] + (["anatomy"] if anatomy else []) + ["contrastive", "labels"]
         return RecipeChoice("+".join(objectives), True,
                             f"{shape.describe()}; few reports but labels, so the labels"
-                            + (" and body parts" if anatomy else "") + " shape the image embedding, sentences "
-                            "built from the labels give it a text side, and the image keeps where things lie "
+                            + (" and body parts" if anatomy else "") + " shape the image embedding (images that "
+                            "share a finding are pulled together), sentences built from the labels give it a text "
+                            "side, and the image keeps where things lie "
                             f"({LABELLED_PRESET}, {LABELLED_EPOCHS} epochs)", LABELLED_PRESET, LABELLED_EPOCHS)
     if shape.reported > 0:
         return RecipeChoice("contrastive+ssl" + ("+anatomy" if anatomy else ""), False,

@@ -13,8 +13,8 @@ from radsearch.datasets import ManifestRecord, read_manifest, source_of, write_m
 from radsearch.datasets.label_text import label_keys, label_sentence, label_vocabularies
 from radsearch.models import RadsearchModel
 from radsearch.training import TrainSettings, train
-from radsearch.training.loss import label_contrastive_loss
 from radsearch.training.loop import resolve_recipe
+from radsearch.training.loss import label_contrastive_loss
 from radsearch.training.recipes import choose_recipe
 
 QUICK = TrainSettings(epochs=1, batch_size=8, splits=("train", "val", "test"))
@@ -34,7 +34,9 @@ def test_auto_trains_on_reports_when_most_images_have_one():
 
 def test_auto_learns_labels_and_label_sentences_when_reports_are_few():
     choice = choose_recipe(_rows(n_reported=1, n_labelled=4))
-    assert set(choice.recipe.split("+")) >= {"supervised", "anatomy", "contrastive"} and choice.label_text
+    # "labels" pulls images that share a finding together: ahead on real radiographs over three seeds
+    assert set(choice.recipe.split("+")) == {"supervised", "anatomy", "contrastive", "labels"}
+    assert choice.label_text
     assert "labels" in choice.reason and choice.preset == "tiny-grid4"  # the grid keeps where things lie
 
 

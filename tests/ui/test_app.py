@@ -142,7 +142,8 @@ def test_a_head_answers_on_every_result_and_maps_them_in_the_compare_view(tiny_l
     from radsearch.heads.registry import HeadRegistry
     predictions = []
     predict = HeadRegistry.predict
-    monkeypatch.setattr(HeadRegistry, "predict", lambda self, *a, **kw: predictions.append(a) or predict(self, *a, **kw))
+    monkeypatch.setattr(HeadRegistry, "predict",
+                        lambda self, *a, **kw: predictions.append(a) or predict(self, *a, **kw))
     at.file_uploader[0].set_value((upload.name, upload.read_bytes(), "application/octet-stream")).run()
     assert not at.exception
     assert any(c.value.startswith("effusion: effusion ") and c.value.count("effusion") == 2 for c in at.caption)
