@@ -34,6 +34,7 @@ CANDIDATES = {  # name -> settings over the run's base settings; "auto" is what 
     "auto": {},
     "auto-without-labels": {"recipe": "supervised+anatomy+contrastive", "label_text": True, "preset": "tiny-grid4",
                             "epochs": 100},  # auto's labelled recipe before 2026-12-07
+    "auto-ema0.99": {"ema": 0.99},  # auto, saving a moving average of the weights
     "ssl+anatomy": {"recipe": "ssl+anatomy"},
     "supervised": {"recipe": "supervised"},
     "supervised+anatomy": {"recipe": "supervised+anatomy"},

@@ -31,6 +31,9 @@ from .options import json_option, library_option, open_lib
               help="Weight of one objective in a combination, e.g. ssl=0.5 (repeatable).")
 @click.option("--epochs", type=int, help="Passes over the training split (default: the recipe's: 60, or 100 where "
                                           "auto chose the labelled recipe).")
+@click.option("--ema", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0, show_default=True,
+              metavar="DECAY", help="Save a moving average of the weights over the optimizer steps with this decay, "
+                                    "e.g. 0.99, instead of the last step's weights (0: off).")
 @click.option("--image-size", type=click.IntRange(min=32),
               help="Input side in pixels instead of the preset's (more keeps fine detail, costs time as its square).")
 @click.option("--contrast", type=click.Choice(["as_read", "stretch"]), default="as_read", show_default=True,
@@ -57,7 +60,7 @@ from .options import json_option, library_option, open_lib
                    "1.3x to 0.86x fp32's speed). Weights are saved in fp32 either way.")
 @click.option("--seed", default=0, show_default=True)
 def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[str, ...], epochs: int | None,
-          image_size: int | None, contrast: str, threads: int | None,
+          ema: float, image_size: int | None, contrast: str, threads: int | None,
           batch_size: int | None, accumulate: int | None, lr: float | None, checkpoint_every: int | None,
           init_image: str | None, init_text: str | None, freeze: tuple[str, ...], projection_only: bool,
           pool_study: bool, report_sections: str, device: str, precision: str, seed: int, label_text: bool | None,
@@ -67,7 +70,7 @@ def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[st
     from ..evaluation.model_card import train_with_card
     from ..training import TrainSettings
     settings = TrainSettings(preset=preset, recipe=recipe, seed=seed, init_image=init_image or "",
-                             label_text=label_text, contrast=contrast, threads=threads or 0,
+                             label_text=label_text, ema=ema, contrast=contrast, threads=threads or 0,
                              report_sections=report_sections, pool_study=pool_study,
                              init_text=init_text or "", device=device, precision=precision,
                              freeze=("image", "text") if projection_only else tuple(dict.fromkeys(freeze)))

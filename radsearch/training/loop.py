@@ -10,6 +10,9 @@ Recipes (`TrainSettings.recipe`, joined with "+" to combine, each weighted by `w
   source, are positives): neighbours learn to share findings, which is what image search is judged on;
 - anatomy: body-part classification through another training-only head, so images of one body part
   gather before findings split them.
+With `ema` (a decay such as 0.99) the weights saved are an exponential moving average of the weights after
+each optimizer step (torch.optim.swa_utils), not the last step's: it smooths out the noise of the last
+small batches.
 "auto" (the default) reads the archive's shape and picks among them (training.recipes).
 """
 
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from ..datasets import ManifestRecord, read_manifest
@@ -88,6 +92,8 @@ class TrainSettings:
     pool_study: bool = False  # batches of whole studies; a study's views are averaged before meeting its report
     ssl_temperature: float = 0.2  # SimCLR's range is 0.1-0.5; 0.2 kept views apart best at batch 64
     label_temperature: float = 0.1  # SupCon's value (Khosla et al., 2020)
+    ema: float = 0.0  # decay of a moving average of the weights saved instead of the last step's (0: off); 0.99
+    # made no measurable difference on real radiographs (docs/benchmarks.md), so auto leaves it off
     image_size: int = 0  # input side in pixels; 0 = the preset's (a larger one keeps fine detail: fractures)
     contrast: str = "as_read"  # or "stretch": each image's own percentile window (imaging.stretch_contrast)
     device: str = "auto"  # "auto" = cuda when present, else cpu; or "cpu", "cuda", "cuda:1"
@@ -105,6 +111,8 @@ def objectives(settings: TrainSettings) -> dict[str, float]:
     bad = [tower for tower in settings.freeze if tower not in TOWERS]
     if bad:
         raise RadsearchError(f"cannot freeze {', '.join(bad)}; towers are {', '.join(TOWERS)}")
+    if not 0 <= settings.ema < 1:
+        raise RadsearchError(f"the weights' moving average needs a decay from 0 (off) to below 1, not {settings.ema}")
     if settings.precision not in PRECISIONS:
         raise RadsearchError(f"unknown precision {settings.precision!r}; choose one of {', '.join(PRECISIONS)}")
     return {name: float(settings.weights.get(name, 1.0)) for name in names}
@@ -165,6 +173,8 @@ def _train(manifest: str | Path, out: Path, settings: TrainSettings, progress: b
         _log_epoch(run, epoch, losses, time.time() - started)
         _save_checkpoint(run, epoch + 1, 0, [], run.generator.get_state())
     bar.close()
+    if run.average is not None:
+        run.model.load_state_dict(run.average.module[0].state_dict())
     run.model.eval()
     run.model.to("cpu").save_pretrained(out)
     shutil.copy(run.partial / "train_log.jsonl", out / "train_log.jsonl")
@@ -194,6 +204,7 @@ class _Run:
     steps_per_epoch: int
     total_steps: int
     generator: torch.Generator
+    average: AveragedModel | None = None  # the moving average of the weights that is saved (settings.ema)
 
     @property
     def checkpoint(self) -> Path:
@@ -257,7 +268,7 @@ def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress:
                                      and (t == "image" or "contrastive" in weights)],
                   "init_image": settings.init_image, "init_text": settings.init_text,
                   "report_sections": settings.report_sections, "label_text": settings.label_text,
-                  "threads": training_threads(settings), "precision": settings.precision}
+                  "threads": training_threads(settings), "precision": settings.precision, "ema": settings.ema}
     frozen = model.lock(settings.freeze)  # their projections (and the temperature) still train
     cache = None
     if settings.cache_frozen and set(settings.freeze) == set(TOWERS) and "ssl" not in weights:
@@ -272,8 +283,11 @@ def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress:
     steps_per_epoch = math.ceil(batches / settings.accumulate)
     total_steps = steps_per_epoch * settings.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, settings.warmup_steps, total_steps))
+    average = AveragedModel(torch.nn.ModuleList(model.inference_modules()),
+                            multi_avg_fn=get_ema_multi_avg_fn(settings.ema)) if settings.ema else None
     return _Run(settings, weights, partial, device, data, model, head, anatomy, frozen, cache, params, optimizer,
-                schedule, groups, batches, steps_per_epoch, total_steps, torch.Generator().manual_seed(settings.seed))
+                schedule, groups, batches, steps_per_epoch, total_steps, torch.Generator().manual_seed(settings.seed),
+                average)
 
 
 def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
@@ -289,6 +303,8 @@ def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
         run.head.load_state_dict(state["head"])
     if run.anatomy is not None:
         run.anatomy.load_state_dict(state["anatomy"])
+    if run.average is not None:
+        run.average.load_state_dict(state["average"])
     run.optimizer.load_state_dict(state["optimizer"])
     run.schedule.load_state_dict(state["schedule"])
     run.generator.set_state(state["rng"])
@@ -301,6 +317,7 @@ def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
 def _save_checkpoint(run: _Run, epoch: int, batch: int, losses: list, epoch_state: torch.Tensor) -> None:
     state = {"model": run.model.state_dict(), "head": run.head.state_dict() if run.head else None,
              "anatomy": run.anatomy.state_dict() if run.anatomy else None,
+             "average": run.average.state_dict() if run.average else None,
              "optimizer": run.optimizer.state_dict(), "schedule": run.schedule.state_dict(), "epoch": epoch,
              "batch": batch, "losses": losses, "epoch_rng": epoch_state, "rng": run.generator.get_state(),
              "torch_rng": torch.get_rng_state(), "settings": asdict(run.settings), "n_images": len(run.data)}
@@ -328,6 +345,8 @@ def _run_epoch(run: _Run, epoch: int, order: torch.Tensor, first: int, losses: l
         if (batch + 1) % settings.accumulate == 0 or batch + 1 == run.batches:
             torch.nn.utils.clip_grad_norm_(run.params, 1.0)
             run.optimizer.step()
+            if run.average is not None:
+                run.average.update_parameters(torch.nn.ModuleList(run.model.inference_modules()))
             run.optimizer.zero_grad(set_to_none=True)
             run.schedule.step()
             bar.update(1)

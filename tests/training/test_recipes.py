@@ -61,6 +61,8 @@ def test_unknown_recipe_or_tower_lists_the_valid_ones(tiny_archive, tmp_path):
         train(tiny_archive / "manifest.csv", tmp_path / "m", replace(QUICK, recipe="contrastive+dino"))
     with pytest.raises(RadsearchError, match="towers are image, text"):
         train(tiny_archive / "manifest.csv", tmp_path / "m", replace(QUICK, freeze=("vision",)))
+    with pytest.raises(RadsearchError, match="decay from 0 .off. to below 1, not 1.0"):
+        train(tiny_archive / "manifest.csv", tmp_path / "m", replace(QUICK, ema=1.0))
 
 
 def test_labels_a_source_never_annotates_are_masked_not_negative(tiny_archive):
@@ -89,9 +91,10 @@ def test_gradient_accumulation_takes_one_optimizer_step_per_group_of_batches(tin
     assert batches >= 3 and len(steps) == -(-batches // 2)
 
 
-@pytest.mark.parametrize("crash_at", [2, 3], ids=["inside-epoch-1", "start-of-epoch-2"])
-def test_resuming_ends_with_the_weights_of_an_uninterrupted_run(tiny_archive, tmp_path, monkeypatch, crash_at):
-    settings = replace(QUICK, epochs=2, checkpoint_every=1)
+@pytest.mark.parametrize(("crash_at", "ema"), [(2, 0.0), (3, 0.0), (2, 0.5)],
+                         ids=["inside-epoch-1", "start-of-epoch-2", "averaging-weights"])
+def test_resuming_ends_with_the_weights_of_an_uninterrupted_run(tiny_archive, tmp_path, monkeypatch, crash_at, ema):
+    settings = replace(QUICK, epochs=2, checkpoint_every=1, ema=ema)
     whole = RadsearchModel.from_pretrained(train(tiny_archive / "manifest.csv", tmp_path / "whole", settings,
                                                  progress=False))
     calls = {"n": 0}
@@ -112,6 +115,27 @@ def test_resuming_ends_with_the_weights_of_an_uninterrupted_run(tiny_archive, tm
     assert resumed.model_id == whole.model_id
     assert _log(tmp_path / "cut") == [{**e, "seconds": e2["seconds"]} for e, e2 in
                                        zip(_log(tmp_path / "whole"), _log(tmp_path / "cut"))]
+
+
+def test_ema_saves_the_moving_average_of_the_weights_after_each_step(tiny_archive, tmp_path, monkeypatch):
+    after_each_step = []
+    real_step = torch.optim.AdamW.step
+
+    def recording_step(self, *args, **kwargs):
+        result = real_step(self, *args, **kwargs)
+        after_each_step.append([p.detach().clone() for group in self.param_groups for p in group["params"]])
+        return result
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", recording_step)
+    saved = RadsearchModel.from_pretrained(train(tiny_archive / "manifest.csv", tmp_path / "m",
+                                                 replace(QUICK, epochs=2, ema=0.5), progress=False))
+    weights = list(saved.parameters())  # every weight trains here, so they lead the optimizer's list in order
+    average = after_each_step[0][:len(weights)]
+    for step in after_each_step[1:]:
+        average = [0.5 * a + 0.5 * w for a, w in zip(average, step)]
+    assert len(after_each_step) >= 3 and saved.info["ema"] == 0.5
+    assert all(torch.allclose(s, a, atol=1e-6) for s, a in zip(weights, average))
+    assert not all(torch.equal(s, last) for s, last in zip(weights, after_each_step[-1]))  # not the last step's
 
 
 def test_findings_and_impression_can_be_learned_and_the_index_embeds_the_same_text(tiny_archive, tmp_path):
