@@ -75,6 +75,10 @@ class LibraryCorrupt(RadsearchError):
     """A library file is damaged: a FAISS index (`radsearch repair` rebuilds it) or the catalog (restore it)."""
 
 
+class LibraryBusy(RadsearchError):
+    """Another process is writing to the library (storage.writer): one writer at a time keeps its indexes whole."""
+
+
 class StorageFull(RadsearchError):
     """The disk (or quota) holding the library ran out while writing; what was committed before is kept."""
 

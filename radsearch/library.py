@@ -29,7 +29,7 @@ from .models import Encoder, check_precision, load_encoder, set_encoder_threads,
 from .pacs import is_dicomweb_url
 from .search import Collections, Feedback, SearchEngine
 from .search.viewer import viewer_template, viewer_url
-from .storage import AuditRecord, ImageRecord, LibraryStore
+from .storage import AuditRecord, ImageRecord, LibraryStore, one_writer
 from .storage.database import new_library_url, parse, prepare_database, safe
 from .storage.integrity import CheckReport, check_library
 from .storage.repair import RepairSummary, repair_library
@@ -108,17 +108,23 @@ class Library:
     # -- building and keeping it ---------------------------------------------------------------------
     def index(self, source: str | Path, batch_size: int = BATCH_SIZE, progress: bool = True,
               workers: int | None = None, ray_address: str | None = None, rehash: bool = False,
-              **pacs: Any) -> IndexSummary:
+              wait: float | None = 0.0, **pacs: Any) -> IndexSummary:
         """Index an archive folder, a manifest or one image (indexer.pipeline), or a PACS named
         `dicomweb+http://HOST:PORT/dicom-web` (indexer.dicomweb; `pacs`: modalities, since, until, body_parts,
         credentials); re-runs add only new files. Heads with stored predictions score the new images too,
-        so their filters stay complete."""
+        so their filters stay complete. Another process writing to the library makes this wait up to `wait`
+        seconds (None: until it ends), then raise LibraryBusy (storage.writer)."""
+        if pacs and not is_dicomweb_url(source):
+            raise ValueError(f"{', '.join(pacs)} apply to a PACS source (dicomweb+http://...), not to {source}")
+        with one_writer(self.path, wait):
+            return self._index(source, batch_size, progress, workers, ray_address, rehash, **pacs)
+
+    def _index(self, source: str | Path, batch_size: int, progress: bool, workers: int | None,
+               ray_address: str | None, rehash: bool, **pacs: Any) -> IndexSummary:
         if is_dicomweb_url(source):
             from .indexer.dicomweb import index_dicomweb
             summary = index_dicomweb(self.store, self.encoder, str(source), batch_size=batch_size, progress=progress,
                                      workers=workers, **pacs)
-        elif pacs:
-            raise ValueError(f"{', '.join(pacs)} apply to a PACS source (dicomweb+http://...), not to {source}")
         else:
             summary = index_files(self.store, self.encoder, source, batch_size=batch_size, progress=progress,
                                   workers=workers, ray_address=ray_address, rehash=rehash)
@@ -129,11 +135,13 @@ class Library:
 
     def remove(self, paths: Iterable[str | Path] = (), missing: bool = False) -> dict[str, int]:
         """Remove the images of files or folders (and with `missing`, of every file that is gone)."""
-        return remove_files(self.store, paths, missing=missing).counts()
+        with one_writer(self.path):
+            return remove_files(self.store, paths, missing=missing).counts()
 
     def rebuild(self) -> dict[str, int]:
         """Re-create the vector indexes from the catalog's stored embeddings (no encoder run)."""
-        return self.store.rebuild_vectors()
+        with one_writer(self.path):
+            return self.store.rebuild_vectors()
 
     def set_memory_budget(self, size: str) -> None:
         """Record the RAM the vector indexes may take ("16G", "512M", "" for half the machine's). An "auto" index

@@ -103,7 +103,8 @@ def listen(library: Path, port: int, ae_title: str, host: str, allowed: tuple[st
         click.echo(f"indexed what was received before: {caught_up}")
 
     def index_batch(paths: list[Path]) -> None:
-        click.echo(str(lib.index(paths, progress=False, workers=0)))  # no fork from a network thread
+        # no fork from a network thread; another writer (an index run) is waited for: the files are received
+        click.echo(str(lib.index(paths, progress=False, workers=0, wait=None)))
 
     receiver = Receiver(archive, index_batch, ae_title=ae_title, allowed=list(allowed), batch_files=batch_files)
     stop = threading.Event()

@@ -24,8 +24,9 @@ from .rows import (
 from .store import LibraryStore, disk_full_is_reported
 from .vectors import VectorIndex
 from .workspace import Workspace
+from .writer import one_writer
 
 __all__ = ["FILTER_COLUMNS", "AuditRecord", "Catalog", "CollectionItemRecord", "CollectionRecord", "CopyRecord",
            "FailureRecord", "FileState", "ImageFilter", "ImageLocation", "ImageRecord", "JudgementRecord",
            "LibraryStore", "NewImage", "NewReport", "NewSentence", "RemovedRows", "ReportRecord", "RunRecord",
-           "SentenceRecord", "VectorIndex", "Workspace", "disk_full_is_reported"]
+           "SentenceRecord", "VectorIndex", "Workspace", "disk_full_is_reported", "one_writer"]

@@ -14,6 +14,7 @@ from ..files import LibraryPaths, is_temporary
 from .integrity import CheckReport, check_library
 from .store import LibraryStore, disk_full_is_reported
 from .thumbnails import repair_thumbnails
+from .writer import one_writer
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,13 @@ class RepairSummary:
 
 
 def repair_library(root: str | Path) -> RepairSummary:
-    """Mend a library from its catalog. Raises LibraryCorrupt when the catalog itself is damaged."""
+    """Mend a library from its catalog. Raises LibraryCorrupt when the catalog itself is damaged, LibraryBusy
+    while another process writes to it (its temporary files would look like leftovers)."""
+    with one_writer(root):
+        return _repair(root)
+
+
+def _repair(root: str | Path) -> RepairSummary:
     before = check_library(root)
     damaged = [p for p in before.problems if p.what == "catalog" or p.what.startswith("catalog ")]
     if damaged:
