@@ -16,6 +16,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..errors import LibraryBusy
+from ..files import CONFIG_FILE
 
 log = logging.getLogger(__name__)
 LOCK_FILE = "writer.lock"
@@ -26,6 +27,9 @@ def one_writer(root: str | Path, wait: float | None = 0.0) -> Iterator[None]:
     """Hold the library's writer lock for the block; wait up to `wait` seconds (None: as long as it takes) for
     another writer to finish, else raise LibraryBusy naming the library and what to do."""
     root = Path(root)
+    if not (root / CONFIG_FILE).is_file():  # not a library: nothing to guard, and the caller names the mistake
+        yield
+        return
     lock = FileLock(root / LOCK_FILE, timeout=-1 if wait is None else wait)
     try:
         lock.acquire()
