@@ -35,6 +35,7 @@ CANDIDATES = {  # name -> settings over the run's base settings; "auto" is what 
     "auto-without-labels": {"recipe": "supervised+anatomy+contrastive", "label_text": True, "preset": "tiny-grid4",
                             "epochs": 100},  # auto's labelled recipe before 2026-12-07
     "auto-ema0.99": {"ema": 0.99},  # auto, saving a moving average of the weights
+    "auto-without-memory": {"label_memory": 0},  # auto's labels objective on each batch alone (before 2026-12-07)
     "ssl+anatomy": {"recipe": "ssl+anatomy"},
     "supervised": {"recipe": "supervised"},
     "supervised+anatomy": {"recipe": "supervised+anatomy"},

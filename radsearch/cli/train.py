@@ -34,6 +34,9 @@ from .options import json_option, library_option, open_lib
 @click.option("--ema", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0, show_default=True,
               metavar="DECAY", help="Save a moving average of the weights over the optimizer steps with this decay, "
                                     "e.g. 0.99, instead of the last step's weights (0: off).")
+@click.option("--label-memory", type=click.IntRange(min=0), metavar="N",
+              help="The labels objective also compares each image with the N embeddings of the batches before "
+                   "[default: as auto chooses (256 for labelled archives); 0 for a named recipe].")
 @click.option("--image-size", type=click.IntRange(min=32),
               help="Input side in pixels instead of the preset's (more keeps fine detail, costs time as its square).")
 @click.option("--contrast", type=click.Choice(["as_read", "stretch"]), default="as_read", show_default=True,
@@ -60,7 +63,7 @@ from .options import json_option, library_option, open_lib
                    "1.3x to 0.86x fp32's speed). Weights are saved in fp32 either way.")
 @click.option("--seed", default=0, show_default=True)
 def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[str, ...], epochs: int | None,
-          ema: float, image_size: int | None, contrast: str, threads: int | None,
+          ema: float, label_memory: int | None, image_size: int | None, contrast: str, threads: int | None,
           batch_size: int | None, accumulate: int | None, lr: float | None, checkpoint_every: int | None,
           init_image: str | None, init_text: str | None, freeze: tuple[str, ...], projection_only: bool,
           pool_study: bool, report_sections: str, device: str, precision: str, seed: int, label_text: bool | None,
@@ -70,7 +73,8 @@ def train(manifest: Path, out: Path, preset: str, recipe: str, weights: tuple[st
     from ..evaluation.model_card import train_with_card
     from ..training import TrainSettings
     settings = TrainSettings(preset=preset, recipe=recipe, seed=seed, init_image=init_image or "",
-                             label_text=label_text, ema=ema, contrast=contrast, threads=threads or 0,
+                             label_text=label_text, ema=ema, label_memory=label_memory, contrast=contrast,
+                             threads=threads or 0,
                              report_sections=report_sections, pool_study=pool_study,
                              init_text=init_text or "", device=device, precision=precision,
                              freeze=("image", "text") if projection_only else tuple(dict.fromkeys(freeze)))

@@ -127,7 +127,7 @@ def write_card(out: Path, outcome: TrainingOutcome, shape: ArchiveShape, setting
     summary = {"date": today, "verdict": outcome.verdict, "better_than_baselines": outcome.better,
                "shortfalls": outcome.shortfalls, "recipe": outcome.recipe, "recipe_reason": outcome.reason,
                "held_out": outcome.held_out, "data": shape.__dict__, "epochs": settings.epochs,
-               "precision": settings.precision, "ema": settings.ema,
+               "precision": settings.precision, "ema": settings.ema, "label_memory": settings.label_memory,
                "preset": settings.preset, "seed": settings.seed,
                "figures": outcome.report.to_dict() if outcome.report else None}
     atomic_write_bytes(out / EVALUATION_FILE, json.dumps(summary, indent=1).encode())
@@ -144,6 +144,8 @@ def card_section(outcome: TrainingOutcome, shape: ArchiveShape, settings: TrainS
              + (f" (chosen by auto: {outcome.reason})" if outcome.reason else "")
              + f"; preset {settings.preset}, {settings.epochs} epochs in {settings.precision}"
              + (f", saved as the moving average of its weights (decay {settings.ema})" if settings.ema else "")
+             + (f", labels compared with the {settings.label_memory} embeddings of the batches before"
+                if settings.label_memory and "labels" in outcome.recipe.split("+") else "")
              + f", seed {settings.seed}.",
              "",
              f"Held out: {outcome.held_out}. The gallery is every training and held-out image; a query's own "

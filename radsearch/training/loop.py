@@ -7,7 +7,8 @@ Recipes (`TrainSettings.recipe`, joined with "+" to combine, each weighted by `w
 - supervised: multi-label cross-entropy from manifest labels through a training-only linear head,
   masking labels an image's source does not annotate (training.data.load_training_set);
 - labels: supervised contrastive on label sets (images sharing a finding, or both normal within one
-  source, are positives): neighbours learn to share findings, which is what image search is judged on;
+  source, are positives): neighbours learn to share findings, which is what image search is judged on; with
+  `label_memory`, each image also meets the embeddings of the batches before (training.loss.LabelMemory);
 - anatomy: body-part classification through another training-only head, so images of one body part
   gather before findings split them.
 With `ema` (a decay such as 0.99) the weights saved are an exponential moving average of the weights after
@@ -49,6 +50,7 @@ from ..threads import threads_for
 from .data import TrainingSet, augment, load_training_set, ssl_augment
 from .loss import (
     LabelHead,
+    LabelMemory,
     anatomy_loss,
     contrastive_loss,
     label_contrastive_loss,
@@ -92,6 +94,8 @@ class TrainSettings:
     pool_study: bool = False  # batches of whole studies; a study's views are averaged before meeting its report
     ssl_temperature: float = 0.2  # SimCLR's range is 0.1-0.5; 0.2 kept views apart best at batch 64
     label_temperature: float = 0.1  # SupCon's value (Khosla et al., 2020)
+    label_memory: int | None = None  # the labels objective also compares each image with this many embeddings of
+    # earlier batches (training.loss.LabelMemory; 0: the batch alone); None: as auto chooses, 0 for a named recipe
     ema: float = 0.0  # decay of a moving average of the weights saved instead of the last step's (0: off); 0.99
     # made no measurable difference on real radiographs (docs/benchmarks.md), so auto leaves it off
     image_size: int = 0  # input side in pixels; 0 = the preset's (a larger one keeps fine detail: fractures)
@@ -111,6 +115,8 @@ def objectives(settings: TrainSettings) -> dict[str, float]:
     bad = [tower for tower in settings.freeze if tower not in TOWERS]
     if bad:
         raise RadsearchError(f"cannot freeze {', '.join(bad)}; towers are {', '.join(TOWERS)}")
+    if (settings.label_memory or 0) < 0:
+        raise RadsearchError(f"the labels objective's memory holds 0 or more embeddings, not {settings.label_memory}")
     if not 0 <= settings.ema < 1:
         raise RadsearchError(f"the weights' moving average needs a decay from 0 (off) to below 1, not {settings.ema}")
     if settings.precision not in PRECISIONS:
@@ -205,6 +211,7 @@ class _Run:
     total_steps: int
     generator: torch.Generator
     average: AveragedModel | None = None  # the moving average of the weights that is saved (settings.ema)
+    memory: LabelMemory | None = None  # earlier batches' embeddings for the labels objective (label_memory)
 
     @property
     def checkpoint(self) -> Path:
@@ -227,12 +234,14 @@ def resolve_recipe(settings: TrainSettings, records: list[ManifestRecord]) -> tu
     if settings.recipe != "auto":
         preset = DEFAULT_PRESET if settings.preset == "auto" else settings.preset
         return replace(settings, label_text=bool(settings.label_text), preset=preset,
-                       epochs=settings.epochs or DEFAULT_EPOCHS, precision=precision), ""
+                       epochs=settings.epochs or DEFAULT_EPOCHS, precision=precision,
+                       label_memory=settings.label_memory or 0), ""
     choice = choose_recipe(records)
     label_text = choice.label_text if settings.label_text is None else settings.label_text
     preset = choice.preset if settings.preset == "auto" else settings.preset
+    memory = choice.label_memory if settings.label_memory is None else settings.label_memory
     return replace(settings, recipe=choice.recipe, label_text=label_text, preset=preset,
-                   epochs=settings.epochs or choice.epochs, precision=precision), choice.reason
+                   epochs=settings.epochs or choice.epochs, precision=precision, label_memory=memory), choice.reason
 
 
 def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress: bool,
@@ -268,7 +277,8 @@ def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress:
                                      and (t == "image" or "contrastive" in weights)],
                   "init_image": settings.init_image, "init_text": settings.init_text,
                   "report_sections": settings.report_sections, "label_text": settings.label_text,
-                  "threads": training_threads(settings), "precision": settings.precision, "ema": settings.ema}
+                  "threads": training_threads(settings), "precision": settings.precision, "ema": settings.ema,
+                  "label_memory": settings.label_memory if "labels" in weights else 0}
     frozen = model.lock(settings.freeze)  # their projections (and the temperature) still train
     cache = None
     if settings.cache_frozen and set(settings.freeze) == set(TOWERS) and "ssl" not in weights:
@@ -285,9 +295,13 @@ def _prepare(manifest: str | Path, out: Path, settings: TrainSettings, progress:
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, settings.warmup_steps, total_steps))
     average = AveragedModel(torch.nn.ModuleList(model.inference_modules()),
                             multi_avg_fn=get_ema_multi_avg_fn(settings.ema)) if settings.ema else None
+    memory = LabelMemory(settings.label_memory) if settings.label_memory and "labels" in weights else None
+    if settings.label_memory and memory is None:
+        log.warning("the label memory (%d) applies to the labels objective, which %s does not train; ignored",
+                    settings.label_memory, settings.recipe)
     return _Run(settings, weights, partial, device, data, model, head, anatomy, frozen, cache, params, optimizer,
                 schedule, groups, batches, steps_per_epoch, total_steps, torch.Generator().manual_seed(settings.seed),
-                average)
+                average, memory)
 
 
 def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
@@ -305,6 +319,8 @@ def _resume(run: _Run) -> tuple[int, int, list, torch.Tensor | None]:
         run.anatomy.load_state_dict(state["anatomy"])
     if run.average is not None:
         run.average.load_state_dict(state["average"])
+    if run.memory is not None:
+        run.memory.load_state_dict(state["memory"])
     run.optimizer.load_state_dict(state["optimizer"])
     run.schedule.load_state_dict(state["schedule"])
     run.generator.set_state(state["rng"])
@@ -318,6 +334,7 @@ def _save_checkpoint(run: _Run, epoch: int, batch: int, losses: list, epoch_stat
     state = {"model": run.model.state_dict(), "head": run.head.state_dict() if run.head else None,
              "anatomy": run.anatomy.state_dict() if run.anatomy else None,
              "average": run.average.state_dict() if run.average else None,
+             "memory": run.memory.state_dict() if run.memory else None,
              "optimizer": run.optimizer.state_dict(), "schedule": run.schedule.state_dict(), "epoch": epoch,
              "batch": batch, "losses": losses, "epoch_rng": epoch_state, "rng": run.generator.get_state(),
              "torch_rng": torch.get_rng_state(), "settings": asdict(run.settings), "n_images": len(run.data)}
@@ -466,7 +483,11 @@ def _losses(run: _Run, idx: torch.Tensor, owner: torch.Tensor | None) -> dict[st
         terms["supervised"] = multilabel_loss(head(images.float()), data.labels[idx].to(device),
                                               data.known[idx].to(device))
     if "labels" in weights:
-        terms["labels"] = label_contrastive_loss(images, data.label_sets[idx], run.settings.label_temperature)
+        sets, memory = data.label_sets[idx], run.memory
+        earlier = (memory.vectors, memory.sets) if memory is not None else (None, None)
+        terms["labels"] = label_contrastive_loss(images, sets, run.settings.label_temperature, *earlier)
+        if memory is not None:
+            memory.add(images, sets)
     if run.anatomy is not None:
         terms["anatomy"] = anatomy_loss(run.anatomy(images.float()), data.parts[idx].to(device))
     if not terms:  # e.g. a batch with a single reported image: keep the graph, learn nothing

@@ -78,24 +78,54 @@ def anatomy_loss(logits: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, parts, ignore_index=-1)
 
 
-def label_contrastive_loss(embeddings: torch.Tensor, label_sets: torch.Tensor,
-                           temperature: float = 0.1) -> torch.Tensor:
+def label_contrastive_loss(embeddings: torch.Tensor, label_sets: torch.Tensor, temperature: float = 0.1,
+                           memory: torch.Tensor | None = None, memory_sets: torch.Tensor | None = None
+                           ) -> torch.Tensor:
     """Supervised contrastive loss (Khosla et al., 2020) for multi-label images: each image's positives are
     the other images of the batch that share a label with it ("normal" of one source being a label), so
     nearest neighbours come to share findings, which is what image search is judged on.
 
     embeddings: (B, D) unit vectors; label_sets: (B, L) 0/1 membership (datasets.label_text keys).
-    Images with no positive in the batch add nothing.
+    memory, memory_sets: optional (M, D) embeddings of earlier batches, fixed, with their (M, L) label sets
+    (`LabelMemory`): more positives and negatives per image than one batch holds (Wang et al., 2020, XBM).
+    Images with no positive in the batch or the memory add nothing.
     """
     b = embeddings.shape[0]
-    logits = embeddings @ embeddings.T / temperature
-    self_mask = torch.eye(b, dtype=torch.bool, device=embeddings.device)
-    logits = logits.masked_fill(self_mask, -1e9)
     sets = label_sets.to(embeddings.device).float()
-    positive = ((sets @ sets.T) > 0) & ~self_mask
+    keys, key_sets = embeddings, sets
+    if memory is not None and memory.shape[0]:
+        keys = torch.cat([embeddings, memory.to(embeddings.device, embeddings.dtype)])
+        key_sets = torch.cat([sets, memory_sets.to(embeddings.device).float()])
+    logits = embeddings @ keys.T / temperature  # (B, B + M)
+    self_mask = torch.zeros_like(logits, dtype=torch.bool)
+    self_mask[:, :b] = torch.eye(b, dtype=torch.bool, device=embeddings.device)
+    logits = logits.masked_fill(self_mask, -1e9)
+    positive = ((sets @ key_sets.T) > 0) & ~self_mask
     rows = positive.any(dim=1)
     if not bool(rows.any()):
         return embeddings.sum() * 0.0
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
     per_image = (log_prob * positive).sum(dim=1)[rows] / positive.sum(dim=1)[rows]
     return -per_image.mean()
+
+
+class LabelMemory:
+    """The last `size` image embeddings the labels objective saw, detached, with their label sets: the
+    cross-batch memory of `label_contrastive_loss` (first in, first out)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.vectors: torch.Tensor | None = None
+        self.sets: torch.Tensor | None = None
+
+    def add(self, vectors: torch.Tensor, sets: torch.Tensor) -> None:
+        vectors, sets = vectors.detach().float(), sets.float().to(vectors.device)
+        if self.vectors is not None:
+            vectors, sets = torch.cat([self.vectors, vectors]), torch.cat([self.sets, sets])
+        self.vectors, self.sets = vectors[-self.size:], sets[-self.size:]
+
+    def state_dict(self) -> dict:
+        return {"vectors": self.vectors, "sets": self.sets}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.vectors, self.sets = state["vectors"], state["sets"]

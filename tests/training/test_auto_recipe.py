@@ -14,7 +14,7 @@ from radsearch.datasets.label_text import label_keys, label_sentence, label_voca
 from radsearch.models import RadsearchModel
 from radsearch.training import TrainSettings, train
 from radsearch.training.loop import resolve_recipe
-from radsearch.training.loss import label_contrastive_loss
+from radsearch.training.loss import LabelMemory, label_contrastive_loss
 from radsearch.training.recipes import choose_recipe
 
 QUICK = TrainSettings(epochs=1, batch_size=8, splits=("train", "val", "test"))
@@ -46,6 +46,16 @@ def test_auto_trains_labelled_archives_longer_unless_epochs_are_given():
     assert longer > resolve_recipe(TrainSettings(), reported)[0].epochs  # labels alone learn slower than reports
     assert resolve_recipe(TrainSettings(recipe="supervised"), labelled)[0].epochs < longer  # a named recipe: 60
     assert resolve_recipe(TrainSettings(epochs=7), labelled)[0].epochs == 7
+
+
+def test_auto_gives_the_labels_objective_a_memory_of_earlier_batches_unless_told_otherwise():
+    labelled, reported = _rows(n_reported=1, n_labelled=4), _rows(n_reported=8, n_labelled=0)
+    remembered = resolve_recipe(TrainSettings(), labelled)[0].label_memory
+    assert remembered >= TrainSettings().batch_size  # at least a batch more positives and negatives per image
+    assert resolve_recipe(TrainSettings(), reported)[0].label_memory == 0  # no labels objective to remember for
+    assert resolve_recipe(TrainSettings(recipe="supervised+labels"), labelled)[0].label_memory == 0  # named: off
+    assert resolve_recipe(TrainSettings(label_memory=0), labelled)[0].label_memory == 0
+    assert resolve_recipe(TrainSettings(recipe="labels", label_memory=32), labelled)[0].label_memory == 32
 
 
 def test_auto_precision_is_decided_before_training_so_the_card_can_say_which():
@@ -92,6 +102,24 @@ def test_label_contrastive_loss_is_lower_when_images_sharing_a_label_are_neighbo
     assert label_contrastive_loss(together[:2], alone).item() == 0.0  # no positive in the batch: no signal
 
 
+def test_the_label_memory_gives_an_image_positives_from_earlier_batches():
+    batch = torch.nn.functional.normalize(torch.tensor([[1, 0.2], [0.2, 1]]), dim=1)
+    alone = torch.tensor([[1, 0], [0, 1]], dtype=torch.float32)  # neither shares a label within the batch
+    assert label_contrastive_loss(batch, alone).item() == 0.0
+    near, far = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
+    close_by = label_contrastive_loss(batch, alone, memory=torch.cat([near, far]), memory_sets=alone)
+    swapped = label_contrastive_loss(batch, alone, memory=torch.cat([far, near]), memory_sets=alone)
+    assert 0 < close_by < swapped  # earlier images sharing a label are pulled close, the others pushed away
+
+
+def test_the_label_memory_keeps_the_most_recent_embeddings_first_in_first_out():
+    memory = LabelMemory(size=3)
+    for n in range(4):
+        memory.add(torch.full((2, 2), float(n), requires_grad=True), torch.eye(2))
+    assert memory.vectors[:, 0].tolist() == [2.0, 3.0, 3.0] and memory.sets.shape == (3, 2)
+    assert not memory.vectors.requires_grad  # earlier batches are fixed keys, never trained through
+
+
 @pytest.fixture()
 def labelled_unreported(tiny_archive, tmp_path):
     records = [replace(r, report="") for r in read_manifest(tiny_archive / "manifest.csv")]
@@ -104,6 +132,7 @@ def test_auto_on_a_labelled_archive_without_reports_gives_it_working_text_search
     assert set(model.info["recipe"].split("+")) >= {"supervised", "contrastive"}
     assert model.info["preset"] == "tiny-grid4"
     assert model.info["label_text"] is True and "text" in model.info["trained_towers"]
+    assert model.info["label_memory"] > 0  # the labels objective also met the batches before
     index(labelled_unreported, tmp_path / "lib", out, progress=False)
     hits = open_library(tmp_path / "lib").search.text("Chest radiograph: pleural effusion.", k=3)
     assert len(hits) == 3  # not refused as "trained without reports"

@@ -91,10 +91,12 @@ def test_gradient_accumulation_takes_one_optimizer_step_per_group_of_batches(tin
     assert batches >= 3 and len(steps) == -(-batches // 2)
 
 
-@pytest.mark.parametrize(("crash_at", "ema"), [(2, 0.0), (3, 0.0), (2, 0.5)],
-                         ids=["inside-epoch-1", "start-of-epoch-2", "averaging-weights"])
-def test_resuming_ends_with_the_weights_of_an_uninterrupted_run(tiny_archive, tmp_path, monkeypatch, crash_at, ema):
-    settings = replace(QUICK, epochs=2, checkpoint_every=1, ema=ema)
+@pytest.mark.parametrize(("crash_at", "changes"), [(2, {}), (3, {}), (2, {"ema": 0.5}),
+                                                   (3, {"recipe": "contrastive+labels", "label_memory": 12})],
+                         ids=["inside-epoch-1", "start-of-epoch-2", "averaging-weights", "label-memory"])
+def test_resuming_ends_with_the_weights_of_an_uninterrupted_run(tiny_archive, tmp_path, monkeypatch, crash_at,
+                                                                 changes):
+    settings = replace(QUICK, epochs=2, checkpoint_every=1, **changes)
     whole = RadsearchModel.from_pretrained(train(tiny_archive / "manifest.csv", tmp_path / "whole", settings,
                                                  progress=False))
     calls = {"n": 0}
